@@ -1,0 +1,189 @@
+"""Article → facts: clean the layout, find the quantities, and give each its locality, period and indicator.
+
+Pure: takes a decoded `Article` and the reference data, returns `Fact`s. Reads no files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from etl.indicators import Taxonomy
+from etl.numbers import Quantity, find_quantities
+from etl.periods import resolve_period
+from etl.regions import Gazetteer, attribute_region, clause_start
+from etl.sources import Article
+from etl.text import HEADING_REGION, Block, Section, Sentence, build_blocks, build_sections, quoted_spans, split_sentences
+
+SHORT_QUOTE_CHARS = 16
+TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
+STORY_LEVELS = ("county", "zone", "town")
+MIN_STORY_MENTIONS = 2
+
+
+@dataclass(frozen=True)
+class Fact:
+    fact_id: str
+    article_id: str
+    region_code: str
+    region_name: str
+    region_level: str
+    indicator_code: str
+    indicator_name_zh: str
+    indicator_name_en: str
+    family: str
+    value: float
+    value_high: float | None
+    unit: str
+    qualifier: str
+    period_start: str | None
+    period_end: str
+    period_kind: str
+    year: int
+    quote: str
+    char_start: int
+    char_end: int
+    quote_start: int
+    quote_end: int
+    number_text: str
+    region_source: str
+    status: str
+    review_reason: str
+    source_kind: str = "article"
+
+    def as_row(self) -> dict:
+        return asdict(self)
+
+
+def make_fact_id(article_sha256: str, char_start: int, char_end: int, indicator_code: str) -> str:
+    """Stable across runs on the same input, so corrections and links keep pointing at the same fact."""
+    key = f"{article_sha256}:{char_start}:{char_end}:{indicator_code}"
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def heading_region(text: str, gazetteer: Gazetteer) -> str:
+    """Code of the locality a heading like '秀洲:筑就青年人才梦想之城' introduces, '' if none."""
+    match = HEADING_REGION.match(text)
+    if not match:
+        return ""
+    region = gazetteer.lookup(match.group("name"))
+    return region.code if region else ""
+
+
+def article_region(article: Article, gazetteer: Gazetteer) -> str:
+    """The manifest's primary region, else the region the text names most often."""
+    region = gazetteer.lookup(article.primary_region) if article.primary_region else None
+    if region:
+        return region.code
+    counts = Counter(m.code for m in gazetteer.mentions(article.text) if m.code)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def story_region(section: Section, blocks: list[Block], gazetteer: Gazetteer) -> str:
+    """For a story with no locality heading, the county, zone or town its text names most often."""
+    text = "".join(blocks[i].text for i in section.block_indexes if blocks[i].kind == "body")
+    counts = Counter(m.code for m in gazetteer.mentions(text, quoted_spans(text, SHORT_QUOTE_CHARS))
+                     if m.code and gazetteer.get(m.code).level in STORY_LEVELS)
+    if not counts:
+        return ""
+    code, count = counts.most_common(1)[0]
+    return code if count >= MIN_STORY_MENTIONS else ""
+
+
+def section_fallbacks(sections: list[Section], blocks: list[Block], gazetteer: Gazetteer,
+                      primary: str) -> list[list[tuple[str, str]]]:
+    """Per section, the (code, source) fallbacks for figures whose sentence names no region."""
+    fallbacks = []
+    story_seen = False
+    for section in sections:
+        heading_code = heading_region(section.heading, gazetteer) if section.heading else ""
+        inferred = ""
+        if section.starts_story and not heading_code and story_seen:
+            inferred = story_region(section, blocks, gazetteer)
+        story_seen = story_seen or (section.starts_story and any(blocks[i].kind == "body"
+                                                                 for i in section.block_indexes))
+        fallbacks.append([(heading_code, "heading"), (inferred, "story"), (primary, "article")])
+    return fallbacks
+
+
+def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: str | None) -> str:
+    """As written, except that a goal or plan (计划/争取/目标) makes it a target, and caps are upper bounds."""
+    before = sentence[clause_start(sentence, quantity.start):quantity.start]
+    if TARGET_CUE.search(before):
+        return "target"
+    if quantity.qualifier == "exact" and indicator_qualifier:
+        return indicator_qualifier
+    return quantity.qualifier
+
+
+def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subject: str,
+                   region_source: str) -> list[str]:
+    """Why an analyst should look at a fact before relying on it; empty when nothing is doubtful."""
+    reasons = []
+    if indicator_is_other:
+        reasons.append("indicator_unmatched: no indicator in the taxonomy names this figure")
+    if quantity.vague:
+        reasons.append("vague_amount: the text gives only an order of magnitude (数百/数千)")
+    if external_subject:
+        reasons.append(f"external_subject: the clause is about {external_subject}, outside the gazetteer")
+    if region_source == "default":
+        reasons.append("region_default: neither the text nor the manifest names a locality")
+    if quantity.kind == "rank" and not quantity.rank_scope:
+        reasons.append("rank_scope_missing: the text does not say among whom the rank is")
+    return reasons
+
+
+def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
+                        gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
+    text = sentence.text
+    quantities = find_quantities(text)
+    skip = quoted_spans(text, SHORT_QUOTE_CHARS) + [(q.start, q.end) for q in quantities]
+    mentions = gazetteer.mentions(text, skip)
+    facts = []
+    for quantity in quantities:
+        classification = taxonomy.classify(text, quantity.number_start, quantity.number_end, quantity.unit,
+                                           quantity.rank_scope)
+        indicator = classification.indicator
+        if quantity.unit is None and indicator.is_other:
+            continue  # a bare number nothing in the text gives a meaning to: not a figure
+        attribution = attribute_region(text, quantity.number_start, mentions, fallbacks)
+        region = gazetteer.get(attribution.code)
+        period = resolve_period(text, quantity.number_start, article.published)
+        unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
+            and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
+        reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source)
+        char_start, char_end = sentence.raw_span(quantity.start, quantity.end)
+        facts.append(Fact(
+            fact_id=make_fact_id(article.sha256, char_start, char_end, indicator.code),
+            article_id=article.article_id,
+            region_code=region.code, region_name=region.name_zh, region_level=region.level,
+            indicator_code=indicator.code, indicator_name_zh=indicator.name_zh,
+            indicator_name_en=indicator.name_en, family=indicator.family,
+            value=float(quantity.value), value_high=quantity.value_high, unit=unit,
+            qualifier=resolve_qualifier(quantity, text, indicator.qualifier),
+            period_start=period.start.isoformat() if period.start else None,
+            period_end=period.end.isoformat(), period_kind=period.kind, year=period.year,
+            quote=text, char_start=char_start, char_end=char_end,
+            quote_start=sentence.offsets[0], quote_end=sentence.offsets[-1] + 1,
+            number_text=text[quantity.start:quantity.end], region_source=attribution.source,
+            status="needs_review" if reasons else "extracted", review_reason="; ".join(reasons),
+        ))
+    return facts
+
+
+def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
+    """Every figure quoted in the article, in reading order."""
+    blocks = build_blocks(article.text)
+    sections = build_sections(blocks, lambda heading: bool(heading_region(heading, gazetteer)))
+    fallbacks = section_fallbacks(sections, blocks, gazetteer, article_region(article, gazetteer))
+    facts: list[Fact] = []
+    for section_index, section in enumerate(sections):
+        for block_index in section.block_indexes:
+            block = blocks[block_index]
+            if block.kind != "body":
+                continue
+            for sentence in split_sentences(block, block_index, section_index):
+                facts.extend(facts_from_sentence(article, sentence, fallbacks[section_index], gazetteer, taxonomy))
+    return facts

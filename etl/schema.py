@@ -1,0 +1,208 @@
+"""Table definitions (SQLAlchemy Core) and the validation every table passes before it is published.
+
+One `MetaData` is the single description of the database; `ensure_schema` creates what is missing and
+records the schema version, so a second start never fails because the tables exist.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, inspect,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+from etl.indicators import FAMILIES
+
+SCHEMA_VERSION = 1
+QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
+PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
+STATUSES = ("extracted", "needs_review", "corrected", "rejected")
+SOURCE_KINDS = ("article", "statistics")
+
+metadata = MetaData()
+
+facts = Table(
+    "facts", metadata,
+    Column("fact_id", String(32), primary_key=True),
+    Column("article_id", String(200), nullable=False, index=True),
+    Column("region_code", String(20), nullable=False, index=True),
+    Column("region_name", String(100), nullable=False),
+    Column("region_level", String(20), nullable=False),
+    Column("indicator_code", String(80), nullable=False, index=True),
+    Column("indicator_name_zh", String(200), nullable=False),
+    Column("indicator_name_en", String(200), nullable=False),
+    Column("family", String(40), nullable=False, index=True),
+    Column("value", Float, nullable=False),
+    Column("value_high", Float),
+    Column("unit", String(30), nullable=False),
+    Column("qualifier", String(10), nullable=False),
+    Column("period_start", String(10)),
+    Column("period_end", String(10), nullable=False),
+    Column("period_kind", String(20), nullable=False),
+    Column("year", Integer, nullable=False, index=True),
+    Column("quote", Text, nullable=False),
+    Column("char_start", Integer, nullable=False),
+    Column("char_end", Integer, nullable=False),
+    Column("quote_start", Integer, nullable=False),
+    Column("quote_end", Integer, nullable=False),
+    Column("number_text", String(100), nullable=False),
+    Column("region_source", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("review_reason", Text, nullable=False, default=""),
+    Column("source_kind", String(20), nullable=False, default="article"),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("article_id", String(200), primary_key=True),
+    Column("file", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("title", Text, nullable=False),
+    Column("outlet", String(200), nullable=False),
+    Column("published", Date, nullable=False),
+    Column("published_precision", String(10), nullable=False),
+    Column("published_source", String(20), nullable=False),
+    Column("published_note", Text, nullable=False),
+    Column("primary_region_code", String(20), nullable=False),
+    Column("primary_region_name", String(100), nullable=False),
+    Column("encoding", String(20), nullable=False),
+    Column("n_chars", Integer, nullable=False),
+    Column("n_facts", Integer, nullable=False),
+)
+
+regions = Table(
+    "regions", metadata,
+    Column("code", String(20), primary_key=True),
+    Column("name_zh", String(100), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("level", String(20), nullable=False),
+    Column("parent_code", String(20), nullable=False),
+    Column("aliases", Text, nullable=False),
+    Column("official", Boolean, nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+indicators = Table(
+    "indicators", metadata,
+    Column("code", String(80), primary_key=True),
+    Column("name_zh", String(200), nullable=False),
+    Column("name_en", String(200), nullable=False),
+    Column("family", String(40), nullable=False),
+    Column("family_name_zh", String(100), nullable=False),
+    Column("family_name_en", String(100), nullable=False),
+    Column("unit", String(30), nullable=False),
+    Column("headline", Boolean, nullable=False),
+    Column("description", Text, nullable=False),
+)
+
+rejected_inputs = Table(
+    "rejected_inputs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file", String(300), nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("detected_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outcome", String(20), nullable=False),
+    Column("articles_read", Integer, nullable=False, default=0),
+    Column("articles_added", Integer, nullable=False, default=0),
+    Column("articles_changed", Integer, nullable=False, default=0),
+    Column("articles_removed", Integer, nullable=False, default=0),
+    Column("articles_rejected", Integer, nullable=False, default=0),
+    Column("facts_added", Integer, nullable=False, default=0),
+    Column("facts_changed", Integer, nullable=False, default=0),
+    Column("facts_retired", Integer, nullable=False, default=0),
+    Column("facts_total", Integer, nullable=False, default=0),
+    Column("message", Text, nullable=False, default=""),
+    Column("error", Text, nullable=False, default=""),
+)
+
+schema_info = Table(
+    "schema_info", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+CURATED_TABLES = ("facts", "articles", "regions", "indicators", "rejected_inputs")
+FACT_COLUMNS = [c.name for c in facts.columns]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine; SQLite waits for a writer instead of failing at once."""
+    if url.startswith("sqlite"):
+        return create_engine(url, connect_args={"timeout": 60})
+    return create_engine(url, pool_pre_ping=True)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables and record the schema version; harmless when everything exists."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        if conn.execute(select(schema_info.c.version).where(schema_info.c.version == SCHEMA_VERSION)).first() is None:
+            conn.execute(schema_info.insert().values(version=SCHEMA_VERSION, applied_at=pd.Timestamp.now(tz="UTC")))
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("facts")
+
+
+def _in(values: tuple[str, ...]) -> pa.Check:
+    return pa.Check.isin(list(values))
+
+
+FACTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "fact_id": pa.Column(str, unique=True),
+        "article_id": pa.Column(str),
+        "region_code": pa.Column(str, pa.Check.str_length(min_value=6)),
+        "region_name": pa.Column(str),
+        "region_level": pa.Column(str, _in(("province", "city", "county", "zone", "town"))),
+        "indicator_code": pa.Column(str),
+        "family": pa.Column(str, _in(FAMILIES)),
+        "value": pa.Column(float, pa.Check.ge(0)),
+        "value_high": pa.Column(float, nullable=True),
+        "unit": pa.Column(str),
+        "qualifier": pa.Column(str, _in(QUALIFIERS)),
+        "period_start": pa.Column(str, nullable=True),
+        "period_end": pa.Column(str),
+        "period_kind": pa.Column(str, _in(PERIOD_KINDS)),
+        "year": pa.Column(int, pa.Check.in_range(1949, 2100)),
+        "quote": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "char_start": pa.Column(int, pa.Check.ge(0)),
+        "char_end": pa.Column(int, pa.Check.ge(1)),
+        "status": pa.Column(str, _in(STATUSES)),
+        "source_kind": pa.Column(str, _in(SOURCE_KINDS)),
+    },
+    checks=[
+        pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),
+        pa.Check(lambda df: (df["value_high"].isna() | (df["value_high"] >= df["value"])).all(),
+                 error="value_high must not be below value"),
+    ],
+    strict=False,
+    coerce=True,
+)
+
+
+def validate_facts(frame: pd.DataFrame, known_regions: set[str], known_indicators: set[str],
+                   known_units: set[str], known_articles: set[str]) -> pd.DataFrame:
+    """Check the facts table and its references; raises pandera's SchemaError or ValueError saying why."""
+    validated = FACTS_SCHEMA.validate(frame, lazy=True)
+    problems = []
+    for column, known in (("region_code", known_regions), ("indicator_code", known_indicators),
+                          ("unit", known_units), ("article_id", known_articles)):
+        unknown = sorted(set(validated[column]) - known)
+        if unknown:
+            problems.append(f"facts.{column} has values not in its reference table: {unknown[:5]}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return validated

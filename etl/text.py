@@ -1,0 +1,196 @@
+"""Undo the page layout: join lines broken mid-sentence, tell body text from headings and captions,
+cut stories into sections and sentences, and keep an exact map back to the raw character offsets.
+
+Newspaper pages arrive as text with line breaks wherever the column ended, captions and side boxes
+dropped between two halves of a paragraph, and several localities' stories under their own headings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+TERMINAL_PUNCT = "。！？!?…；;"
+CLOSING_QUOTES = "”’」』\"'）)"
+SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』\"'）)]*)|…{1,2}(?=[^”’」』]|$)")
+HEADING_MAX_CHARS = 30
+CLAUSE_PUNCT = re.compile(r"[，,、。；;]")
+BYLINE_MARK = "■"
+NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
+HEADING_REGION = re.compile(r"^(?P<name>[^:：\s]{2,12})[:：]")
+MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+
+
+@dataclass(frozen=True)
+class Line:
+    """A non-empty physical line: its stripped text and where that text starts in the raw string."""
+
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass
+class Block:
+    """One logical paragraph: physical lines joined without separators, with a raw offset per character."""
+
+    kind: str  # body | heading | byline
+    text: str
+    offsets: list[int]
+    joined_across_blank: bool = False
+
+    @property
+    def raw_start(self) -> int:
+        return self.offsets[0]
+
+    @property
+    def raw_end(self) -> int:
+        return self.offsets[-1] + 1
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    offsets: tuple[int, ...]
+    block_index: int
+    section_index: int
+    joined_across_blank: bool
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Raw offsets of `text[start:end]`."""
+        return self.offsets[start], self.offsets[end - 1] + 1
+
+
+@dataclass
+class Section:
+    """A story or a locality's part of a page: its heading (if any) and its blocks."""
+
+    heading: str
+    heading_start: int
+    starts_story: bool
+    block_indexes: list[int] = field(default_factory=list)
+
+
+def physical_lines(raw: str) -> list[Line | None]:
+    """Stripped lines with raw offsets; None marks a blank line (kept: blank lines end paragraphs)."""
+    lines: list[Line | None] = []
+    pos = 0
+    for chunk in raw.splitlines(keepends=True):
+        body = chunk.rstrip("\r\n")
+        stripped = body.strip()
+        if stripped:
+            lead = len(body) - len(body.lstrip())
+            lines.append(Line(stripped, pos + lead))
+        else:
+            lines.append(None)
+        pos += len(chunk)
+    return lines
+
+
+def is_byline(text: str) -> bool:
+    """'■ 邹晓津 杨丽英' or '沈沉缘 李晓芳': authors' names mark the start of a story."""
+    if text.startswith(BYLINE_MARK):
+        return True
+    tokens = text.split()
+    return len(tokens) >= 2 and all(NAME_TOKEN.match(t) for t in tokens)
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip(CLOSING_QUOTES)[-1:] in TERMINAL_PUNCT or text[-1:] in TERMINAL_PUNCT
+
+
+def line_kind(text: str) -> str:
+    """byline, heading (titles, captions, box labels: short, no clause punctuation) or body."""
+    if is_byline(text):
+        return "byline"
+    if MARKDOWN_HEADING.match(text):
+        return "heading"
+    unclosed_quote = text.count("“") > text.count("”")
+    if (len(text) <= HEADING_MAX_CHARS and not ends_sentence(text) and not CLAUSE_PUNCT.search(text)
+            and not unclosed_quote):
+        return "heading"
+    return "body"
+
+
+def build_blocks(raw: str) -> list[Block]:
+    """Group lines into paragraphs, rejoining a body line that stops mid-sentence with the next body line.
+
+    A break is rejoined when the line does not end a sentence and the next non-blank line is body text;
+    a heading or caption in between means the page moved on (a side box, a picture), so no join.
+    """
+    blocks: list[Block] = []
+    open_block: Block | None = None
+    saw_blank = False
+    for line in physical_lines(raw):
+        if line is None:
+            saw_blank = True
+            continue
+        kind = line_kind(line.text)
+        offsets = list(range(line.start, line.end))
+        if kind == "body" and open_block is not None:
+            open_block.text += line.text
+            open_block.offsets.extend(offsets)
+            open_block.joined_across_blank |= saw_blank
+            current = open_block
+        else:
+            current = Block(kind, line.text, offsets)
+            blocks.append(current)
+        open_block = current if current.kind == "body" and not ends_sentence(current.text) else None
+        saw_blank = False
+    for block in blocks:
+        if block.kind == "heading":
+            block.text = MARKDOWN_HEADING.sub("", block.text)
+            block.offsets = block.offsets[len(block.offsets) - len(block.text):]
+    return blocks
+
+
+def build_sections(blocks: list[Block], region_heading: callable) -> list[Section]:
+    """Start a section at a locality heading ('秀洲:…') or at a byline that opens a new story.
+
+    `region_heading(text)` says whether a heading names a locality; sub-headings inside a story that
+    name none keep the story's section.
+    """
+    sections = [Section(heading="", heading_start=0, starts_story=False)]
+    for index, block in enumerate(blocks):
+        if block.kind == "heading" and region_heading(block.text):
+            sections.append(Section(block.text, block.raw_start, starts_story=True))
+        elif block.kind == "byline":
+            previous = sections[-1]
+            just_opened = previous.starts_story and not any(
+                blocks[i].kind == "body" for i in previous.block_indexes)
+            if not just_opened:
+                sections.append(Section("", block.raw_start, starts_story=True))
+        sections[-1].block_indexes.append(index)
+    return sections
+
+
+def split_sentences(block: Block, block_index: int, section_index: int) -> list[Sentence]:
+    """Sentences of a body block, each closing quote kept with the sentence it closes."""
+    sentences: list[Sentence] = []
+    start = 0
+    for match in SENTENCE_END.finditer(block.text):
+        end = match.end()
+        sentences.append(_sentence(block, start, end, block_index, section_index))
+        start = end
+    if start < len(block.text):
+        sentences.append(_sentence(block, start, len(block.text), block_index, section_index))
+    return [s for s in sentences if s.text.strip()]
+
+
+def _sentence(block: Block, start: int, end: int, block_index: int, section_index: int) -> Sentence:
+    text = block.text[start:end]
+    lead = len(text) - len(text.lstrip())
+    return Sentence(text.strip(), tuple(block.offsets[start + lead:start + lead + len(text.strip())]),
+                    block_index, section_index, block.joined_across_blank)
+
+
+def quoted_spans(text: str, max_len: int) -> list[tuple[int, int]]:
+    """Spans of “…”, "…" and 《…》 shorter than `max_len`: names and slogans, not speech."""
+    spans = []
+    for match in re.finditer(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*』|「[^「」]*」", text):
+        if match.end() - match.start() - 2 < max_len:
+            spans.append((match.start(), match.end()))
+    return spans
