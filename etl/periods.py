@@ -1,0 +1,495 @@
+"""Resolve the time period a figure in a news sentence refers to.
+
+Feature articles rarely date their figures outright: the period is implied by cues such as 今年以来,
+1至8月, 5年间 or 截至目前, which only mean something against the publication date. This module finds
+those cues, picks the one that governs a figure and turns it into dates, so figures can be charted by
+year and stocks (as_of) kept apart from flows (year, partial_year, cumulative).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from typing import NamedTuple
+
+PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
+
+EXPLICIT = 3
+RELATIVE = 2
+WEAK = 1
+
+# An undated month or date more than this many months after publication is read as last year's.
+ROLLOVER_MONTHS = 2
+
+CLAUSE_BREAKS = frozenset("，,；;：:、")
+
+# Cues that only say "so far" and take their period from a stronger cue when one is in scope.
+MODIFIERS = frozenset({"already", "accumulated"})
+
+# Cues whose start an explicit year may overrule ("2019年以来，嘉兴5年新增…").
+ANCHOR_CATEGORIES = frozenset({"explicit_year", "since", "year_range"})
+
+
+@dataclass(frozen=True)
+class Period:
+    """The dates a figure refers to, and the cue that said so, for tracing the decision back."""
+
+    start: date | None
+    end: date
+    kind: str
+    year: int
+    cue: str
+    cue_start: int
+
+
+Range = tuple[date | None, date, str]
+Resolver = Callable[[date], Range]
+
+
+@dataclass(frozen=True)
+class PeriodCue:
+    """A time expression found in a sentence; `resolver` turns it into dates once the publication date is known."""
+
+    start: int
+    end: int
+    text: str
+    strength: int
+    category: str
+    resolver: Resolver = field(repr=False, compare=False)
+
+    def resolve(self, published: date) -> Period:
+        """Dates are only fixed here because relative cues (今年, 5年间) depend on the publication date."""
+        start, end, kind = self.resolver(published)
+        return Period(start, end, kind, end.year, self.text, self.start)
+
+
+class YearRef(NamedTuple):
+    """A year as written: absolute (2023年) or an offset from the publication year (今年 0, 去年 -1)."""
+
+    value: int
+    relative: bool
+
+
+# --- resolvers: pure functions of the publication date --------------------------------------------
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _day(year: int, month: int, day: int | None) -> date:
+    """Clamp to the month's length so 2月29日 in a non-leap year still resolves; None means month end."""
+    last = calendar.monthrange(year, month)[1]
+    return date(year, month, last if day is None else min(day, last))
+
+
+def _year_of(published: date, ref: YearRef | None, last_month: int) -> int:
+    """An undated month far after publication must be last year's: articles report the past."""
+    if ref is None:
+        ahead = last_month - published.month
+        return published.year - 1 if ahead > ROLLOVER_MONTHS else published.year
+    return published.year + ref.value if ref.relative else ref.value
+
+
+def _calendar_year(published: date, ref: YearRef) -> Range:
+    """The publication year is still running, so its figures only cover January to publication."""
+    year = _year_of(published, ref, 12)
+    if year == published.year:
+        return date(year, 1, 1), published, "partial_year"
+    return date(year, 1, 1), date(year, 12, 31), "year"
+
+
+def _within_year(
+    published: date, ref: YearRef | None, first: tuple[int, int], last: tuple[int, int | None]
+) -> Range:
+    year = _year_of(published, ref, last[0])
+    return _day(year, *first), _day(year, *last), "partial_year"
+
+
+def _on_date(published: date, ref: YearRef | None, month: int, day: int) -> Range:
+    point = _day(_year_of(published, ref, month), month, day)
+    return point, point, "as_of"
+
+
+def _as_of_end(published: date, inner: Resolver) -> Range:
+    """截至…/…年底 report a stock at the end of the period, not a flow over it."""
+    end = inner(published)[1]
+    return end, end, "as_of"
+
+
+def _since(published: date, ref: YearRef | None, month: int | None, current_is_partial: bool) -> Range:
+    """今年以来 is a partial year; an explicit 2024年以来 is read as cumulative even in 2024."""
+    if ref is None:
+        year = published.year if (month or 1) <= published.month else published.year - 1
+    else:
+        year = _year_of(published, ref, month or 1)
+    kind = "partial_year" if current_is_partial and year == published.year else "cumulative"
+    return date(year, month or 1, 1), published, kind
+
+
+def _minus_one_year(day: date) -> date:
+    return _day(day.year - 1, day.month, day.day)
+
+
+def _trailing_years(published: date, years: int | None) -> Range:
+    """近5年 counts calendar years including the current one; 近一年 is a rolling twelve months."""
+    if years is None:
+        return None, published, "cumulative"
+    if years == 1:
+        return _minus_one_year(published), published, "cumulative"
+    return date(published.year - years + 1, 1, 1), published, "cumulative"
+
+
+def _year_range(published: date, first: int, last: int) -> Range:
+    end = published if last == published.year else date(last, 12, 31)
+    return date(first, 1, 1), end, "cumulative"
+
+
+def _at_publication(published: date) -> Range:
+    return published, published, "as_of"
+
+
+# --- patterns -------------------------------------------------------------------------------------
+
+_ASOF = r"(?P<asof>截[至止]到?)?"
+# A calendar year is four digits 19xx/20xx followed by 年; 深耕29年 or 两年多 are durations, not years.
+_YEAR = (
+    r"(?:(?P<abs>(?<![\d.])(?:19|20)\d{2})年(?!代)度?"
+    r"|(?P<rel>(?<!如)今|(?<![过失除褪逝])去|(?<![年提月日天周目当以此之\d])前"
+    r"|(?<![说证表声阐文光发透分鲜聪英黎])明)年(?![轻纪龄华份]))"
+)
+_MONTH = r"(?:1[0-2]|0?[1-9])"
+_DAY = r"(?:3[01]|[12]\d|0?[1-9])"
+_TO = r"(?:至|到|[—–\-~～])"
+_CN_NUM = "一二两三四五六七八九十"
+_COUNT = rf"(?:\d{{1,2}}|[{_CN_NUM}]{{1,3}})"
+_VAGUE_COUNT = "几数多些"
+_NOT_AFTER_NUMBER = rf"(?<![\d第每〇○零百{_CN_NUM}])(?<!连续)"
+_NOT_AGE = r"(?![轻纪龄华])"
+_GROWTH_VERBS = "新增|累计|共|引进|引育|集聚|聚集|培养|培育|吸引|招引|招募|落地|签约|投入|扶持|资助|带动"
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_TENS = re.compile(r"(?P<tens>[一二三四五六七八九]?)十(?P<ones>[一二三四五六七八九]?)")
+
+
+def _count(text: str) -> int | None:
+    """Numbers in durations are written either way (5年, 五年, 二十年); None when not a plain count."""
+    if text.isdigit():
+        return int(text)
+    if text in _CN_DIGITS:
+        return _CN_DIGITS[text]
+    tens = _CN_TENS.fullmatch(text)
+    if tens is None:
+        return None
+    return _CN_DIGITS.get(tens["tens"], 1) * 10 + _CN_DIGITS.get(tens["ones"], 0)
+
+
+def _year_ref(match: re.Match[str]) -> YearRef | None:
+    groups = match.groupdict()
+    if groups.get("abs"):
+        return YearRef(int(groups["abs"]), relative=False)
+    offsets = {"今": 0, "去": -1, "前": -2, "明": 1}
+    if groups.get("rel"):
+        return YearRef(offsets[groups["rel"]], relative=True)
+    return None
+
+
+def _calendar_strength(match: re.Match[str]) -> int:
+    """A written 4-digit year pins the period down; 今年/去年 or a bare month depend on inference."""
+    return EXPLICIT if match.groupdict().get("abs") else RELATIVE
+
+
+def _with_as_of(match: re.Match[str], resolver: Resolver) -> Resolver:
+    return partial(_as_of_end, inner=resolver) if match.groupdict().get("asof") else resolver
+
+
+def _valid_day(month: int, day: int) -> bool:
+    return day <= calendar.monthrange(2000, month)[1]
+
+
+Handled = tuple[int, str, Resolver] | None
+
+_OPEN_ENDED = partial(_trailing_years, years=None)
+
+
+def _h_year_range(match: re.Match[str]) -> Handled:
+    first, last = int(match["y1"]), int(match["y2"])
+    if last <= first:
+        return None
+    return EXPLICIT, "year_range", partial(_year_range, first=first, last=last)
+
+
+def _h_since(match: re.Match[str]) -> Handled:
+    ref = _year_ref(match)
+    month_text = match["month"] or match["bare_month"]
+    month = int(month_text) if month_text else None
+    current = ref is None or ref == YearRef(0, relative=True)
+    resolver = partial(_since, ref=ref, month=month, current_is_partial=current)
+    return _calendar_strength(match), "since", resolver
+
+
+def _h_year_start_since(match: re.Match[str]) -> Handled:
+    resolver = partial(_since, ref=YearRef(0, relative=True), month=None, current_is_partial=True)
+    return RELATIVE, "since", resolver
+
+
+def _h_date_range(match: re.Match[str]) -> Handled:
+    first_month, first_day = int(match["m1"]), int(match["d1"])
+    last_month = int(match["m2"] or first_month)
+    last_day = int(match["d2"])
+    ordered = (last_month, last_day) > (first_month, first_day)
+    if not (ordered and _valid_day(first_month, first_day) and _valid_day(last_month, last_day)):
+        return None
+    resolver = partial(
+        _within_year, ref=_year_ref(match), first=(first_month, first_day), last=(last_month, last_day)
+    )
+    return EXPLICIT, "within_year", _with_as_of(match, resolver)
+
+
+def _h_date(match: re.Match[str]) -> Handled:
+    month, day = int(match["month"]), int(match["day"])
+    if not _valid_day(month, day):
+        return None
+    return EXPLICIT, "date", partial(_on_date, ref=_year_ref(match), month=month, day=day)
+
+
+def _months_resolver(match: re.Match[str], first: int, last: int) -> Resolver:
+    resolver = partial(_within_year, ref=_year_ref(match), first=(first, 1), last=(last, None))
+    return _with_as_of(match, resolver)
+
+
+def _months(match: re.Match[str], first: int, last: int) -> Handled:
+    return _calendar_strength(match), "within_year", _months_resolver(match, first, last)
+
+
+def _h_month_range(match: re.Match[str]) -> Handled:
+    first, last = int(match["m1"]), int(match["m2"])
+    return _months(match, first, last) if first < last else None
+
+
+def _h_first_months(match: re.Match[str]) -> Handled:
+    last = _count(match["n"])
+    return _months(match, 1, last) if last and last <= 12 else None
+
+
+def _h_quarter(match: re.Match[str]) -> Handled:
+    if match["upto"]:
+        upto = _count(match["upto"])
+        return _months(match, 1, 3 * upto) if upto else None
+    quarter = _count(match["q"])
+    return _months(match, 3 * quarter - 2, 3 * quarter) if quarter else None
+
+
+def _h_half(match: re.Match[str]) -> Handled:
+    return _months(match, 1, 6) if match["half"] == "上" else _months(match, 7, 12)
+
+
+def _h_year_end(match: re.Match[str]) -> Handled:
+    inner = partial(_within_year, ref=_year_ref(match), first=(1, 1), last=(12, None))
+    return _calendar_strength(match), "period_end", partial(_as_of_end, inner=inner)
+
+
+def _h_month_end(match: re.Match[str]) -> Handled:
+    month = int(match["month"])
+    inner = partial(_within_year, ref=_year_ref(match), first=(month, 1), last=(month, None))
+    return _calendar_strength(match), "period_end", partial(_as_of_end, inner=inner)
+
+
+def _h_month(match: re.Match[str]) -> Handled:
+    month = int(match["month"])
+    return _calendar_strength(match), "month", _months_resolver(match, month, month)
+
+
+def _h_year(match: re.Match[str]) -> Handled:
+    ref = _year_ref(match)
+    if ref is None:
+        return None
+    category = "relative_year" if ref.relative else "explicit_year"
+    return _calendar_strength(match), category, _with_as_of(match, partial(_calendar_year, ref=ref))
+
+
+def _h_duration(match: re.Match[str]) -> Handled:
+    """十余年来/几年来 give no usable start, so they stay open-ended like 近年来."""
+    count = match["n"]
+    groups = match.groupdict()
+    if groups.get("approx") or groups.get("approx_before") or count in _VAGUE_COUNT:
+        return RELATIVE, "duration", _OPEN_ENDED
+    years = _count(count)
+    if years is None:
+        return None
+    return RELATIVE, "duration", partial(_trailing_years, years=years)
+
+
+def _fixed(strength: int, category: str, resolver: Resolver) -> Callable[[re.Match[str]], Handled]:
+    """Word cues (目前, 累计, 近年来) mean the same wherever they occur."""
+
+    def handle(_match: re.Match[str]) -> Handled:
+        return strength, category, resolver
+
+    return handle
+
+
+# Longer matches win over shorter overlapping ones; on equal length the earlier row wins.
+CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...] = (
+    (re.compile(rf"(?<![\d.])(?P<y1>(?:19|20)\d{{2}})年?{_TO}(?P<y2>(?:19|20)\d{{2}})年"), _h_year_range),
+    (
+        re.compile(
+            rf"(?:自|从)?(?:{_YEAR}(?:(?P<month>{_MONTH})月份?)?|(?<![\d.])(?P<bare_month>{_MONTH})月份?)"
+            r"[\u4e00-\u9fff]{0,4}?以来"
+        ),
+        _h_since,
+    ),
+    (re.compile(r"(?:开年|年初|入年)以来"), _h_year_start_since),
+    (
+        re.compile(
+            rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<m1>{_MONTH})月(?P<d1>{_DAY})[日号]?(?:{_TO}|、)"
+            rf"(?:(?P<m2>{_MONTH})月)?(?P<d2>{_DAY})[日号]"
+        ),
+        _h_date_range,
+    ),
+    (
+        re.compile(
+            rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<month>{_MONTH})月(?P<day>{_DAY})[日号]"
+            r"(?:上午|下午|中午|晚上|傍晚|凌晨|早上|晚)?"
+        ),
+        _h_date,
+    ),
+    (
+        re.compile(rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<m1>{_MONTH})月?{_TO}(?P<m2>{_MONTH})月份?"),
+        _h_month_range,
+    ),
+    (re.compile(rf"{_ASOF}(?:{_YEAR})?前(?P<n>{_COUNT})个?月"), _h_first_months),
+    (
+        re.compile(rf"{_ASOF}(?:{_YEAR})?(?:前(?P<upto>[一二两三1-3])|第?(?P<q>[一二三四1-4]))季度"),
+        _h_quarter,
+    ),
+    (re.compile(rf"{_ASOF}(?:{_YEAR})?(?P<half>[上下])半年"), _h_half),
+    (re.compile(rf"{_ASOF}{_YEAR}年?[底末]"), _h_year_end),
+    (re.compile(rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<month>{_MONTH})月份?[底末]"), _h_month_end),
+    (re.compile(rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<month>{_MONTH})月份?"), _h_month),
+    (re.compile(rf"{_ASOF}{_YEAR}"), _h_year),
+    (
+        re.compile(
+            rf"(?:近|最近|过去的?|短短的?)(?P<n>{_COUNT}|[{_VAGUE_COUNT}])(?P<approx_before>余|多)?年(?P<approx>多|余)?{_NOT_AGE}"
+            r"(?:以来|来|间|里|中|时间里?)?"
+        ),
+        _h_duration,
+    ),
+    (
+        re.compile(
+            rf"{_NOT_AFTER_NUMBER}(?P<n>{_COUNT}|[{_VAGUE_COUNT}])(?P<approx_before>余|多)?年(?P<approx>多|余)?(?:以来|来|间)"
+        ),
+        _h_duration,
+    ),
+    (re.compile(rf"{_NOT_AFTER_NUMBER}(?P<n>{_COUNT})年(?={_GROWTH_VERBS})"), _h_duration),
+    # 这一年/这5年 usually point back to a year just named, so only the vague 这几年/这些年 count.
+    (re.compile(r"近(?:些)?年来?|这[几些]年来?"), _fixed(RELATIVE, "duration", _OPEN_ENDED)),
+    (re.compile(r"近日|日前|近期|前不久|不久前"), _fixed(RELATIVE, "recent", _at_publication)),
+    (
+        re.compile(
+            r"截[至止]到?(?:目前|当前|现在|今天|今日|记者发稿时?|发稿时?)|(?:到|至)?目前为止|迄今(?:为止)?"
+            r"|至今(?!年)(?:为止)?|目前|眼下|当前|现已|如今|现阶段"
+        ),
+        _fixed(WEAK, "now", _at_publication),
+    ),
+    (re.compile(r"历届|历年来?|一直以来"), _fixed(WEAK, "all_time", _OPEN_ENDED)),
+    (re.compile(r"累计"), _fixed(WEAK, "accumulated", _OPEN_ENDED)),
+    (re.compile(r"(?<![而不])已经?(?!知)"), _fixed(WEAK, "already", _at_publication)),
+)
+
+
+def find_period_cues(sentence: str) -> list[PeriodCue]:
+    """All non-overlapping time cues in order; a longer reading (今年1至8月) beats its parts (今年, 8月)."""
+    candidates: list[tuple[int, int, PeriodCue]] = []
+    for row, (pattern, handler) in enumerate(CUE_TABLE):
+        for match in pattern.finditer(sentence):
+            handled = handler(match)
+            if handled is None:
+                continue
+            strength, category, resolver = handled
+            cue = PeriodCue(match.start(), match.end(), match[0], strength, category, resolver)
+            candidates.append((-(cue.end - cue.start), row, cue))
+    taken = [False] * len(sentence)
+    chosen: list[PeriodCue] = []
+    for _, _, cue in sorted(candidates, key=lambda item: (item[0], item[1], item[2].start)):
+        if not any(taken[cue.start : cue.end]):
+            taken[cue.start : cue.end] = [True] * (cue.end - cue.start)
+            chosen.append(cue)
+    return sorted(chosen, key=lambda cue: cue.start)
+
+
+# --- choosing the governing cue -------------------------------------------------------------------
+
+
+def _clause_start(sentence: str, index: int) -> int:
+    return max((i + 1 for i in range(index) if sentence[i] in CLAUSE_BREAKS), default=0)
+
+
+def _clause_end(sentence: str, index: int) -> int:
+    return next((i for i in range(index, len(sentence)) if sentence[i] in CLAUSE_BREAKS), len(sentence))
+
+
+def _governing_cue(cues: list[PeriodCue], sentence: str, position: int) -> PeriodCue | None:
+    """Nearest cue before the figure (in its clause if the clause has one, so simply the nearest),
+    else the first cue after it in the same clause: Chinese puts the time frame before the figure."""
+    before = [cue for cue in cues if cue.start < position]
+    if before:
+        return before[-1]
+    clause_end = _clause_end(sentence, position)
+    return next((cue for cue in cues if position <= cue.start < clause_end), None)
+
+
+def _runs_to_publication(cue: PeriodCue, published: date) -> bool:
+    period = cue.resolve(published)
+    return period.end == published and period.kind in ("cumulative", "partial_year")
+
+
+def _defer_modifier(cue: PeriodCue, cues: list[PeriodCue], sentence: str, published: date) -> PeriodCue:
+    """已 and 累计 only say "so far": in 今年已…125场 or 2020年以来,…累计… the period comes from the
+    stronger cue, and 目前,…已… is credited to 目前; a dated event elsewhere in the sentence
+    (2023年,…开园…据统计,已…) does not date them."""
+    if cue.category not in MODIFIERS:
+        return cue
+    earlier = [other for other in cues if other.end <= cue.start]
+    clause_start = _clause_start(sentence, cue.start)
+    for other in reversed(earlier):
+        if other.start < clause_start:
+            break
+        if other.category == "already":
+            continue
+        if cue.category == "already" or other.strength >= RELATIVE:
+            return _defer_modifier(other, cues, sentence, published)
+    for other in reversed(earlier):
+        if other.strength >= RELATIVE and _runs_to_publication(other, published):
+            return other
+        if cue.category == "already" and other.category == "now":
+            return other
+    return cue
+
+
+def _explicit_anchor(cue: PeriodCue, cues: list[PeriodCue]) -> PeriodCue | None:
+    """In 2019年以来,嘉兴5年新增… the written year fixes the start; the duration only confirms it."""
+    if cue.category != "duration":
+        return None
+    prior = [other for other in cues if other.end <= cue.start and other.strength >= RELATIVE]
+    if prior and prior[-1].strength == EXPLICIT and prior[-1].category in ANCHOR_CATEGORIES:
+        return prior[-1]
+    return None
+
+
+def resolve_period(sentence: str, position: int, published: date) -> Period:
+    """The period of the figure at `position`; without any cue the figure is taken as of publication."""
+    cues = find_period_cues(sentence)
+    cue = _governing_cue(cues, sentence, position)
+    if cue is None:
+        return Period(published, published, "as_of_publication", published.year, "", -1)
+    cue = _defer_modifier(cue, cues, sentence, published)
+    anchor = _explicit_anchor(cue, cues)
+    if anchor is not None:
+        start = anchor.resolve(published).start
+        return Period(start, published, "cumulative", published.year, anchor.text, anchor.start)
+    return cue.resolve(published)
