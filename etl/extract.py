@@ -15,12 +15,22 @@ from etl.numbers import Quantity, find_quantities
 from etl.periods import resolve_period
 from etl.regions import Gazetteer, attribute_region, clause_start
 from etl.sources import Article
-from etl.text import HEADING_REGION, Block, Section, Sentence, build_blocks, build_sections, quoted_spans, split_sentences
+from etl.text import (
+    HEADING_REGION,
+    Block,
+    Section,
+    Sentence,
+    build_blocks,
+    build_sections,
+    quoted_spans,
+    split_sentences,
+)
 
 SHORT_QUOTE_CHARS = 16
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
 STORY_LEVELS = ("county", "zone", "town")
 MIN_STORY_MENTIONS = 2
+RATIO_PHRASE = re.compile(r"每\d+[名个位人户][^，,。；;]{0,12}?有\d+[名个位人户]")
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,10 @@ def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subjec
     return reasons
 
 
+def _in_ratio(text: str, quantity: Quantity) -> bool:
+    return any(m.start() <= quantity.start < m.end() for m in RATIO_PHRASE.finditer(text))
+
+
 def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
                         gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
     text = sentence.text
@@ -148,7 +162,10 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
         indicator = classification.indicator
         if quantity.unit is None and indicator.is_other:
             continue  # a bare number nothing in the text gives a meaning to: not a figure
-        attribution = attribute_region(text, quantity.number_start, mentions, fallbacks)
+        if RATIO_PHRASE.search(text, max(0, quantity.start - 12)) and _in_ratio(text, quantity):
+            continue  # 每5名嘉兴人中就有1人: a way of saying a share, not two figures
+        attribution = attribute_region(text, quantity.number_start, mentions, fallbacks, gazetteer,
+                                       is_rank=quantity.kind == "rank")
         region = gazetteer.get(attribution.code)
         period = resolve_period(text, quantity.number_start, article.published)
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \

@@ -44,6 +44,7 @@ class Indicator:
     qualifier: str | None
     description: str
     order: int
+    fallback: bool = False
 
     @property
     def is_other(self) -> bool:
@@ -66,7 +67,7 @@ class Taxonomy:
         """The indicator a figure at sentence[number_start:number_end] with `unit` measures."""
         unit_key = unit or BARE
         windows = _windows(sentence, number_start, number_end)
-        best: tuple[tuple[int, int, int], Indicator, str] | None = None
+        best: tuple[tuple[bool, int, int, int], Indicator, str] | None = None
         for indicator in self.indicators.values():
             if indicator.is_other or unit_key not in indicator.units:
                 continue
@@ -79,7 +80,8 @@ class Taxonomy:
                     for match in keyword.finditer(text):
                         distance = _distance(kind, offset + match.start(), offset + match.end(),
                                              number_start, number_end)
-                        score = (distance, -len(match.group()) - 2 * bool(indicator.rank_scopes), indicator.order)
+                        score = (indicator.fallback, distance, -len(match.group()) - 2 * bool(indicator.rank_scopes),
+                                 indicator.order)
                         if best is None or score < best[0]:
                             best = (score, indicator, match.group())
         if best is not None:
@@ -155,7 +157,8 @@ def parse_taxonomy(document: dict, units: dict[str, dict]) -> Taxonomy:
             code=code, name_zh=spec["name_zh"], name_en=spec["name_en"], family=spec["family"],
             unit=spec["unit"], units=accepted, headline=bool(spec.get("headline", False)), keywords=keywords,
             rank_scopes=tuple(spec.get("rank_scopes") or ()), sentence_scope=bool(spec.get("sentence_scope")),
-            qualifier=spec.get("qualifier"), description=spec.get("description", ""), order=order)
+            qualifier=spec.get("qualifier"), description=spec.get("description", ""), order=order,
+            fallback=bool(spec.get("fallback", False)))
     if problems:
         raise ValueError("indicators.yaml is inconsistent:\n  " + "\n  ".join(problems))
     indicators.update(_other_indicators(units, len(indicators)))

@@ -21,7 +21,11 @@ PROVINCE_CODE = "330000"
 PROVINCE_WORD = "全省"
 # A place name directly followed by a university's name is part of an institution's name (浙江大学,
 # 杭州电子科技大学), not a statement about the place.
-INSTITUTION_AFTER = re.compile(r"^[\u4e00-\u9fff]{0,4}?(?:大学|大)(?![\u4e00-\u9fff]{0,1}[区县市])")
+INSTITUTION_AFTER = re.compile(r"^[^\s与和及同跟、，,。；;的在]{0,4}?(?:大学|学院)")
+# A place where an event was held (在杭州举行) or the whole a share is taken of (占衢州市的一半) is not
+# the figure's subject; nor is an alternative name in brackets after another name.
+VENUE_AFTER = re.compile(r"^(?:举行|举办|召开|开幕)")
+SHARE_BEFORE = re.compile(r"占$")
 CLAUSE_BREAK = re.compile(r"[，,；;：:。！？!?]")
 
 
@@ -88,7 +92,9 @@ class Gazetteer:
             start, end = match.span()
             if any(s <= start < e for s, e in skip):
                 continue
-            if INSTITUTION_AFTER.match(text[end:end + 7]):
+            if INSTITUTION_AFTER.match(text[end:end + 7]) or VENUE_AFTER.match(text[end:end + 2]):
+                continue
+            if SHARE_BEFORE.search(text[max(0, start - 1):start]) or _inside_brackets(text, start):
                 continue
             name = match.group()
             found.append(Mention(self.by_name.get(name, ""), start, end, name))
@@ -108,6 +114,13 @@ class Gazetteer:
             if self.regions[ancestor].level == "city":
                 return ancestor
         return code
+
+
+def _inside_brackets(text: str, position: int) -> bool:
+    """True when `position` sits inside (…) or （…）."""
+    opened = max(text.rfind("(", 0, position), text.rfind("（", 0, position))
+    closed = max(text.rfind(")", 0, position), text.rfind("）", 0, position))
+    return opened > closed
 
 
 def read_regions(path: Path) -> list[Region]:
@@ -166,28 +179,43 @@ def clause_end(text: str, position: int) -> int:
 
 
 def attribute_region(sentence: str, position: int, mentions: list[Mention],
-                     fallbacks: list[tuple[str, str]]) -> Attribution:
+                     fallbacks: list[tuple[str, str]], gazetteer: Gazetteer, is_rank: bool = False) -> Attribution:
     """The locality a figure at `position` in `sentence` describes.
 
     `fallbacks` are (code, source) pairs tried in order when the sentence names no region: the section
-    heading's region, the story's inferred region, the article's primary region.
+    heading's region, the story's inferred region, the article's primary region. The province counts only
+    when its own clause names it (全省仅5人), and never for a rank, where 全省 is the scope. A region named
+    further off that merely contains the section's locality (嘉兴 in a 嘉善 story) yields to the section's.
     """
     c_start, c_end = clause_start(sentence, position), clause_end(sentence, position)
     before_in_clause = [m for m in mentions if c_start <= m.start < position]
-    external = ""
-    if before_in_clause and before_in_clause[-1].external:
-        external = before_in_clause[-1].text
-    local = [m for m in mentions if not m.external]
+    external = before_in_clause[-1].text if before_in_clause and before_in_clause[-1].external else ""
+    local = [m for m in mentions if not m.external and not (is_rank and m.code == PROVINCE_CODE)]
+    sub_province = [m for m in local if m.code != PROVINCE_CODE]
+    section = next((code for code, _ in fallbacks if code), "")
+
+    clause_hits = [m for m in local if c_start <= m.start < position]
+    if clause_hits:
+        return Attribution(_most_specific(clause_hits, gazetteer), "clause", external)
     for candidates, source in (
-        ([m for m in local if c_start <= m.start < position], "clause"),
-        ([m for m in local if m.start < position], "sentence"),
+        ([m for m in sub_province if m.start < position], "sentence"),
+        ([m for m in sub_province if position <= m.start < c_end][:1], "clause"),
     ):
         if candidates:
-            return Attribution(candidates[-1].code, source, external)
-    after = [m for m in local if position <= m.start < c_end]
-    if after:
-        return Attribution(after[0].code, "clause", external)
+            code = _most_specific(candidates, gazetteer)
+            if section and section != code and code in gazetteer.ancestors(section):
+                return Attribution(section, "heading", external)
+            return Attribution(code, source, external)
     for code, source in fallbacks:
         if code:
             return Attribution(code, source, external)
     return Attribution(PROVINCE_CODE, "default", external)
+
+
+def _most_specific(candidates: list[Mention], gazetteer: Gazetteer) -> str:
+    """The nearest mention, unless an earlier one lies inside it (丽水市…青田县 → 青田县)."""
+    nearest = candidates[-1].code
+    for mention in reversed(candidates[:-1]):
+        if mention.code != nearest and nearest in gazetteer.ancestors(mention.code):
+            return mention.code
+    return nearest

@@ -9,7 +9,18 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, inspect,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine

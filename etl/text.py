@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
-SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』\"'）)]*)|…{1,2}(?=[^”’」』]|$)")
-HEADING_MAX_CHARS = 30
+SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』\"'）)]*)")
+HEADING_MAX_CHARS = 40
 CLAUSE_PUNCT = re.compile(r"[，,、。；;]")
 BYLINE_MARK = "■"
 NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -109,6 +109,8 @@ def line_kind(text: str) -> str:
     if MARKDOWN_HEADING.match(text):
         return "heading"
     unclosed_quote = text.count("“") > text.count("”")
+    if len(text) <= HEADING_MAX_CHARS and HEADING_REGION.match(text) and text[-1] not in "。；;":
+        return "heading"  # '嘉善:一把“人才密钥”,如何开启县域创新生态?' — headlines may ask questions
     if (len(text) <= HEADING_MAX_CHARS and not ends_sentence(text) and not CLAUSE_PUNCT.search(text)
             and not unclosed_quote):
         return "heading"
