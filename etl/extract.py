@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from etl.indicators import Taxonomy
 from etl.numbers import Quantity, find_quantities
-from etl.periods import resolve_period
+from etl.periods import find_period_cues, resolve_period
 from etl.regions import Gazetteer, attribute_region, clause_start
 from etl.sources import Article
 from etl.text import (
@@ -30,6 +30,7 @@ SHORT_QUOTE_CHARS = 16
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
 STORY_LEVELS = ("county", "zone", "town")
 MIN_STORY_MENTIONS = 2
+NUMERAL = re.compile(r"[0-9０-９一二两三四五六七八九十百千万亿半]")
 RATIO_PHRASE = re.compile(r"每\d+[名个位人户][^，,。；;]{0,12}?有\d+[名个位人户]")
 
 
@@ -64,7 +65,7 @@ class Fact:
     source_kind: str = "article"
 
     def as_row(self) -> dict:
-        return asdict(self)
+        return dict(self.__dict__)
 
 
 def make_fact_id(article_sha256: str, char_start: int, char_end: int, indicator_code: str) -> str:
@@ -152,7 +153,12 @@ def _in_ratio(text: str, quantity: Quantity) -> bool:
 def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
                         gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
     text = sentence.text
+    if not NUMERAL.search(text):
+        return []
     quantities = find_quantities(text)
+    if not quantities:
+        return []
+    cues = find_period_cues(text)
     skip = quoted_spans(text, SHORT_QUOTE_CHARS) + [(q.start, q.end) for q in quantities]
     mentions = gazetteer.mentions(text, skip)
     facts = []
@@ -167,7 +173,7 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
         attribution = attribute_region(text, quantity.number_start, mentions, fallbacks, gazetteer,
                                        is_rank=quantity.kind == "rank")
         region = gazetteer.get(attribution.code)
-        period = resolve_period(text, quantity.number_start, article.published)
+        period = resolve_period(text, quantity.number_start, article.published, cues)
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
         reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source)

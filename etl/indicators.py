@@ -8,7 +8,7 @@ matches nothing keeps its unit under an `other_<unit>` indicator and is flagged 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +61,15 @@ class Classification:
 class Taxonomy:
     indicators: dict[str, Indicator]
     families: dict[str, dict[str, str]]
+    by_unit: dict[str, tuple[Indicator, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        by_unit: dict[str, list[Indicator]] = {}
+        for indicator in self.indicators.values():
+            if not indicator.is_other:
+                for unit in indicator.units:
+                    by_unit.setdefault(unit, []).append(indicator)
+        object.__setattr__(self, "by_unit", {u: tuple(i) for u, i in by_unit.items()})
 
     def classify(self, sentence: str, number_start: int, number_end: int, unit: str | None,
                  rank_scope: str | None = None) -> Classification:
@@ -68,9 +77,7 @@ class Taxonomy:
         unit_key = unit or BARE
         windows = _windows(sentence, number_start, number_end)
         best: tuple[tuple[bool, int, int, int], Indicator, str] | None = None
-        for indicator in self.indicators.values():
-            if indicator.is_other or unit_key not in indicator.units:
-                continue
+        for indicator in self.by_unit.get(unit_key, ()):
             if indicator.rank_scopes and (rank_scope or "") not in indicator.rank_scopes:
                 continue
             for keyword in indicator.keywords:

@@ -481,9 +481,13 @@ def _explicit_anchor(cue: PeriodCue, cues: list[PeriodCue]) -> PeriodCue | None:
     return None
 
 
-def resolve_period(sentence: str, position: int, published: date) -> Period:
-    """The period of the figure at `position`; without any cue the figure is taken as of publication."""
-    cues = find_period_cues(sentence)
+def resolve_period(sentence: str, position: int, published: date,
+                   cues: list[PeriodCue] | None = None) -> Period:
+    """The period of the figure at `position`; without any cue the figure is taken as of publication.
+
+    Pass the sentence's `cues` when resolving several figures of one sentence, to find them only once.
+    """
+    cues = find_period_cues(sentence) if cues is None else cues
     cue = _governing_cue(cues, sentence, position)
     if cue is None:
         return Period(published, published, "as_of_publication", published.year, "", -1)
