@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ import pandas as pd
 from etl.extract import Fact, article_region, extract_article
 from etl.indicators import Taxonomy, load_taxonomy
 from etl.numbers import load_units
+from etl.paths import REFERENCE_DIR
 from etl.publish import write_csvs, write_tables
 from etl.regions import Gazetteer, load_gazetteer
 from etl.schema import FACT_COLUMNS, make_engine, validate_facts
@@ -38,9 +40,9 @@ class RunSummary:
     curated_dir: str = ""
 
 
-def _extract_in_worker(article: Article) -> tuple[str, list[Fact]]:
+def _extract_in_worker(reference_dir: Path, article: Article) -> tuple[str, list[Fact]]:
     """Worker-process entry: the reference data is loaded once per process through its cache."""
-    return article.article_id, extract_article(article, load_gazetteer(), load_taxonomy())
+    return article.article_id, extract_article(article, load_gazetteer(reference_dir), load_taxonomy(reference_dir))
 
 
 def worker_count(n_articles: int) -> int:
@@ -52,7 +54,8 @@ def worker_count(n_articles: int) -> int:
 
 
 def extract_all(articles: list[Article], gazetteer: Gazetteer, taxonomy: Taxonomy,
-                progress: Progress | None = None, total: int = 0) -> dict[str, list[Fact]]:
+                progress: Progress | None = None, total: int = 0,
+                reference_dir: Path = REFERENCE_DIR) -> dict[str, list[Fact]]:
     """Facts per article id, in input order; big batches are spread over the machine's cores."""
     out: dict[str, list[Fact]] = {}
     workers = worker_count(len(articles))
@@ -65,7 +68,7 @@ def extract_all(articles: list[Article], gazetteer: Gazetteer, taxonomy: Taxonom
         return out
     with ProcessPoolExecutor(max_workers=workers) as pool:
         chunksize = max(1, min(64, len(articles) // (workers * 8)))
-        for done, (article_id, facts) in enumerate(pool.map(_extract_in_worker, articles, chunksize=chunksize),
+        for done, (article_id, facts) in enumerate(pool.map(partial(_extract_in_worker, reference_dir), articles, chunksize=chunksize),
                                                    start=1):
             out[article_id] = facts
             if progress:
@@ -148,13 +151,14 @@ def summarise(tables: dict[str, pd.DataFrame], rejections: list[Rejection]) -> R
     )
 
 
-def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None) -> RunSummary:
+def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
+        reference_dir: Path = REFERENCE_DIR) -> RunSummary:
     """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
-    gazetteer, taxonomy = load_gazetteer(), load_taxonomy()
+    gazetteer, taxonomy = load_gazetteer(reference_dir), load_taxonomy(reference_dir)
 
     loaded = load_articles(raw_dir)
     rejections = loaded.rejections + manifest_region_rejections(loaded.articles, gazetteer)
-    facts = extract_all(loaded.articles, gazetteer, taxonomy, progress, len(loaded.articles))
+    facts = extract_all(loaded.articles, gazetteer, taxonomy, progress, len(loaded.articles), reference_dir)
     tables = build_tables(loaded.articles, facts, rejections, gazetteer, taxonomy)
 
     write_tables(make_engine(db_url), tables)

@@ -1,0 +1,151 @@
+"""Facts as a whole: provenance offsets, stable ids, declared reference data, validation before publishing."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from etl.extract import extract_article
+from etl.indicators import load_taxonomy
+from etl.paths import REFERENCE_DIR
+from etl.pipeline import run
+from etl.regions import load_gazetteer
+from etl.schema import make_engine, validate_facts
+from etl.sources import Article, build_article
+
+
+def facts_of(db_url: str) -> pd.DataFrame:
+    return pd.read_sql_table("facts", make_engine(db_url))
+
+
+def test_every_fact_points_at_its_exact_words_in_the_raw_file(seed_run) -> None:
+    facts = facts_of(seed_run["db_url"])
+    assert len(facts) > 150
+    texts = {p.stem: p.read_bytes().decode("utf-8-sig") for p in seed_run["raw"].glob("*.txt")}
+    for fact in facts.itertuples():
+        raw = texts[fact.article_id]
+        assert raw[fact.char_start:fact.char_end] == fact.number_text
+        passage = raw[fact.quote_start:fact.quote_end]
+        assert re.sub(r"\s", "", passage) == re.sub(r"\s", "", fact.quote)
+        assert fact.quote_start <= fact.char_start < fact.char_end <= fact.quote_end
+        assert "\n" not in fact.quote
+
+
+def test_fact_ids_are_stable_across_runs(seed_run, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    run(seed_run["raw"], again, f"sqlite:///{tmp_path / 'again.sqlite'}")
+    first = facts_of(seed_run["db_url"]).set_index("fact_id")
+    second = facts_of(f"sqlite:///{tmp_path / 'again.sqlite'}").set_index("fact_id")
+    assert first.index.is_unique
+    assert set(first.index) == set(second.index)
+    assert (first.loc[second.index, "value"] == second["value"]).all()
+
+
+def test_curated_csvs_match_the_database(seed_run) -> None:
+    facts = facts_of(seed_run["db_url"])
+    csv = pd.read_csv(seed_run["curated"] / "facts.csv", encoding="utf-8-sig", dtype={"region_code": str})
+    assert list(csv.columns)[:20] == [
+        "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
+        "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
+        "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end"]
+    assert len(csv) == len(facts)
+    assert sorted(csv["fact_id"]) == sorted(facts["fact_id"])
+    for name in ("regions", "indicators", "articles", "rejected_inputs"):
+        assert (seed_run["curated"] / f"{name}.csv").exists()
+
+
+def test_unmatched_figures_are_kept_and_flagged(seed_run) -> None:
+    facts = facts_of(seed_run["db_url"])
+    other = facts[facts["family"] == "other"]
+    unmatched = other[other["indicator_code"].str.startswith("other_")]
+    assert len(unmatched) > 0
+    assert (unmatched["status"] == "needs_review").all()
+    assert unmatched["review_reason"].str.contains("indicator_unmatched").all()
+
+
+def article(text: str, published: str = "2024-10", region: str = "嘉兴市") -> Article:
+    from etl.sources import ManifestRow, parse_published
+
+    date, precision = parse_published(published)
+    row = ManifestRow(file="t.txt", title="t", published=date, published_precision=precision, primary_region=region)
+    return build_article("t.txt", text, "utf-8", row)
+
+
+def extract(text: str, **kwargs) -> list:
+    return extract_article(article(text, **kwargs), load_gazetteer(), load_taxonomy())
+
+
+def test_attribution_prefers_the_clause_then_the_heading_then_the_article() -> None:
+    text = ("衢州:人才新政\n\n张三\n\n去年,江山市新引进博士12名,全省仅有博士后3千名。"
+            "新增就业大学生2.3万人。\n\n")
+    facts = {f.number_text: f for f in extract(text, region="嘉兴市")}
+    assert facts["12名"].region_name == "江山市" and facts["12名"].indicator_code == "doctors"
+    assert facts["3千名"].region_name == "浙江省" and facts["3千名"].value == 3000
+    assert facts["2.3万人"].region_name == "衢州市" and facts["2.3万人"].region_source == "heading"
+    assert facts["12名"].year == 2023 and facts["2.3万人"].year == 2024
+
+
+def test_ranks_use_the_scope_not_the_province_as_region() -> None:
+    facts = extract("2023年,湖州市创新指数居全省第四。\n", published="2024-05", region="浙江省")
+    rank = next(f for f in facts if f.unit == "rank")
+    assert (rank.region_name, rank.indicator_code, rank.value, rank.year) == \
+        ("湖州市", "innovation_index_rank_province", 4, 2023)
+
+
+def test_targets_and_caps_are_qualified() -> None:
+    facts = {f.number_text: f for f in extract(
+        "德清县争取引进高层次人才超500名,给予一次性5万元安家补贴,最高30万元奖励。\n")}
+    assert facts["超500名"].qualifier == "target"
+    assert facts["5万元"].indicator_code == "subsidy_one_off"
+    assert facts["最高30万元"].qualifier == "under"
+
+
+def test_a_new_indicator_is_a_data_edit(tmp_path: Path) -> None:
+    reference = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, reference)
+    document = yaml.safe_load((reference / "indicators.yaml").read_text(encoding="utf-8"))
+    document["indicators"].append({
+        "code": "talent_code_users", "name_zh": "人才码用户", "name_en": "Talent-code users",
+        "family": "services_and_housing", "unit": "person", "units": ["person"], "keywords": ["人才码用户"],
+        "description": "Users of the talent QR code."})
+    (reference / "indicators.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    with (reference / "aliases_extra.csv").open("a", encoding="utf-8") as fh:
+        fh.write("330500,苕溪之城,test alias\n")
+    facts = extract_article(article("截至目前,苕溪之城人才码用户达12万人。\n", region=""),
+                            load_gazetteer(reference), load_taxonomy(reference))
+    assert [(f.indicator_code, f.region_name, f.value) for f in facts] == [("talent_code_users", "湖州市", 120000)]
+
+
+def test_broken_reference_data_publishes_nothing(seed_run, tmp_path: Path) -> None:
+    curated = tmp_path / "curated"
+    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    run(seed_run["raw"], curated, db)
+    before = facts_of(db)
+    reference = tmp_path / "reference"
+    shutil.copytree(REFERENCE_DIR, reference)
+    text = (reference / "indicators.yaml").read_text(encoding="utf-8")
+    (reference / "indicators.yaml").write_text(text.replace("family: talent_total", "family: talents", 1),
+                                               encoding="utf-8")
+    with pytest.raises(ValueError, match="talents"):
+        run(seed_run["raw"], curated, db, reference_dir=reference)
+    assert facts_of(db).equals(before)
+
+
+def test_validation_names_what_is_wrong(seed_run) -> None:
+    facts = facts_of(seed_run["db_url"])
+    broken = facts.copy()
+    broken.loc[0, "qualifier"] = "roughly"
+    broken.loc[1, "region_code"] = "999999"
+    with pytest.raises(Exception, match="roughly|qualifier"):
+        validate_facts(broken, set(facts["region_code"]), set(facts["indicator_code"]), set(facts["unit"]),
+                       set(facts["article_id"]))
+    bad_region = facts.copy()
+    bad_region.loc[1, "region_code"] = "999999"
+    with pytest.raises(ValueError, match="999999"):
+        validate_facts(bad_region, set(facts["region_code"]), set(facts["indicator_code"]), set(facts["unit"]),
+                       set(facts["article_id"]))
