@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from etl.indicators import Taxonomy
 from etl.numbers import Quantity, find_quantities
 from etl.periods import find_period_cues, resolve_period
-from etl.regions import Gazetteer, attribute_region, clause_start
+from etl.regions import PROVINCE_CODE, Gazetteer, attribute_region, clause_start
 from etl.sources import Article
 from etl.text import (
     HEADING_REGION,
@@ -151,7 +151,8 @@ def _in_ratio(text: str, quantity: Quantity) -> bool:
 
 
 def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
-                        gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
+                        gazetteer: Gazetteer, taxonomy: Taxonomy, recent: list[str]) -> list[Fact]:
+    """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县)."""
     text = sentence.text
     if not NUMERAL.search(text):
         return []
@@ -160,7 +161,7 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
         return []
     cues = find_period_cues(text)
     skip = quoted_spans(text, SHORT_QUOTE_CHARS) + [(q.start, q.end) for q in quantities]
-    mentions = gazetteer.mentions(text, skip)
+    mentions = gazetteer.anaphora(text, gazetteer.mentions(text, skip), recent, skip)
     facts = []
     for quantity in quantities:
         classification = taxonomy.classify(text, quantity.number_start, quantity.number_end, quantity.unit,
@@ -203,10 +204,15 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
     fallbacks = section_fallbacks(sections, blocks, gazetteer, article_region(article, gazetteer))
     facts: list[Fact] = []
     for section_index, section in enumerate(sections):
+        recent = [code for code, _ in reversed(fallbacks[section_index]) if code]
         for block_index in section.block_indexes:
             block = blocks[block_index]
             if block.kind != "body":
                 continue
             for sentence in split_sentences(block, block_index, section_index):
-                facts.extend(facts_from_sentence(article, sentence, fallbacks[section_index], gazetteer, taxonomy))
+                facts.extend(facts_from_sentence(article, sentence, fallbacks[section_index], gazetteer, taxonomy,
+                                                 recent))
+                skip = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
+                recent.extend(m.code for m in gazetteer.mentions(sentence.text, skip)
+                              if m.code and m.code != PROVINCE_CODE)
     return facts

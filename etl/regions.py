@@ -26,6 +26,7 @@ INSTITUTION_AFTER = re.compile(r"^[^\s与和及同跟、，,。；;的在]{0,4}?
 # the figure's subject; nor is an alternative name in brackets after another name.
 VENUE_AFTER = re.compile(r"^(?:举行|举办|召开|开幕)")
 SHARE_BEFORE = re.compile(r"占$")
+ANAPHORA = re.compile(r"(?:该|本|全)(区|县|市|镇)")
 CLAUSE_BREAK = re.compile(r"[，,；;：:。！？!?]")
 
 
@@ -99,6 +100,23 @@ class Gazetteer:
             name = match.group()
             found.append(Mention(self.by_name.get(name, ""), start, end, name))
         return found
+
+    def anaphora(self, text: str, mentions: list[Mention], recent: list[str],
+                 skip: list[tuple[int, int]] = ()) -> list[Mention]:
+        """`mentions` plus 该区/本县/全市-style references resolved to the latest region of that kind.
+
+        `recent` holds the codes named earlier in the story, oldest first; 全省 is handled as a name.
+        """
+        resolved = list(mentions)
+        for match in ANAPHORA.finditer(text):
+            if any(s <= match.start() < e for s, e in skip):
+                continue
+            earlier = recent + [m.code for m in mentions if m.code and m.start < match.start()]
+            suffix = match.group(1)
+            code = next((c for c in reversed(earlier) if self.regions[c].name_zh.endswith(suffix)), "")
+            if code:
+                resolved.append(Mention(code, match.start(), match.end(), match.group()))
+        return sorted(resolved, key=lambda m: m.start)
 
     def ancestors(self, code: str) -> list[str]:
         """The region's own code and its parents up to the province."""

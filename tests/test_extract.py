@@ -149,3 +149,16 @@ def test_validation_names_what_is_wrong(seed_run) -> None:
     with pytest.raises(ValueError, match="999999"):
         validate_facts(bad_region, set(facts["region_code"]), set(facts["indicator_code"]), set(facts["unit"]),
                        set(facts["article_id"]))
+
+
+def test_this_district_refers_back_to_the_district_named_before() -> None:
+    facts = {f.number_text: f for f in extract(
+        "台州市黄岩区近三年累计引育各类人才3.2万名，建成人才公寓1500套。"
+        "据介绍，该区计划到2025年实现人才资源总量突破30万人。长兴县研发经费投入强度达3.1%，"
+        "全县共有省级以上研发机构86家。\n", published="2024-08", region="台州市")}
+    assert (facts["3.2万名"].region_name, facts["3.2万名"].indicator_code) == ("黄岩区", "talent_introduced")
+    target = facts["突破30万人"]
+    assert (target.region_name, target.qualifier, target.year, target.indicator_code) == \
+        ("黄岩区", "target", 2025, "talent_total")
+    assert (facts["3.1%"].region_name, facts["3.1%"].indicator_code) == ("长兴县", "rd_share_gdp")
+    assert (facts["86家"].region_name, facts["86家"].indicator_code) == ("长兴县", "innovation_carriers")
