@@ -1,0 +1,239 @@
+"""The workbook's content as plain DataFrames: region hierarchy, labels, facts as shown, the pivot's cells.
+
+Pure pandas, no openpyxl, so each rule (which value a pivot cell shows, how a period reads) is testable on
+its own and the sheet code only lays things out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EXCLUDED_STATUSES = ("rejected", "retired")
+LEVEL_ZH = {"province": "省", "city": "市", "county": "县（市、区）", "zone": "功能区", "town": "乡镇（街道）"}
+STATUS_ZH = {"extracted": "自动摘录", "needs_review": "待复核", "corrected": "已人工核正"}
+QUALIFIER_ZH = {"exact": "确数", "over": "超过（下限）", "under": "不足（上限）", "approx": "约数",
+                "target": "目标值", "range": "区间"}
+# Which figure a pivot cell shows when a region reports several for one indicator and year: a checked one,
+# then one covering the year rather than part of it, then the latest.
+STATUS_RANK = {"corrected": 0, "extracted": 1, "needs_review": 2}
+PERIOD_RANK = {"year": 0, "partial_year": 1, "as_of": 1, "as_of_publication": 2, "cumulative": 3}
+NOTED_PERIODS = ("partial_year", "cumulative")
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+COMPARABLE_LEVELS = {"province": "province", "city": "city", "county": "county", "zone": "county",
+                     "town": "town"}
+LEVEL_GROUP_ZH = {"province": "全省", "city": "各市", "county": "各县（市、区）及功能区", "town": "各乡镇（街道）"}
+
+
+@dataclass(frozen=True)
+class RegionTree:
+    """Parent links of the regions table, and the reading order city → county → town beneath it."""
+
+    parent: dict[str, str]
+    order: dict[str, int]
+    depth: dict[str, int]
+
+    @classmethod
+    def from_frame(cls, regions: pd.DataFrame) -> RegionTree:
+        parent = regions.set_index("code")["parent_code"].fillna("").to_dict()
+        children: dict[str, list[str]] = {}
+        for code, up in parent.items():
+            children.setdefault(up if up in parent else "", []).append(code)
+        order: dict[str, int] = {}
+        depth: dict[str, int] = {}
+        stack = [(code, 0) for code in sorted(children.get("", []), reverse=True)]
+        while stack:
+            code, level = stack.pop()
+            if code in order:
+                continue
+            order[code], depth[code] = len(order), level
+            stack.extend((child, level + 1) for child in sorted(children.get(code, []), reverse=True))
+        return cls(parent, order, depth)
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parents from the nearest up, without the region itself."""
+        chain, seen = [], {code}
+        while (code := self.parent.get(code, "")) and code not in seen:
+            chain.append(code)
+            seen.add(code)
+        return chain
+
+    def descendants(self, codes: Iterable[str]) -> set[str]:
+        """The regions and everything beneath them."""
+        wanted = set(codes)
+        return {c for c in self.parent if c in wanted or wanted.intersection(self.ancestors(c))}
+
+    def with_ancestors(self, codes: Iterable[str], top: bool = True) -> set[str]:
+        """The regions and their parents; without the root (the province) unless `top` or listed."""
+        out = set()
+        for code in codes:
+            out.add(code)
+            out.update(a for a in self.ancestors(code) if top or self.depth.get(a, 0) > 0)
+        return out
+
+    def sort_key(self, codes: pd.Series) -> pd.Series:
+        return codes.map(self.order).fillna(len(self.order)).astype(int)
+
+
+def resolve_regions(entries: Iterable[str], regions: pd.DataFrame) -> list[str]:
+    """Codes for what a user typed (code, Chinese or English name, alias); unknown names stop the export."""
+    lookup: dict[str, str] = {}
+    for row in regions.itertuples(index=False):
+        names = [row.code, row.name_zh, str(row.name_en).lower(), *str(row.aliases or "").split("|")]
+        for name in names:
+            if name:
+                lookup.setdefault(str(name).strip(), row.code)
+    codes, unknown = [], []
+    for entry in entries:
+        key = str(entry).strip()
+        code = lookup.get(key) or lookup.get(key.lower())
+        (codes if code else unknown).append(code or key)
+    if unknown:
+        raise ValueError(f"unknown region(s) {unknown}: not a code, name or alias in the regions table")
+    return codes
+
+
+def _ym(date: object) -> tuple[int, int] | None:
+    text = str(date or "")
+    if len(text) < 7 or text == "nan":
+        return None
+    return int(text[:4]), int(text[5:7])
+
+
+def period_label(kind: str, start: object, end: object) -> str:
+    """How an official would write the period: 2024年, 2024年1–8月, 2019年以来累计, 截至2024年10月."""
+    s, e = _ym(start), _ym(end)
+    if e is None:
+        return ""
+    if kind == "year":
+        return f"{e[0]}年"
+    if kind == "partial_year":
+        if s is None or s == e:
+            return f"{e[0]}年{e[1]}月"
+        return f"{e[0]}年{s[1]}–{e[1]}月" if s[0] == e[0] else f"{s[0]}年{s[1]}月–{e[0]}年{e[1]}月"
+    if kind == "cumulative":
+        since = "" if s is None else (f"{s[0]}年以来" if s[1] == 1 else f"{s[0]}年{s[1]}月以来")
+        return f"{since}累计（至{e[0]}年{e[1]}月）"
+    if kind == "as_of_publication":
+        return f"截至发稿（{e[0]}年{e[1]}月）"
+    return f"截至{e[0]}年{e[1]}月"
+
+
+def excel_serial(dates: pd.Series) -> pd.Series:
+    """Dates as Excel day numbers, so the cell is a real date whatever the reader's locale."""
+    return (pd.to_datetime(dates, errors="coerce") - EXCEL_EPOCH).dt.days
+
+
+def display_width(values: pd.Series) -> int:
+    """Widest text in characters, counting a Chinese character as two, as Excel's column width does."""
+    text = values.dropna().astype(str)
+    if text.empty:
+        return 0
+    widths = text.str.len() + text.str.count(r"[^\x00-\xff]")
+    return int(widths.max())
+
+
+def line_counts(values: pd.Series, width: float) -> np.ndarray:
+    """Lines a wrapped text needs in a column `width` units wide.
+
+    Measured on LibreOffice and Excel renderings: a Chinese character takes about 1.7 width units, a Latin
+    one about 1, and a line break always starts a new line.
+    """
+    text = values.fillna("").astype(str)
+    wide = text.str.count(r"[^\x00-\xff]").to_numpy(dtype=float)
+    narrow = text.str.len().to_numpy(dtype=float) - wide
+    breaks = text.str.count("\n").to_numpy(dtype=float)
+    return np.maximum(1, np.ceil((wide * 1.7 + narrow) / max(width - 1.0, 1.0)) + breaks)
+
+
+def with_articles(facts: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
+    """Facts with their article's title, outlet and publication date beside them."""
+    columns = ["article_id", "title", "outlet", "published", "published_precision"]
+    return facts.merge(articles[columns], on="article_id", how="left")
+
+
+def sorted_facts(facts: pd.DataFrame, indicators: pd.DataFrame, tree: RegionTree) -> pd.DataFrame:
+    """Facts in reading order: region hierarchy, taxonomy order, year, then where they were read."""
+    indicator_order = {code: i for i, code in enumerate(indicators["code"])}
+    keyed = facts.assign(
+        _region=tree.sort_key(facts["region_code"]),
+        _indicator=facts["indicator_code"].map(indicator_order).fillna(len(indicator_order)),
+    )
+    keys = ["_region", "_indicator", "year", "published", "article_id", "char_start"]
+    ordered = keyed.sort_values(keys, kind="stable")
+    return ordered.drop(columns=["_region", "_indicator"]).reset_index(drop=True)
+
+
+def pivot_indicators(facts: pd.DataFrame, indicators: pd.DataFrame,
+                     explicit: Iterable[str] = ()) -> list[str]:
+    """Indicators the summary shows: headline ones with data, plus any asked for by name, in taxonomy order.
+
+    When the filters leave no headline indicator, every named (non-`other`) indicator with data is shown.
+    """
+    present = set(facts.loc[facts["qualifier"] != "target", "indicator_code"])
+    named = indicators[~indicators["code"].str.startswith("other_")]
+    wanted = set(explicit)
+    chosen = [c for c, headline in zip(named["code"], named["headline"], strict=True)
+              if c in present and (headline or c in wanted)]
+    return chosen or [c for c in named["code"] if c in present]
+
+
+def pivot_cells(facts: pd.DataFrame, indicator_codes: list[str]) -> pd.DataFrame:
+    """One row per indicator, region and year: the figure the summary shows and how many others differ.
+
+    `facts` must carry `published` (see `with_articles`). Targets are plans, not results, and stay out.
+    """
+    chosen = facts[facts["indicator_code"].isin(indicator_codes) & (facts["qualifier"] != "target")]
+    keys = ["indicator_code", "region_code", "year"]
+    ranked = chosen.assign(
+        _status=chosen["status"].map(STATUS_RANK).fillna(len(STATUS_RANK)),
+        _period=chosen["period_kind"].map(PERIOD_RANK).fillna(len(PERIOD_RANK)),
+    ).sort_values([*keys, "_status", "_period", "period_end", "published", "char_start"],
+                  ascending=[True, True, True, True, True, False, False, True], kind="stable")
+    distinct = ranked.groupby(keys)["value"].nunique().rename("n_values")
+    cells = ranked.drop_duplicates(keys, keep="first").drop(columns=["_status", "_period"])
+    return cells.merge(distinct, left_on=keys, right_index=True).reset_index(drop=True)
+
+
+def cell_note(cell: pd.Series, format_value) -> str:
+    """What a reader must know about a summary cell beyond its number; '' when nothing."""
+    notes = []
+    if cell["period_kind"] in NOTED_PERIODS:
+        notes.append(period_label(cell["period_kind"], cell["period_start"], cell["period_end"]))
+    if cell["qualifier"] == "range" and pd.notna(cell["value_high"]):
+        notes.append(f"区间 {format_value(cell['value'])}–{format_value(cell['value_high'])}")
+    if cell["status"] == "needs_review":
+        notes.append("待复核")
+    if cell["n_values"] > 1:
+        notes.append(f"同年另有{cell['n_values'] - 1}个不同数值，见明细")
+    return "；".join(notes)
+
+
+def chart_comparisons(cells: pd.DataFrame, tree: RegionTree, levels: dict[str, str],
+                      limit: int = 3) -> list[tuple[str, int, str, pd.DataFrame]]:
+    """The largest like-for-like comparisons: (indicator, year, level group, its cells), most regions first.
+
+    Only regions of the same level are compared (cities with cities), so one bar never dwarfs the rest
+    because it is the province; an indicator is charted once.
+    """
+    if cells.empty:
+        return []
+    level_group = cells["region_code"].map(levels).map(COMPARABLE_LEVELS).fillna("county")
+    grouped = cells.assign(level_group=level_group)
+    sizes = (grouped.groupby(["indicator_code", "year", "level_group"]).size().rename("n").reset_index()
+             .query("n >= 2").sort_values(["n", "year"], ascending=[False, False], kind="stable"))
+    out, seen = [], set()
+    for row in sizes.itertuples(index=False):
+        if row.indicator_code in seen:
+            continue
+        seen.add(row.indicator_code)
+        part = grouped[(grouped["indicator_code"] == row.indicator_code) & (grouped["year"] == row.year)
+                       & (grouped["level_group"] == row.level_group)]
+        out.append((row.indicator_code, int(row.year), row.level_group,
+                    part.sort_values("value", ascending=False).drop(columns="level_group")))
+        if len(out) == limit:
+            break
+    return out

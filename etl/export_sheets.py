@@ -1,0 +1,620 @@
+"""The sheets of the officials' workbook, laid out from an `ExportData`, one function per sheet.
+
+Sheets come in reading order: the cover explains, the summary and chart compare, the facts sheet proves,
+and the reference sheets define. Every table has a Chinese header row with English beneath it, fitted
+column widths, frozen headers and an A4 landscape page set-up that repeats the headers on every page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
+
+from etl.export_frames import (
+    LEVEL_GROUP_ZH,
+    LEVEL_ZH,
+    QUALIFIER_ZH,
+    STATUS_ZH,
+    RegionTree,
+    cell_note,
+    chart_comparisons,
+    display_width,
+    excel_serial,
+    line_counts,
+    period_label,
+    pivot_cells,
+    pivot_indicators,
+    sorted_facts,
+    with_articles,
+)
+from etl.export_stream import StreamColumn, StreamedSheet
+from etl.export_styles import (
+    PERCENT_UNITS,
+    UNIT_KIND,
+    display_value,
+    number_style,
+    put_text,
+    register_styles,
+    style_id,
+    value_kind,
+)
+from etl.numbers import load_units
+
+if TYPE_CHECKING:
+    from etl.export import ExportData
+
+TITLE = "浙江省各地人才发展指标汇编"
+TITLE_EN = "Talent indicators of Zhejiang localities, as reported in the press"
+SHEET_COVER, SHEET_SUMMARY, SHEET_CHART = "说明", "汇总", "图表"
+SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS = "明细", "来源", "指标", "地区"
+SHEET_NAMES = (SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS,
+               SHEET_REGIONS)
+FACTS_PRINTED_COLUMNS = 12  # the reading columns; codes and technical columns sit to the right of the page
+SUMMARY_ROWS_PER_PAGE = 30  # a block that would straddle a printed page starts on a new one
+WRAPPING_STYLES = ("zt_wrap", "zt_small", "zt_para")
+LINE_HEIGHT = 13.5  # points per line of 10.5 pt text
+MAX_LINES = 20
+SMALL_TEXT_SCALE = 10.5 / 9  # zt_small is 9 pt: more characters fit a line
+CHART_ROWS = 16  # rows a 7.5 cm chart covers
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: Chinese and English header, the frame column it shows, its style and widest width."""
+
+    zh: str
+    en: str
+    key: str
+    style: str = "zt_text"
+    max_width: float = 30
+
+
+class Layout:
+    """What every sheet needs from the data: region tree, unit names, facts in order, the summary's cells."""
+
+    def __init__(self, data: ExportData, workbook: Workbook) -> None:
+        self.data, self.workbook = data, workbook
+        self.tree = RegionTree.from_frame(data.regions)
+        self.units = load_units()
+        self.indicators = data.indicators.set_index("code", drop=False)
+        by_code = data.regions.set_index("code")
+        self.region_names = by_code["name_zh"].to_dict()
+        self.region_levels = by_code["level"].to_dict()
+        self.facts = sorted_facts(with_articles(data.facts, data.articles), data.indicators, self.tree)
+        self.pivot_codes = pivot_indicators(self.facts, data.indicators, data.filters.indicators)
+        self.cells = pivot_cells(self.facts, self.pivot_codes)
+
+    def unit_zh(self, unit: str) -> str:
+        return "%" if unit in PERCENT_UNITS else self.units.get(unit, {}).get("name_zh", unit)
+
+    def unit_en(self, unit: str) -> str:
+        return self.units.get(unit, {}).get("name_en", unit)
+
+
+def build_workbook(data: ExportData) -> tuple[Workbook, list[StreamedSheet]]:
+    """The workbook with every sheet but the facts rows, which come back as a `StreamedSheet` to splice in."""
+    workbook = Workbook()
+    register_styles(workbook)
+    workbook.properties.title = TITLE
+    workbook.properties.creator = "zj-talent etl export"
+    layout = Layout(data, workbook)
+    sheets = {name: workbook.create_sheet(name) for name in SHEET_NAMES}
+    workbook.remove(workbook.worksheets[0])
+    write_cover(layout, sheets[SHEET_COVER])
+    write_summary(layout, sheets[SHEET_SUMMARY])
+    write_chart(layout, sheets[SHEET_CHART])
+    streamed = write_facts(layout, sheets[SHEET_FACTS])
+    write_sources(layout, sheets[SHEET_SOURCES])
+    write_indicators(layout, sheets[SHEET_INDICATORS])
+    write_regions(layout, sheets[SHEET_REGIONS])
+    for ws in workbook.worksheets:
+        page_setup(ws, layout, cover=ws.title == SHEET_COVER)
+    return workbook, [streamed]
+
+
+# --- shared layout helpers
+
+
+def page_setup(ws: Worksheet, layout: Layout, cover: bool = False) -> None:
+    """A4 landscape one page wide (cover: portrait, one page); page numbers and data date in the footer."""
+    ws.page_setup.orientation = "portrait" if cover else "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if cover else 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.25, footer=0.25)
+    ws.oddHeader.left.text = f"{TITLE} · {ws.title}"
+    ws.oddHeader.left.size = 9
+    ws.oddFooter.left.text = f"数据截至 {layout.data.data_as_of}"
+    ws.oddFooter.left.size = 9
+    ws.oddFooter.right.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.right.size = 9
+
+
+def header_rows(ws: Worksheet, row: int, columns: list[Column]) -> None:
+    for i, column in enumerate(columns, start=1):
+        put_text(ws, row, i, column.zh, "zt_head")
+        put_text(ws, row + 1, i, column.en, "zt_head_en")
+
+
+def fit_widths(ws: Worksheet, columns: list[Column], frame: pd.DataFrame) -> dict[int, float]:
+    """Widths that fit the widest value (Chinese characters count double), within each column's cap."""
+    widths = {}
+    for i, column in enumerate(columns, start=1):
+        values = frame[column.key] if column.key in frame else pd.Series(dtype=str)
+        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count", "zt_date")):
+            widest = 12
+        else:
+            widest = display_width(values)
+        header = max(display_width(pd.Series([column.zh])), display_width(pd.Series([column.en])) * 0.8)
+        widths[i] = max(min(max(widest, 6) + 2, column.max_width), header + 2)
+        ws.column_dimensions[get_column_letter(i)].width = widths[i]
+    return widths
+
+
+def row_heights(columns: list[Column], frame: pd.DataFrame, widths: dict[int, float]) -> np.ndarray:
+    """Heights (points) that show wrapped text whole; 0 where one line is enough.
+
+    LibreOffice, and Excel until a cell is edited, keep rows at the default height whatever they wrap.
+    """
+    lines = np.ones(len(frame))
+    for i, column in enumerate(columns, start=1):
+        if column.style in WRAPPING_STYLES and column.key in frame:
+            scale = SMALL_TEXT_SCALE if column.style == "zt_small" else 1.0
+            lines = np.maximum(lines, line_counts(frame[column.key], widths[i] * scale))
+    lines = np.minimum(lines, MAX_LINES)
+    return np.where(lines > 1, lines * LINE_HEIGHT + 3, 0)
+
+
+def finish_table(ws: Worksheet, columns: list[Column], first_data_row: int, n_rows: int) -> None:
+    """Frozen headers, a filter on the header row, headers repeated on each printed page."""
+    last = get_column_letter(len(columns))
+    ws.freeze_panes = f"B{first_data_row}"
+    ws.auto_filter.ref = f"A{first_data_row - 1}:{last}{first_data_row - 1 + max(n_rows, 1)}"
+    ws.print_title_rows = f"{first_data_row - 2}:{first_data_row - 1}"
+
+
+def write_table(ws: Worksheet, columns: list[Column], frame: pd.DataFrame, first_row: int = 1) -> None:
+    """A small table through openpyxl: header rows, then one row per frame row."""
+    header_rows(ws, first_row, columns)
+    for r, record in enumerate(frame.to_dict("records"), start=first_row + 2):
+        for c, column in enumerate(columns, start=1):
+            value = record.get(column.key)
+            if column.style in ("zt_text", "zt_wrap", "zt_small") or column.style.startswith("zt_region"):
+                put_text(ws, r, c, "" if value is None or value != value else value, column.style)
+            elif value is not None and value == value:
+                cell = ws.cell(row=r, column=c, value=value)
+                cell.style = column.style
+    widths = fit_widths(ws, columns, frame)
+    for r, height in enumerate(row_heights(columns, frame, widths), start=first_row + 2):
+        if height:
+            ws.row_dimensions[r].height = float(height)
+    finish_table(ws, columns, first_row + 2, len(frame))
+
+
+def format_number(value: float, unit: str) -> str:
+    if unit in PERCENT_UNITS:
+        return f"{value:g}%"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def region_label(layout: Layout, code: str) -> str:
+    return layout.region_names.get(code, code)
+
+
+# --- 说明: the cover
+
+
+def filter_lines(layout: Layout) -> list[tuple[str, str]]:
+    """The filters as sentences an official can check at a glance."""
+    f, ind = layout.data.filters, layout.data.indicators
+    family_names = ind.set_index("family")["family_name_zh"].to_dict()
+    indicator_names = ind.set_index("code")["name_zh"].to_dict()
+    lines = []
+    if f.families:
+        lines.append(("指标族", "、".join(family_names.get(x, x) for x in f.families)))
+    if f.indicators:
+        lines.append(("指标", "、".join(indicator_names.get(x, x) for x in f.indicators)))
+    if f.regions:
+        lines.append(("地区", "、".join(layout.data.region_filter_labels or f.regions) + "（含下辖地区）"))
+    if f.year_from is not None or f.year_to is not None:
+        years = (f"{f.year_from}–{f.year_to}年" if f.year_from is not None and f.year_to is not None
+                 else f"{f.year_from}年起" if f.year_from is not None else f"至{f.year_to}年")
+        lines.append(("年份", years))
+    return lines or [("", "未筛选：包含数据库中全部现行数字")]
+
+
+SHEET_GUIDE = (
+    (SHEET_SUMMARY, "重点指标按地区（市 → 县（市、区））和年份汇总；每格为该地区当年最新报道的数字。"),
+    (SHEET_CHART, "同级地区对比图（Excel 原生图表，可直接复制到演示文稿）。"),
+    (SHEET_FACTS, "全部数字及出处：原文摘录、文章标题、媒体、发布日期、复核状态；可按列筛选。"),
+    (SHEET_SOURCES, "数字所出自的新闻报道。"),
+    (SHEET_INDICATORS, "指标的中英文名称、单位和含义。"),
+    (SHEET_REGIONS, "地区代码、中英文名称、层级和上级地区。"),
+)
+READING_GUIDE = (
+    ("≥", "原文为“超过、逾、以上”等，数字是下限。"),
+    ("≤", "原文为“不到、以内、不超过”等，数字是上限。"),
+    ("≈", "原文为“约、近、左右”等，数字是约数。"),
+    ("区间", "原文给出范围（如“3至5万”）：汇总表显示下限（≥），“注”列写明区间。"),
+    ("目标值", "计划或目标数，不进入汇总表，只列在“明细”中。"),
+    ("黄色底纹", "程序不能确定的数字（地区、指标或数值），待人工复核，引用前请核对原文。"),
+    ("% 与 第N位", "比重按百分数显示；排名显示为“第N位”。单元格中都是可计算的数值。"),
+    ("注", "汇总表最右列说明口径：部分月份、累计数、同年另有不同数值等。"),
+)
+
+
+def write_cover(layout: Layout, ws: Worksheet) -> None:
+    """Title, dates, counts, filters, a guide to sheets and marks, and where the figures come from."""
+    data, facts = layout.data, layout.facts
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 92
+    ws.sheet_view.showGridLines = False
+    put_text(ws, 1, 1, TITLE, "zt_title")
+    put_text(ws, 2, 1, TITLE_EN, "zt_subtitle")
+    ws.row_dimensions[1].height = 30
+    published = pd.to_datetime(data.articles["published"], errors="coerce").dropna()
+    span = f"{published.min():%Y年%m月} 至 {published.max():%Y年%m月}" if len(published) else "—"
+    r = _label_rows(ws, 4, [
+        ("数据截至", data.data_as_of),
+        ("报道时间", span),
+        ("生成时间", f"{data.generated_at:%Y-%m-%d %H:%M}（北京时间）"),
+    ])
+    r = _section(ws, r + 1, "数量 Counts")
+    counts = [
+        ("数字（条）", len(facts)), ("其中待复核", int((facts["status"] == "needs_review").sum())),
+        ("来源报道（篇）", len(data.articles)), ("地区（个）", facts["region_code"].nunique()),
+        ("指标（个）", facts["indicator_code"].nunique()),
+    ]
+    for label, value in counts:
+        put_text(ws, r, 1, label, "zt_label")
+        ws.cell(row=r, column=2, value=int(value)).style = "zt_count_plain"
+        r += 1
+    r = _section(ws, r + 1, "筛选条件 Filters")
+    r = _label_rows(ws, r, filter_lines(layout))
+    r = _section(ws, r + 1, "工作表 Sheets")
+    r = _label_rows(ws, r, SHEET_GUIDE)
+    r = _section(ws, r + 1, "如何阅读数值 Reading the figures")
+    r = _label_rows(ws, r, READING_GUIDE)
+    r = _section(ws, r + 1, "数据来源 Where the figures come from")
+    source_text = (
+        f"本工作簿的数字由程序从 {len(data.articles)} 篇新闻报道中自动摘录（报道列表见“{SHEET_SOURCES}”），"
+        f"每个数字都附有原文摘录，可在“{SHEET_FACTS}”中逐条核对。它们是报道中引用的数字，"
+        "不是统计部门发布的正式统计数据；对外引用前请核对原文。"
+        f"报道的发布日期多为根据内容推定，推定依据见“{SHEET_SOURCES}”的“日期依据”列。"
+    )
+    put_text(ws, r, 1, "说明", "zt_label")
+    put_text(ws, r, 2, source_text, "zt_para")
+    ws.row_dimensions[r].height = 4 * LINE_HEIGHT + 3
+    ws.print_area = f"A1:B{r}"
+
+
+def _section(ws: Worksheet, row: int, title: str) -> int:
+    put_text(ws, row, 1, title, "zt_section")
+    ws.cell(row=row, column=2).style = "zt_section"
+    return row + 1
+
+
+def _label_rows(ws: Worksheet, row: int, pairs) -> int:
+    for label, value in pairs:
+        put_text(ws, row, 1, label, "zt_label")
+        put_text(ws, row, 2, value, "zt_para")
+        row += 1
+    return row
+
+
+# --- 汇总: regions × years, one block per indicator
+
+
+def write_summary(layout: Layout, ws: Worksheet) -> None:
+    cells = layout.cells
+    years = sorted(int(y) for y in cells["year"].unique())
+    n_cols = len(years) + 2
+    ws.sheet_properties.outlinePr.summaryBelow = False
+    put_text(ws, 1, 1, "重点指标汇总：各地区分年度", "zt_title")
+    put_text(ws, 2, 1, "每格为该地区当年最新报道的数字；≥ 超过（下限），≤ 不足（上限），≈ 约数；"
+                       "黄色底纹为待复核；“注”列说明部分月份、累计数等口径。详见“说明”。", "zt_note")
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=max(n_cols, 2))
+    ws.row_dimensions[2].height = 30
+    ws.column_dimensions["A"].width = 26
+    for i in range(len(years)):
+        ws.column_dimensions[get_column_letter(i + 2)].width = 14
+    ws.column_dimensions[get_column_letter(n_cols)].width = 40
+    ws.print_title_rows = "1:2"
+    if cells.empty:
+        put_text(ws, 4, 1, "没有符合筛选条件的重点指标数字。", "zt_para")
+        return
+    row, page_used = 4, 3
+    for code in layout.pivot_codes:
+        block = cells[cells["indicator_code"] == code]
+        regions = sorted(layout.tree.with_ancestors(block["region_code"], top=False),
+                         key=lambda c: layout.tree.order.get(c, 0))
+        height = len(regions) + 4
+        if page_used + height > SUMMARY_ROWS_PER_PAGE and page_used > 3:
+            ws.row_breaks.append(Break(id=row - 1))
+            page_used = 0
+        _summary_block(layout, ws, row, code, block, regions, years)
+        row += height
+        page_used += height
+    ws.freeze_panes = "B3"
+
+
+def _summary_block(layout: Layout, ws: Worksheet, row: int, code: str, block: pd.DataFrame,
+                   regions: list[str], years: list[int]) -> None:
+    indicator = layout.indicators.loc[code]
+    unit = indicator["unit"]
+    n_cols = len(years) + 2
+    title = (f"{indicator['name_zh']}（单位：{layout.unit_zh(unit)}）　"
+             f"{indicator['name_en']} ({layout.unit_en(unit)})")
+    put_text(ws, row, 1, title, "zt_block")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=n_cols)
+    ws.row_dimensions[row].height = 22
+    columns = [Column("地区", "Region", "")] + [Column(f"{y}年", str(y), "") for y in years]
+    header_rows(ws, row + 1, [*columns, Column("注", "Notes", "")])
+    by_region = {code: part for code, part in block.groupby("region_code")}
+    column_of = {y: i + 2 for i, y in enumerate(years)}
+    for r, region in enumerate(regions, start=row + 3):
+        depth = layout.tree.depth.get(region, 0)
+        put_text(ws, r, 1, region_label(layout, region), f"zt_region{min(depth, 3)}")
+        ws.row_dimensions[r].outline_level = max(depth - 1, 0)
+        notes = []
+        part = by_region.get(region)
+        for y in years:
+            cell = ws.cell(row=r, column=column_of[y])
+            cell.style = "zt_text"
+        if part is not None:
+            for fact in part.to_dict("records"):
+                cell = ws.cell(row=r, column=column_of[int(fact["year"])],
+                               value=display_value(unit, fact["value"]))
+                cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
+                                          fact["status"] == "needs_review")
+                note = cell_note(pd.Series(fact), lambda v: format_number(v, unit))
+                if note:
+                    notes.append(f"{int(fact['year'])}年：{note}")
+        put_text(ws, r, n_cols, "；".join(notes), "zt_small")
+
+
+# --- 图表: native bar charts of like-for-like comparisons
+
+
+def write_chart(layout: Layout, ws: Worksheet) -> None:
+    put_text(ws, 1, 1, "地区对比图", "zt_title")
+    put_text(ws, 2, 1, "同一指标、同一年份、同级地区的对比，数据取自“汇总”；左侧是作图数据。", "zt_note")
+    ws.merge_cells("A2:L2")
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 16
+    comparisons = chart_comparisons(layout.cells, layout.tree, layout.region_levels)
+    if not comparisons:
+        put_text(ws, 4, 1, "筛选后的数据不足以作对比图：同一指标同一年份至少需要两个同级地区。", "zt_para")
+        return
+    row = 4
+    for code, year, level, part in comparisons:
+        row = _chart_block(layout, ws, row, code, year, level, part)
+
+
+def _chart_block(layout: Layout, ws: Worksheet, row: int, code: str, year: int, level: str,
+                 part: pd.DataFrame) -> int:
+    indicator = layout.indicators.loc[code]
+    unit = indicator["unit"]
+    title = f"{indicator['name_zh']}：{year}年{LEVEL_GROUP_ZH.get(level, '')}（{layout.unit_zh(unit)}）"
+    put_text(ws, row, 1, title, "zt_block")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+    header_rows(ws, row + 1, [Column("地区", "Region", ""), Column(f"{year}年", str(year), "")])
+    first = row + 3
+    for r, fact in enumerate(part.to_dict("records"), start=first):
+        put_text(ws, r, 1, region_label(layout, fact["region_code"]), "zt_text")
+        cell = ws.cell(row=r, column=2, value=display_value(unit, fact["value"]))
+        cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
+                                  fact["status"] == "needs_review")
+    last = first + len(part) - 1
+    ws.add_chart(column_chart(ws, title, unit, first, last), f"D{row}")
+    return max(last, row + CHART_ROWS) + 2
+
+
+def column_chart(ws: Worksheet, title: str, unit: str, first: int, last: int) -> BarChart:
+    """Vertical bars in table order (largest first), values labelled in the cells' own format."""
+    chart = BarChart()
+    chart.type, chart.style, chart.grouping = "col", 10, "clustered"
+    chart.title = Title(tx=Text(rich=RichText(p=[Paragraph(
+        pPr=ParagraphProperties(defRPr=CharacterProperties(sz=1200, b=True)),
+        r=[RegularTextRun(rPr=CharacterProperties(sz=1200, b=True), t=title)])])), overlay=False)
+    chart.add_data(Reference(ws, min_col=2, min_row=first, max_row=last))
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    chart.legend = None
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.number_format = "0%" if unit in PERCENT_UNITS else "#,##0"
+    chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
+                                     showPercent=False)
+    n = last - first + 1
+    chart.width, chart.height = min(max(14.0, 1.6 * n + 4), 32.0), 7.5
+    return chart
+
+
+# --- 明细: every fact with its provenance, streamed
+
+
+FACT_COLUMNS = [
+    Column("地区", "Region", "region_name", "zt_wrap", 14),
+    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
+    Column("年份", "Year", "year", "zt_year", 7),
+    Column("时期", "Period", "period", "zt_wrap", 16),
+    Column("数值", "Value", "value", "zt_int", 14),
+    Column("单位", "Unit", "unit_zh", max_width=8),
+    Column("数值说明", "Qualifier", "qualifier_zh", "zt_wrap", 10),
+    Column("原文摘录", "Quote", "quote", "zt_wrap", 44),
+    Column("文章标题", "Article", "title", "zt_wrap", 20),
+    Column("媒体", "Outlet", "outlet", "zt_wrap", 10),
+    Column("发布日期", "Published", "published", "zt_date_month", 11),
+    Column("状态", "Status", "status_zh", max_width=10),
+    Column("复核原因", "Review reason", "review_reason", "zt_small", 30),
+    Column("上限", "Upper value", "value_high", "zt_int", 14),
+    Column("原文数字", "As written", "number_text", max_width=14),
+    Column("层级", "Level", "level_zh", max_width=12),
+    Column("指标族", "Family", "family_zh", max_width=14),
+    Column("地区代码", "Region code", "region_code", max_width=12),
+    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
+    Column("事实编号", "Fact ID", "fact_id", max_width=18),
+]
+
+
+def facts_for_sheet(layout: Layout) -> pd.DataFrame:
+    """The facts with every column the sheet shows, in Chinese where a reader sees words."""
+    facts = layout.facts
+    family_names = layout.data.indicators.set_index("family")["family_name_zh"].to_dict()
+    unit_names = {u: layout.unit_zh(u) for u in facts["unit"].unique()}
+    periods = [period_label(k, s, e) for k, s, e in zip(facts["period_kind"], facts["period_start"],
+                                                         facts["period_end"], strict=True)]
+    return facts.assign(
+        period=periods,
+        unit_zh=facts["unit"].map(unit_names),
+        qualifier_zh=facts["qualifier"].map(QUALIFIER_ZH).fillna(facts["qualifier"]),
+        status_zh=facts["status"].map(STATUS_ZH).fillna(facts["status"]),
+        level_zh=facts["region_level"].map(LEVEL_ZH).fillna(facts["region_level"]),
+        family_zh=facts["family"].map(family_names).fillna(facts["family"]),
+    )
+
+
+def _number_column(layout: Layout, ws: Worksheet, facts: pd.DataFrame, value_key: str,
+                   qualifiers: pd.Series) -> StreamColumn:
+    """Values scaled for display, each cell's format chosen from its unit, qualifier and review status."""
+    values = facts[value_key].astype(float)
+    percent = facts["unit"].isin(PERCENT_UNITS).to_numpy()
+    shown = np.where(percent, values / 100, values)
+    integral = np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)
+    by_value = pd.Series(np.where(integral, "int", "dec"), index=facts.index)
+    kinds = facts["unit"].map(UNIT_KIND).fillna(by_value)
+    review = (facts["status"] == "needs_review").to_numpy()
+    ids: dict[tuple[str, str, bool], int] = {}
+    styles = []
+    for key in zip(kinds, qualifiers, review, strict=True):
+        if key not in ids:
+            ids[key] = style_id(ws, number_style(layout.workbook, key[0], key[1], bool(key[2])))
+        styles.append(ids[key])
+    return StreamColumn([None if v != v else float(v) for v in shown.tolist()], styles, numeric=True)
+
+
+def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
+    """Header rows through openpyxl; the rows themselves are returned to be streamed into the file."""
+    facts = facts_for_sheet(layout)
+    header_rows(ws, 1, FACT_COLUMNS)
+    columns = []
+    for column in FACT_COLUMNS:
+        if column.key == "value":
+            columns.append(_number_column(layout, ws, facts, "value", facts["qualifier"]))
+        elif column.key == "value_high":
+            exact = pd.Series("exact", index=facts.index)
+            columns.append(_number_column(layout, ws, facts, "value_high", exact))
+        elif column.key == "year":
+            years = facts["year"].astype(int).tolist()
+            columns.append(StreamColumn(years, style_id(ws, "zt_year"), numeric=True))
+        elif column.key == "published":
+            serial = excel_serial(facts["published"])
+            precision = facts["published_precision"].fillna("day").where(
+                facts["published_precision"].isin(["day", "month", "year"]), "day")
+            ids = {p: style_id(ws, f"zt_date_{p}") for p in ("day", "month", "year")}
+            columns.append(StreamColumn([None if v != v else int(v) for v in serial.tolist()],
+                                        [ids[p] for p in precision], numeric=True))
+        else:
+            columns.append(StreamColumn(facts[column.key].tolist(), style_id(ws, column.style),
+                                        guarded_style=style_id(ws, column.style, quote_prefix=True)))
+    widths = fit_widths(ws, FACT_COLUMNS, facts)
+    finish_table(ws, FACT_COLUMNS, 3, len(facts))
+    ws.print_area = f"A1:{get_column_letter(FACTS_PRINTED_COLUMNS)}{max(len(facts) + 2, 2)}"
+    heights = [h or None for h in row_heights(FACT_COLUMNS, facts, widths).tolist()]
+    return StreamedSheet(ws.title, first_row=3, columns=columns, row_heights=heights)
+
+
+# --- 来源, 指标, 地区: reference sheets
+
+
+def write_sources(layout: Layout, ws: Worksheet) -> None:
+    articles = layout.data.articles
+    counts = layout.facts["article_id"].value_counts()
+    dated = articles[["published", "published_precision"]].itertuples(index=False)
+    articles = articles.assign(
+        n_in_export=articles["article_id"].map(counts).fillna(0).astype(int),
+        region=articles["primary_region_name"],
+        published_text=[_published_text(p, q) for p, q in dated],
+    ).sort_values(["published", "article_id"], kind="stable")
+    columns = [
+        Column("文章标题", "Title", "title", "zt_wrap", 40),
+        Column("媒体", "Outlet", "outlet", max_width=14),
+        Column("发布日期", "Published", "published_text", max_width=14),
+        Column("日期依据", "Date basis", "published_note", "zt_small", 50),
+        Column("主要地区", "Main region", "region", max_width=14),
+        Column("本表数字", "Figures here", "n_in_export", "zt_count", 10),
+        Column("文件", "File", "file", "zt_small", 20),
+    ]
+    write_table(ws, columns, articles)
+
+
+def _published_text(published: object, precision: object) -> str:
+    date = pd.to_datetime(published, errors="coerce")
+    if pd.isna(date):
+        return ""
+    return {"year": f"{date:%Y}年", "month": f"{date.year}年{date.month}月"}.get(str(precision),
+                                                                            f"{date:%Y-%m-%d}")
+
+
+def write_indicators(layout: Layout, ws: Worksheet) -> None:
+    counts = layout.facts["indicator_code"].value_counts()
+    indicators = layout.data.indicators.assign(
+        unit_zh=layout.data.indicators["unit"].map(layout.unit_zh),
+        unit_en=layout.data.indicators["unit"].map(layout.unit_en),
+        headline_zh=np.where(layout.data.indicators["headline"].astype(bool), "是", ""),
+        n_in_export=layout.data.indicators["code"].map(counts).fillna(0).astype(int),
+    )
+    columns = [
+        Column("指标", "Indicator", "name_zh", max_width=24),
+        Column("英文名称", "Name (English)", "name_en", max_width=34),
+        Column("指标族", "Family", "family_name_zh", max_width=16),
+        Column("指标族（英文）", "Family (English)", "family_name_en", max_width=26),
+        Column("单位", "Unit", "unit_zh", max_width=10),
+        Column("单位（英文）", "Unit (English)", "unit_en", max_width=18),
+        Column("重点指标", "Headline", "headline_zh", max_width=9),
+        Column("含义", "Description", "description", "zt_small", 50),
+        Column("本表数字", "Figures here", "n_in_export", "zt_count", 10),
+        Column("指标代码", "Code", "code", max_width=32),
+    ]
+    write_table(ws, columns, indicators)
+
+
+def write_regions(layout: Layout, ws: Worksheet) -> None:
+    regions = layout.data.regions
+    counts = layout.facts["region_code"].value_counts()
+    ordered = regions.assign(
+        _order=layout.tree.sort_key(regions["code"]),
+        level_zh=regions["level"].map(LEVEL_ZH).fillna(regions["level"]),
+        parent_name=regions["parent_code"].map(layout.region_names).fillna(""),
+        aliases_text=regions["aliases"].fillna("").str.replace("|", "、", regex=False),
+        n_in_export=regions["code"].map(counts).fillna(0).astype(int),
+    ).sort_values("_order")
+    columns = [
+        Column("地区", "Region", "name_zh", max_width=30),
+        Column("英文名称", "Name (English)", "name_en", "zt_wrap", 40),
+        Column("层级", "Level", "level_zh", max_width=14),
+        Column("上级地区", "Parent", "parent_name", max_width=14),
+        Column("别名", "Aliases", "aliases_text", "zt_wrap", 24),
+        Column("本表数字", "Figures here", "n_in_export", "zt_count", 10),
+        Column("地区代码", "Code", "code", max_width=12),
+        Column("上级代码", "Parent code", "parent_code", max_width=12),
+        Column("备注", "Note", "note", "zt_small", 50),
+    ]
+    write_table(ws, columns, ordered)
+    for r, (code, name) in enumerate(zip(ordered["code"], ordered["name_zh"], strict=True), start=3):
+        put_text(ws, r, 1, name, f"zt_region{min(layout.tree.depth.get(code, 0), 3)}")
