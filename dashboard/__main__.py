@@ -1,0 +1,35 @@
+"""`python -m dashboard`: serve the dashboard for a local user on 127.0.0.1:8050."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Zhejiang talent indicators dashboard")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=8050)
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode: reloader and dev tools (off by default)")
+    parser.add_argument("--db", default=None, help="database URL (default: $DATABASE_URL, else data/curated/talent.sqlite)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from dashboard import data
+
+    repository = data.use_database(args.db)
+    snapshot = repository.snapshot(max_age=0)  # load once now, so the first page is quick
+    if not snapshot.ok:
+        print(f"{snapshot.message}. Run `{data.ETL_HINT}` to create the data; the dashboard explains this too.",
+              file=sys.stderr)
+    from dashboard.app import app
+
+    print(f"Dashboard on http://{args.host}:{args.port}/  (data: {repository.db_label})", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,744 @@
+"""Read-only access to the curated database, cached per data version.
+
+The facts of the current data version are loaded once per process, pre-sorted so that the first row of any
+group is the figure to show for it, and kept until the runs table shows a newer successful run (checked at
+most every `REVALIDATE_SECONDS`). Every view then filters that frame in memory, so a callback costs
+milliseconds, and new data appears without a restart. Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine, make_url
+
+from dashboard import fmt
+from dashboard.urlstate import LATEST, ViewState
+from etl.paths import REFERENCE_DIR, resolve_db_url
+from etl.schema import make_engine
+
+REVALIDATE_SECONDS = 2.0
+NON_CURRENT_STATUSES = ("rejected", "retired")
+FACT_COLUMNS = [
+    "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
+    "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
+    "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
+    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind",
+]
+ARTICLE_COLUMNS = ["article_id", "title", "outlet", "published", "published_precision", "file"]
+LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "zone": 3, "town": 3}
+CACHE_SIZE = 64
+ETL_HINT = "python -m etl run"
+
+
+@dataclass(frozen=True)
+class DataAsOf:
+    when: str
+    source_zh: str
+    source_en: str
+
+    def text(self) -> str:
+        return f"{self.when}（{self.source_zh} {self.source_en}）" if self.when else ""
+
+
+@dataclass
+class Snapshot:
+    """One data version: the current facts and the reference tables the views need."""
+
+    version: tuple
+    state: str  # ok | no_database | no_tables | empty | error
+    message: str
+    db_label: str
+    facts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    regions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    indicators: pd.DataFrame = field(default_factory=pd.DataFrame)
+    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    articles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    as_of: DataAsOf = DataAsOf("", "", "")
+    availability: pd.DataFrame = field(default_factory=pd.DataFrame)
+    region_order: list[str] = field(default_factory=list)
+    children: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+
+class Repository:
+    """The database behind the dashboard and the snapshot of its current data version."""
+
+    def __init__(self, db_url: str | None = None) -> None:
+        self.db_url = resolve_db_url(db_url)
+        self._engine: Engine | None = None
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._memo_lock = threading.Lock()
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = make_url(self.db_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+    @property
+    def db_label(self) -> str:
+        return make_url(self.db_url).render_as_string(hide_password=True)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    def snapshot(self, max_age: float = REVALIDATE_SECONDS) -> Snapshot:
+        """The current snapshot, reloaded when the data version changed since the last look."""
+        now = time.monotonic()
+        current = self._snapshot
+        if current is not None and now - self._checked_at < max_age:
+            return current
+        with self._lock:
+            if self._snapshot is not None and time.monotonic() - self._checked_at < max_age:
+                return self._snapshot
+            version = self._version()
+            if self._snapshot is None or self._snapshot.version != version:
+                self._snapshot = self._load(version)
+                with self._memo_lock:
+                    self._cache.clear()
+            self._checked_at = time.monotonic()
+            return self._snapshot
+
+    def filtered(self, snap: Snapshot, query: Query) -> pd.DataFrame:
+        """The facts a query selects, remembered per data version so repeated views cost nothing."""
+        return self._memo(("filtered", snap.version, query), lambda: apply_query(snap, query))
+
+    def sorted(self, snap: Snapshot, query: Query, sort_model: list[dict] | None) -> pd.DataFrame:
+        """The table's rows in the grid's order; remembered, since the grid asks block by block."""
+        key = tuple((item.get("colId"), item.get("sort")) for item in sort_model or [])
+        return self._memo(("sorted", snap.version, query, key),
+                          lambda: sort_table(self.filtered(snap, query), sort_model))
+
+    def _memo(self, key: tuple, compute) -> pd.DataFrame:
+        with self._memo_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._memo_lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
+
+    def _version(self) -> tuple:
+        """A cheap fingerprint: newest successful run, row counts, and the SQLite file's time."""
+        path = self.sqlite_path
+        if path is not None and not path.exists():
+            return ("no_database", str(path))
+        try:
+            with self.engine().connect() as conn:
+                tables = set(inspect(conn).get_table_names())
+                if "facts" not in tables:
+                    return ("no_tables",)
+                n_facts = conn.execute(text("SELECT count(*) FROM facts")).scalar()
+                n_articles = conn.execute(text("SELECT count(*) FROM articles")).scalar() if "articles" in tables else 0
+                run = None
+                if "runs" in tables:
+                    run = tuple(conn.execute(text(
+                        "SELECT max(run_id), max(finished_at) FROM runs WHERE outcome = 'success'")).one())
+        except Exception as exc:  # noqa: BLE001 - shown to the analyst, the page must still render
+            return ("error", f"{type(exc).__name__}: {exc}")
+        written = _file_time(path) if path is not None and (run is None or run[0] is None) else None
+        return ("ok", run, n_facts, n_articles, written)
+
+    def _load(self, version: tuple) -> Snapshot:
+        label = self.db_label
+        kind = version[0]
+        if kind == "no_database":
+            return Snapshot(version, "no_database", f"数据库文件不存在 No database file at {version[1]}", label)
+        if kind == "no_tables":
+            return Snapshot(version, "no_tables", "数据库中还没有数据表 The database has no tables yet", label)
+        if kind == "error":
+            return Snapshot(version, "error", f"无法读取数据库 Cannot read the database: {version[1]}", label)
+        try:
+            return build_snapshot(self.engine(), version, label, self.sqlite_path)
+        except Exception as exc:  # noqa: BLE001 - a half-written or foreign database must not crash the page
+            return Snapshot(version, "error", f"无法读取数据库 Cannot read the database: {type(exc).__name__}: {exc}",
+                            label)
+
+
+def _file_time(path: Path | None) -> float | None:
+    """Newest modification time of the SQLite file and its WAL, the last-resort version signal."""
+    if path is None:
+        return None
+    times = [p.stat().st_mtime for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+    return max(times) if times else None
+
+
+def _read_table(conn, name: str, wanted: list[str] | None = None, where: str = "") -> pd.DataFrame:
+    """Only the columns a view needs (and that exist: newer schemas may add columns)."""
+    inspector = inspect(conn)
+    if not inspector.has_table(name):
+        return pd.DataFrame(columns=wanted or [])
+    present = [c["name"] for c in inspector.get_columns(name)]
+    columns = [c for c in (wanted or present) if c in present]
+    sql = f"SELECT {', '.join(columns)} FROM {name} {where}"
+    return pd.read_sql(text(sql), conn)
+
+
+def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path | None = None) -> Snapshot:
+    """Load one data version: facts joined with their articles, reference tables, run log."""
+    excluded = ", ".join(f"'{s}'" for s in NON_CURRENT_STATUSES)
+    with engine.connect() as conn:
+        facts = _read_table(conn, "facts", FACT_COLUMNS, f"WHERE status NOT IN ({excluded})")
+        articles = _read_table(conn, "articles")
+        regions = _read_table(conn, "regions")
+        indicators = _read_table(conn, "indicators", ["code", "name_zh", "name_en", "family", "family_name_zh",
+                                                      "family_name_en", "unit", "headline", "description"])
+        runs = _read_table(conn, "runs")
+        rejected = _read_table(conn, "rejected_inputs", ["file", "reason", "detail"])
+    if facts.empty:
+        snap = Snapshot(version, "empty", "数据表是空的 The facts table is empty", label, regions=regions,
+                        runs=runs, rejected=rejected)
+        snap.as_of = data_as_of(runs, articles, sqlite_path)
+        return snap
+    regions = regions.set_index("code", drop=False)
+    indicators = _complete_indicators(indicators, facts).set_index("code", drop=False)
+    facts = prepare_facts(facts, articles, regions)
+    order = region_tree_order(regions)
+    children: dict[str, list[str]] = {}
+    for code, parent in zip(regions["code"], regions["parent_code"].fillna(""), strict=True):
+        children.setdefault(parent, []).append(code)
+    availability = (facts.groupby(["family", "indicator_code", "region_code", "region_level", "year"],
+                                  observed=True).size().rename("n").reset_index())
+    return Snapshot(
+        version=version, state="ok", message="", db_label=label, facts=facts, regions=regions,
+        indicators=indicators, runs=runs, rejected=rejected, articles=articles, as_of=data_as_of(runs, articles, sqlite_path),
+        availability=availability, region_order=order, children=children,
+    )
+
+
+def _complete_indicators(indicators: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
+    """Indicators seen in facts but missing from the table (e.g. `other_<unit>`) get a row from the facts."""
+    missing = facts.loc[~facts["indicator_code"].isin(indicators["code"]),
+                        ["indicator_code", "indicator_name_zh", "indicator_name_en", "family", "unit"]]
+    if missing.empty:
+        return indicators
+    extra = (missing.drop_duplicates("indicator_code")
+             .rename(columns={"indicator_code": "code", "indicator_name_zh": "name_zh", "indicator_name_en": "name_en"})
+             .assign(family_name_zh="", family_name_en="", headline=False, description=""))
+    return pd.concat([indicators, extra], ignore_index=True)
+
+
+def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """Join article metadata, add display labels, and sort so the best figure of any group comes first."""
+    facts = facts.merge(articles[[c for c in ARTICLE_COLUMNS if c in articles.columns]],
+                        on="article_id", how="left")
+    for column in ("title", "outlet", "published", "review_reason", "number_text", "period_start"):
+        if column not in facts.columns:
+            facts[column] = ""
+        facts[column] = facts[column].fillna("").astype(str)
+    facts["region_name_en"] = facts["region_code"].map(regions["name_en"]).fillna("")
+    facts["year"] = facts["year"].astype(int)
+    facts["value"] = facts["value"].astype(float)
+    facts["value_high"] = pd.to_numeric(facts["value_high"], errors="coerce")
+    facts["inexact"] = facts["qualifier"] != "exact"
+    facts["needs_review"] = facts["status"] == "needs_review"
+    facts["display"] = [fmt.value_label(v, u, q, h) for v, u, q, h in
+                        zip(facts["value"], facts["unit"], facts["qualifier"], facts["value_high"], strict=True)]
+    facts["exact"] = [fmt.exact_label(v, u, q, h) for v, u, q, h in
+                      zip(facts["value"], facts["unit"], facts["qualifier"], facts["value_high"], strict=True)]
+    facts["period"] = [_period_text(s, e, k) for s, e, k in
+                       zip(facts["period_start"], facts["period_end"], facts["period_kind"], strict=True)]
+    facts["search_text"] = (facts["region_name"].astype(str) + "|" + facts["region_name_en"] + "|"
+                            + facts["indicator_name_zh"].astype(str) + "|" + facts["indicator_name_en"].astype(str)
+                            + "|" + facts["title"] + "|" + facts["quote"].astype(str)).str.lower()
+    facts["_review_rank"] = facts["needs_review"].astype(int)
+    facts["_exact_rank"] = facts["inexact"].astype(int)
+    facts = facts.sort_values(
+        ["year", "_review_rank", "_exact_rank", "published", "period_end", "fact_id"],
+        ascending=[False, True, True, False, False, True], kind="stable", ignore_index=True)
+    for column in ("region_code", "region_level", "indicator_code", "family", "unit", "qualifier", "status"):
+        facts[column] = facts[column].astype("category")
+    return facts.drop(columns=["_review_rank", "_exact_rank"])
+
+
+def _period_text(start: str, end: str, kind: str) -> str:
+    """'2024-01-01 – 2024-08-31' or 'as of 2024-09-27': the period the figure covers."""
+    label = fmt.PERIOD_KIND_LABEL.get(kind, (kind, kind))[0]
+    if start and start != end:
+        return f"{start} – {end}"
+    return f"{label} {end}".strip()
+
+
+def region_tree_order(regions: pd.DataFrame) -> list[str]:
+    """Province, then each city followed by its counties and their zones and towns."""
+    by_parent: dict[str, list[str]] = {}
+    for code, parent in zip(regions["code"], regions["parent_code"].fillna(""), strict=True):
+        by_parent.setdefault(parent or "", []).append(code)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(code: str) -> None:
+        if code in seen:
+            return
+        seen.add(code)
+        order.append(code)
+        for child in sorted(by_parent.get(code, []), key=lambda c: (LEVEL_ORDER.get(regions.at[c, "level"], 9), c)):
+            visit(child)
+
+    for root in sorted(c for c in regions["code"] if not regions.at[c, "parent_code"] or
+                       regions.at[c, "parent_code"] not in regions.index):
+        visit(root)
+    return order
+
+
+def data_as_of(runs: pd.DataFrame, articles: pd.DataFrame, sqlite_path: Path | None) -> DataAsOf:
+    """Last successful refresh; else when the articles were loaded; else when the database was written."""
+    if not runs.empty and "outcome" in runs.columns:
+        ok = runs[runs["outcome"] == "success"]
+        if not ok.empty:
+            stamp = ok["finished_at"].dropna().max() if "finished_at" in ok.columns else None
+            if stamp is None or pd.isna(stamp):
+                stamp = ok["started_at"].max()
+            return DataAsOf(_stamp(stamp), "最近一次成功更新", "last successful refresh")
+    if "loaded_at" in articles.columns and articles["loaded_at"].notna().any():
+        return DataAsOf(_stamp(articles["loaded_at"].max()), "最新文章载入", "newest article load")
+    written = _file_time(sqlite_path)
+    if written is not None:
+        return DataAsOf(_stamp(pd.Timestamp(written, unit="s", tz="UTC")), "数据库写入", "database written")
+    return DataAsOf("", "", "")
+
+
+def _stamp(value) -> str:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("Asia/Shanghai")
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+# --- queries --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """The filters that select facts; hashable so it keys the cache."""
+
+    families: tuple[str, ...] = ()
+    indicators: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    review: bool = True
+    search: str = ""
+
+
+def descendants(snap: Snapshot, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The regions and everything below them in the tree, in tree order."""
+    out: dict[str, None] = {}
+    stack = list(codes)
+    while stack:
+        code = stack.pop()
+        if code in out:
+            continue
+        out[code] = None
+        stack.extend(snap.children.get(code, []))
+    return tuple(c for c in snap.region_order if c in out) + tuple(c for c in out if c not in snap.region_order)
+
+
+def query_for(snap: Snapshot, state: ViewState, with_search: bool = False) -> Query:
+    """The facts query a view state asks for (regions expanded when sub-regions are included)."""
+    regions = descendants(snap, state.regions) if state.include_sub and state.regions else state.regions
+    return Query(families=state.families, indicators=state.indicators, regions=tuple(regions),
+                 levels=state.levels, year_from=state.year_from, year_to=state.year_to, review=state.review,
+                 search=state.search.strip() if with_search else "")
+
+
+def apply_query(snap: Snapshot, query: Query) -> pd.DataFrame:
+    """Filter the snapshot's facts; keeps the representative-first order."""
+    facts = snap.facts
+    if facts.empty:
+        return facts
+    mask = pd.Series(True, index=facts.index)
+    if query.families:
+        mask &= facts["family"].isin(query.families)
+    if query.indicators:
+        mask &= facts["indicator_code"].isin(query.indicators)
+    if query.regions:
+        mask &= facts["region_code"].isin(query.regions)
+    if query.levels:
+        mask &= facts["region_level"].isin(query.levels)
+    if query.year_from is not None:
+        mask &= facts["year"] >= query.year_from
+    if query.year_to is not None:
+        mask &= facts["year"] <= query.year_to
+    if not query.review:
+        mask &= ~facts["needs_review"]
+    selected = facts[mask]
+    if query.search:
+        selected = selected[selected["search_text"].str.contains(query.search.lower(), regex=False)]
+    return selected
+
+
+def facts_for(repo: Repository, state: ViewState, with_search: bool = False) -> tuple[Snapshot, pd.DataFrame]:
+    snap = repo.snapshot()
+    if not snap.ok:
+        return snap, pd.DataFrame(columns=FACT_COLUMNS)
+    return snap, repo.filtered(snap, query_for(snap, state, with_search))
+
+
+def latest_rows(facts: pd.DataFrame, period: str = LATEST) -> pd.DataFrame:
+    """One figure per region and indicator: the latest year (or the chosen year), best-sourced first."""
+    if period != LATEST:
+        facts = facts[facts["year"] == int(period)]
+    return _first_per(facts, ["region_code", "indicator_code"])
+
+
+def yearly_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """One figure per region, indicator and year, for the region × year view."""
+    return _first_per(facts, ["region_code", "indicator_code", "year"]).sort_values("year", kind="stable")
+
+
+def matrix_cells(facts: pd.DataFrame) -> pd.DataFrame:
+    """Per region and indicator: how many figures are quoted, and the latest of them."""
+    return _first_per(facts, ["region_code", "indicator_code"])
+
+
+def _first_per(facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The first row of each group (facts are pre-sorted best-first) with the group's size as `n_quotes`."""
+    if facts.empty:
+        return facts.assign(n_quotes=pd.Series(dtype=int))
+    counts = facts.groupby(keys, observed=True).size().rename("n_quotes")
+    first = facts.drop_duplicates(keys, keep="first")
+    return first.merge(counts, left_on=keys, right_index=True, how="left").reset_index(drop=True)
+
+
+def units_of(facts: pd.DataFrame) -> list[str]:
+    return sorted({str(u) for u in facts["unit"].unique()}) if not facts.empty else []
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label_zh: str
+    label_en: str
+    count: int = 0
+    depth: int = 0
+    level: str = ""
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What each filter offers, given the other filters: only choices that lead to data."""
+
+    families: list[Option]
+    indicators: list[Option]
+    regions: list[Option]
+    years: tuple[int, int] | None
+    state: ViewState
+
+
+def filter_options(snap: Snapshot, state: ViewState) -> FilterOptions:
+    """Options that fit the data, and the state with choices the data cannot honour removed."""
+    if not snap.ok:
+        return FilterOptions([], [], [], None, state)
+    avail = snap.availability
+    indicators = snap.indicators
+
+    families_present = set(avail["family"].astype(str))
+    families = tuple(f for f in state.families if f in families_present)
+    by_family = avail[avail["family"].isin(families)] if families else avail
+
+    chosen_regions = descendants(snap, state.regions) if state.include_sub and state.regions else state.regions
+    for_indicators = by_family[by_family["region_code"].isin(chosen_regions)] if chosen_regions else by_family
+    if state.levels:
+        for_indicators = for_indicators[for_indicators["region_level"].isin(state.levels)]
+    indicator_counts = for_indicators.groupby("indicator_code", observed=True)["n"].sum()
+    valid_indicators = set(by_family["indicator_code"].astype(str))
+    chosen_indicators = tuple(i for i in state.indicators if i in valid_indicators)
+
+    for_regions = by_family[by_family["indicator_code"].isin(chosen_indicators)] if chosen_indicators else by_family
+    if state.levels:
+        for_regions = for_regions[for_regions["region_level"].isin(state.levels)]
+    region_counts = for_regions.groupby("region_code", observed=True)["n"].sum()
+    regions = tuple(r for r in state.regions if r in snap.regions.index)
+
+    for_years = for_regions[for_regions["region_code"].isin(chosen_regions)] if chosen_regions else for_regions
+    years = (int(for_years["year"].min()), int(for_years["year"].max())) if not for_years.empty else None
+    year_from, year_to = state.year_from, state.year_to
+    if year_from is not None and year_to is not None and year_from > year_to:
+        year_from, year_to = year_to, year_from
+    if years is not None:
+        year_from = None if year_from is None or year_from <= years[0] else min(year_from, years[1])
+        year_to = None if year_to is None or year_to >= years[1] else max(year_to, years[0])
+    period = state.period
+    if period != LATEST and (years is None or not years[0] <= int(period) <= years[1]):
+        period = LATEST
+
+    normalized = state.replace(families=families, indicators=chosen_indicators, regions=regions,
+                               year_from=year_from, year_to=year_to, period=period)
+    return FilterOptions(
+        families=_family_options(snap, avail),
+        indicators=_indicator_options(indicators, indicator_counts, families, chosen_indicators),
+        regions=_region_options(snap, region_counts, regions),
+        years=years,
+        state=normalized,
+    )
+
+
+def _family_options(snap: Snapshot, avail: pd.DataFrame) -> list[Option]:
+    counts = avail.groupby("family", observed=True)["n"].sum()
+    names = snap.indicators.drop_duplicates("family").set_index("family")
+    out = []
+    for family in fmt_family_order(counts.index.astype(str)):
+        zh = names.at[family, "family_name_zh"] if family in names.index else family
+        en = names.at[family, "family_name_en"] if family in names.index else ""
+        out.append(Option(family, zh or family, en or family, int(counts.get(family, 0))))
+    return out
+
+
+def fmt_family_order(families) -> list[str]:
+    """Families in taxonomy order where known, then any others alphabetically."""
+    from etl.indicators import FAMILIES
+
+    known = [f for f in FAMILIES if f in set(families)]
+    return known + sorted(set(families) - set(known))
+
+
+def _indicator_options(indicators: pd.DataFrame, counts: pd.Series, families: tuple[str, ...],
+                       chosen: tuple[str, ...]) -> list[Option]:
+    pool = indicators[indicators["family"].isin(families)] if families else indicators
+    out = []
+    for code, row in pool.iterrows():
+        n = int(counts.get(code, 0))
+        if n or code in chosen:
+            out.append(Option(str(code), str(row["name_zh"]), str(row["name_en"]), n, available=bool(n)))
+    family_rank = {f: i for i, f in enumerate(fmt_family_order(pool["family"].astype(str)))}
+    return sorted(out, key=lambda o: (family_rank.get(indicators.at[o.value, "family"], 99), -o.count))
+
+
+def _region_options(snap: Snapshot, counts: pd.Series, chosen: tuple[str, ...]) -> list[Option]:
+    """Regions with data (or chosen), with their ancestors shown greyed out so the tree reads."""
+    keep = {c for c, n in counts.items() if n} | set(chosen)
+    shown = set(keep)
+    for code in keep:
+        parent = snap.regions.at[code, "parent_code"] if code in snap.regions.index else ""
+        while parent and parent in snap.regions.index and parent not in shown:
+            shown.add(parent)
+            parent = snap.regions.at[parent, "parent_code"]
+    out = []
+    for code in snap.region_order:
+        if code not in shown:
+            continue
+        row = snap.regions.loc[code]
+        out.append(Option(code, str(row["name_zh"]), str(row["name_en"]), int(counts.get(code, 0)),
+                          depth=_depth(snap, code), level=str(row["level"]), available=code in keep))
+    return out
+
+
+def _depth(snap: Snapshot, code: str) -> int:
+    depth, parent = 0, snap.regions.at[code, "parent_code"]
+    while parent and parent in snap.regions.index and depth < 6:
+        depth += 1
+        parent = snap.regions.at[parent, "parent_code"]
+    return depth
+
+
+def focus_indicators(snap: Snapshot, facts: pd.DataFrame, state: ViewState) -> tuple[str, ...]:
+    """The chosen indicators; with none chosen, the most-quoted one (headline indicators first)."""
+    if state.indicators:
+        return state.indicators
+    if facts.empty:
+        return ()
+    counts = facts["indicator_code"].value_counts()
+    counts = counts[counts > 0]
+    headline = snap.indicators["headline"].astype(bool) if "headline" in snap.indicators else pd.Series(dtype=bool)
+    ranked = sorted(counts.index, key=lambda c: (not bool(headline.get(c, False)), -int(counts[c]), str(c)))
+    return (str(ranked[0]),) if ranked else ()
+
+
+@lru_cache(maxsize=2)
+def boundaries(level: str) -> dict:
+    """The boundary file for the map level: 11 cities or 90 counties (see data/reference/CREDITS.md)."""
+    name = "zhejiang_cities.geojson" if level == "city" else "zhejiang_counties.geojson"
+    with open(REFERENCE_DIR / name, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def map_rows(facts: pd.DataFrame, level: str, period: str = LATEST) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Figures for the map's level with a boundary, and the zones and towns that have none (listed beside)."""
+    rows = latest_rows(facts, period)
+    if rows.empty:
+        return rows, rows
+    codes = {str(f["properties"].get("adcode")) for f in boundaries(level)["features"]}
+    on_map = rows[(rows["region_level"] == level) & rows["region_code"].astype(str).isin(codes)]
+    beside = rows[rows["region_level"].isin(["zone", "town"])].sort_values("value", ascending=False)
+    return on_map, beside
+
+
+# --- the table -------------------------------------------------------------------------------------------
+
+TABLE_COLUMNS = [
+    ("region_name", "地区 Region"),
+    ("indicator_name_zh", "指标 Indicator"),
+    ("display", "数值 Value"),
+    ("year", "年份 Year"),
+    ("quote", "原文 Quote"),
+    ("title", "文章 Article"),
+    ("outlet", "媒体 Outlet"),
+    ("published", "发布日期 Published"),
+    ("qualifier_text", "限定 Qualifier"),
+    ("status_text", "状态 Status"),
+    ("value", "精确值 Exact value"),
+    ("unit", "单位 Unit"),
+    ("period", "期间 Period"),
+    ("fact_id", "编号 Fact ID"),
+]
+SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status"}
+DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
+
+
+def sort_table(facts: pd.DataFrame, sort_model: list[dict] | None) -> pd.DataFrame:
+    """The table's order: the grid's sort model, else region, indicator, newest year."""
+    columns, ascending = [], []
+    for item in sort_model or []:
+        column = SORT_ALIASES.get(item.get("colId", ""), item.get("colId", ""))
+        if column in facts.columns:
+            columns.append(column)
+            ascending.append(item.get("sort") != "desc")
+    if not columns:
+        columns, ascending = DEFAULT_TABLE_ORDER
+        columns = [c for c in columns if c in facts.columns]
+        ascending = ascending[: len(columns)]
+    return facts.sort_values(columns, ascending=ascending, kind="stable")
+
+
+def table_records(facts: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns, as shown on screen (and downloaded)."""
+    frame = pd.DataFrame({
+        "region_name": facts["region_name"].astype(str),
+        "indicator_name_zh": facts["indicator_name_zh"].astype(str),
+        "display": facts["display"],
+        "value": facts["value"],
+        "unit": _labels(facts["unit"], fmt.unit_label),
+        "year": facts["year"],
+        "period": facts["period"],
+        "qualifier_text": _labels(facts["qualifier"], fmt.qualifier_text),
+        "status_text": _labels(facts["status"], fmt.status_text),
+        "quote": facts["quote"],
+        "title": facts["title"],
+        "outlet": facts["outlet"],
+        "published": facts["published"],
+        "fact_id": facts["fact_id"],
+    })
+    frame["inexact"] = facts["inexact"].to_numpy()
+    frame["needs_review"] = facts["needs_review"].to_numpy()
+    return frame
+
+
+def _labels(codes: pd.Series, label) -> pd.Series:
+    """Label a coded column once per distinct code rather than once per row."""
+    mapping = {code: label(str(code)) for code in codes.unique()}
+    return codes.map(mapping).astype(str)
+
+
+def table_page(ordered: pd.DataFrame, start: int, end: int) -> tuple[list[dict], int]:
+    """One block of already-sorted rows for the grid's infinite row model, and the total row count."""
+    block = table_records(ordered.iloc[max(start, 0):max(end, 0)])
+    return block.to_dict("records"), len(ordered)
+
+
+def table_csv(ordered: pd.DataFrame) -> bytes:
+    """The table as CSV with its on-screen headers; UTF-8 with BOM so Excel reads the Chinese text."""
+    frame = table_records(ordered)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([header for _, header in TABLE_COLUMNS])
+    writer.writerows(zip(*(frame[column].tolist() for column, _ in TABLE_COLUMNS), strict=True))
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+# --- provenance and status -------------------------------------------------------------------------------
+
+
+def provenance(snap: Snapshot, fact_id: str) -> dict | None:
+    """A fact with its article, and the other quotes for the same region, indicator and year."""
+    if not snap.ok or not fact_id:
+        return None
+    facts = snap.facts
+    hit = facts[facts["fact_id"] == fact_id]
+    if hit.empty:
+        return None
+    row = hit.iloc[0]
+    same = facts[(facts["region_code"] == row["region_code"]) & (facts["indicator_code"] == row["indicator_code"])
+                 & (facts["year"] == row["year"]) & (facts["fact_id"] != fact_id)]
+    return {"fact": row.to_dict(), "others": [r.to_dict() for _, r in same.head(10).iterrows()]}
+
+
+def status_info(snap: Snapshot, limit: int = 15) -> dict:
+    """Last refresh, its outcome, recent failures, counts, and the next scheduled run when known."""
+    runs = snap.runs
+    info: dict = {"as_of": snap.as_of, "runs": pd.DataFrame(), "last": None, "failures": pd.DataFrame(),
+                  "next_run": next_run_time(), "rejected": snap.rejected,
+                  "n_facts": len(snap.facts), "db": snap.db_label}
+    if runs is not None and not runs.empty and "run_id" in runs.columns:
+        ordered = runs.sort_values("run_id", ascending=False)
+        info["runs"] = ordered.head(limit)
+        info["last"] = ordered.iloc[0].to_dict()
+        if "outcome" in ordered.columns:
+            info["failures"] = ordered[ordered["outcome"] == "failed"].head(5)
+    return info
+
+
+def next_run_time() -> str | None:
+    """`etl.refresh.next_run_time()` when the scheduler provides it; None otherwise."""
+    try:
+        from etl import refresh
+    except Exception:  # noqa: BLE001 - the scheduler is optional for the dashboard
+        return None
+    func = getattr(refresh, "next_run_time", None)
+    if func is None:
+        return None
+    try:
+        value = func()
+    except Exception:  # noqa: BLE001
+        return None
+    if value is None:
+        return None
+    return _stamp(value) if not isinstance(value, str) else value
+
+
+# --- the process-wide repository -------------------------------------------------------------------------
+
+_repository: Repository | None = None
+_repository_lock = threading.Lock()
+
+
+def use_database(db_url: str | None) -> Repository:
+    """Point the dashboard at a database (`--db`); None means DATABASE_URL, else the default SQLite file."""
+    global _repository
+    with _repository_lock:
+        _repository = Repository(db_url)
+        return _repository
+
+
+def repository() -> Repository:
+    global _repository
+    with _repository_lock:
+        if _repository is None:
+            _repository = Repository(None)
+        return _repository

@@ -1,0 +1,276 @@
+"""Figure builders: plain functions from a DataFrame of facts to a `go.Figure`, so tests call them directly.
+
+Each input row is one figure to draw (see `data.latest_rows`, `data.yearly_rows`, `data.matrix_cells`) and
+carries its `fact_id` in `customdata`, so a click on any bar, point or map cell opens the quote behind it.
+Approximate figures and bounds (超/近/约/最高/目标) are drawn differently from exact ones everywhere, and
+values of different units are never put on one axis: `UnitMismatch` is raised instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import fmt
+
+FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
+INK = "#1d2733"
+MUTED = "#6b7785"
+GRID = "#e7ebf0"
+NO_DATA = "#eef1f4"
+PALETTE = ["#1f5fa6", "#e07b39", "#2a9d8f", "#8e5ea2", "#c44e52", "#5f8f2f", "#c49a12", "#3e8fc7",
+           "#a0522d", "#6a6fb5"]
+SEQUENTIAL = [[0.0, "#e3eef9"], [0.35, "#9cc3e6"], [0.7, "#3f87c6"], [1.0, "#113f78"]]
+MATRIX_SCALE = [[0.0, "#e8f1fa"], [0.5, "#8dbbe3"], [1.0, "#1f5fa6"]]
+MAX_BARS = 30
+MAX_SERIES = 10
+MAX_MATRIX_ROWS = 40
+MAX_MATRIX_COLS = 24
+CELL_TEXT_LIMIT = 400
+BAR_HEIGHT = 30
+ZHEJIANG_CENTER = {"lat": 29.18, "lon": 120.15}
+SYMBOLS = {"exact": "circle", "over": "triangle-up-open", "under": "triangle-down-open", "approx": "circle-open",
+           "target": "diamond-open", "range": "square-open"}
+
+
+class UnitMismatch(ValueError):
+    """Two units on one axis: refused, with a sentence the analyst can act on."""
+
+    def __init__(self, units: list[str]) -> None:
+        self.units = units
+        names = "、".join(fmt.unit_label(u) for u in units)
+        super().__init__(
+            f"不能在同一坐标轴上比较不同单位的数值（{names}）。请只选择同一单位的指标。"
+            f" Values in different units ({', '.join(units)}) cannot share an axis: choose indicators of one unit."
+        )
+
+
+def base_layout(height: int = 420) -> dict:
+    """The house style: CJK system fonts, quiet grid, room for long region names."""
+    return {
+        "font": {"family": FONT, "size": 13, "color": INK},
+        "paper_bgcolor": "white", "plot_bgcolor": "white", "height": height,
+        "margin": {"l": 10, "r": 20, "t": 10, "b": 50},
+        "hoverlabel": {"font": {"family": FONT, "size": 13, "color": INK}, "bgcolor": "white",
+                       "bordercolor": "#c9d2dc", "align": "left"},
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "font": {"size": 12}},
+        "separators": ".,",
+    }
+
+
+def message_figure(message: str, height: int = 360) -> go.Figure:
+    """An empty figure that says why there is nothing to draw."""
+    figure = go.Figure(layout=base_layout(height))
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    figure.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                          font={"size": 15, "color": MUTED})
+    return figure
+
+
+def check_units(rows: pd.DataFrame) -> str:
+    """The single unit of `rows`; raises `UnitMismatch` when there are several."""
+    units = sorted({str(u) for u in rows["unit"].unique()})
+    if len(units) > 1:
+        raise UnitMismatch(units)
+    return units[0] if units else ""
+
+
+def cn_ticks(low: float, high: float, unit: str, n: int = 5) -> tuple[list[float], list[str]]:
+    """Nice tick positions labelled the Chinese way (50万, 1亿) for a value axis."""
+    low, high = min(0.0, low), max(high, 0.0)
+    if high <= low:
+        return [low], [fmt.short_number(low, unit)]
+    raw = (high - low) / n
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(low / step) * step
+    values = [start + i * step for i in range(int(math.ceil((high - start) / step)) + 1)]
+    return values, [fmt.short_number(v, unit) for v in values]
+
+
+def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
+    """Region and indicator in both languages, exact value, period, original wording."""
+    out = []
+    for row in rows.itertuples(index=False):
+        review = "<br>⚑ 待复核 needs review" if row.needs_review else ""
+        quotes = f"<br>{row.n_quotes} 条引文 quotes" if getattr(row, "n_quotes", 1) > 1 else ""
+        out.append(
+            f"<b>{row.region_name}</b> {row.region_name_en}<br>{row.indicator_name_zh} {row.indicator_name_en}"
+            f"<br><b>{row.exact}</b>　{row.year}年<br>原文 text: {row.number_text}"
+            f"<br>{fmt.qualifier_text(str(row.qualifier))}{review}{quotes}{extra}"
+            "<br><i>点击查看出处 click for the quote</i>")
+    return out
+
+
+def _region_label(rows: pd.DataFrame, with_year: bool) -> list[str]:
+    names = rows["region_name"].astype(str)
+    if with_year:
+        return [f"{n} · {y}" for n, y in zip(names, rows["year"], strict=True)]
+    return list(names)
+
+
+def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
+    """Regions ranked by one indicator's value (one figure per region), largest on top."""
+    if rows.empty:
+        return message_figure("没有符合条件的数据 No figures match these filters")
+    unit = check_units(rows)
+    ranked = rows.sort_values("value", ascending=False, kind="stable")
+    indicators = list(dict.fromkeys(ranked["indicator_code"].astype(str)))
+    keep = list(dict.fromkeys(ranked["region_code"].astype(str)))[:max_bars]
+    ranked = ranked[ranked["region_code"].astype(str).isin(keep)]
+    with_year = ranked["year"].nunique() > 1 and len(indicators) == 1
+    figure = go.Figure(layout=base_layout(max(260, BAR_HEIGHT * len(ranked) + 90)))
+    for i, code in enumerate(indicators):
+        part = ranked[ranked["indicator_code"].astype(str) == code]
+        color = PALETTE[i % len(PALETTE)]
+        labels = _region_label(part, with_year) if len(indicators) == 1 else list(part["region_name"].astype(str))
+        figure.add_bar(
+            x=part["value"], y=labels, orientation="h", name=f"{part['indicator_name_zh'].iloc[0]}",
+            customdata=part["fact_id"], hovertext=_hover(part), hoverinfo="text",
+            text=[f"{d} ⚑" if r else d for d, r in zip(part["display"], part["needs_review"], strict=True)],
+            textposition="outside", cliponaxis=False, textfont={"size": 12, "color": INK},
+            marker={"color": color, "line": {"color": color, "width": 1},
+                    "pattern": {"shape": ["/" if x else "" for x in part["inexact"]], "fgcolor": "white",
+                                "size": 6, "solidity": 0.35}},
+        )
+    tickvals, ticktext = cn_ticks(0, float(ranked["value"].max()) * 1.18, unit)
+    figure.update_xaxes(tickvals=tickvals, ticktext=ticktext, gridcolor=GRID, zeroline=True, zerolinecolor="#c9d2dc",
+                        title={"text": fmt.unit_label(unit), "font": {"size": 12, "color": MUTED}},
+                        range=[0, tickvals[-1]])
+    order = list(dict.fromkeys(_region_label(ranked, with_year) if len(indicators) == 1
+                               else ranked["region_name"].astype(str)))
+    figure.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True, ticks="",
+                        tickfont={"size": 13})
+    figure.update_layout(barmode="group", bargap=0.28, showlegend=len(indicators) > 1)
+    return figure
+
+
+def trend(rows: pd.DataFrame, kind: str = "line", max_series: int = MAX_SERIES) -> go.Figure:
+    """Region × year: one line (or row of dots) per region and indicator."""
+    if rows.empty:
+        return message_figure("没有符合条件的数据 No figures match these filters")
+    unit = check_units(rows)
+    several = rows["indicator_code"].nunique() > 1
+    keys = rows.groupby(["region_code", "indicator_code"], observed=True).size().sort_values(ascending=False)
+    keys = list(keys.index[:max_series])
+    figure = go.Figure(layout=base_layout(440))
+    for i, (region, indicator) in enumerate(keys):
+        part = rows[(rows["region_code"] == region) & (rows["indicator_code"] == indicator)].sort_values("year")
+        color = PALETTE[i % len(PALETTE)]
+        name = str(part["region_name"].iloc[0])
+        if several:
+            name += f" · {part['indicator_name_zh'].iloc[0]}"
+        figure.add_scatter(
+            x=part["year"], y=part["value"], name=name, mode="lines+markers+text" if kind == "line" else "markers+text",
+            line={"color": color, "width": 2.2}, customdata=part["fact_id"], hovertext=_hover(part),
+            hoverinfo="text", text=part["display"], textposition="top center",
+            textfont={"size": 11, "color": color},
+            marker={"color": color, "size": 11 if kind == "line" else 14,
+                    "symbol": [SYMBOLS.get(str(q), "circle") for q in part["qualifier"]],
+                    "line": {"color": color, "width": 2}},
+        )
+    values = rows["value"]
+    tickvals, ticktext = cn_ticks(0, float(values.max()) * 1.15, unit)
+    figure.update_yaxes(tickvals=tickvals, ticktext=ticktext, gridcolor=GRID, range=[0, tickvals[-1]],
+                        title={"text": fmt.unit_label(unit), "font": {"size": 12, "color": MUTED}})
+    years = sorted(rows["year"].unique())
+    figure.update_xaxes(tickvals=years, ticktext=[f"{y}年" for y in years], gridcolor=GRID,
+                        range=[years[0] - 0.5, years[-1] + 0.5])
+    figure.update_layout(showlegend=True, margin={"l": 10, "r": 20, "t": 40, "b": 50})
+    return figure
+
+
+def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int = MAX_MATRIX_COLS) -> go.Figure:
+    """Region × indicator: colour says how many figures are quoted, the cell text the latest one."""
+    if cells.empty:
+        return message_figure("没有符合条件的数据 No figures match these filters")
+    by_region = cells.groupby("region_code", observed=True)["n_quotes"].sum().sort_values(ascending=False)
+    by_indicator = cells.groupby("indicator_code", observed=True)["n_quotes"].sum().sort_values(ascending=False)
+    regions = list(by_region.index[:max_rows])
+    indicators = list(by_indicator.index[:max_cols])
+    shown = cells[cells["region_code"].isin(regions) & cells["indicator_code"].isin(indicators)]
+    region_names = shown.drop_duplicates("region_code").set_index("region_code")["region_name"]
+    indicator_names = shown.drop_duplicates("indicator_code").set_index("indicator_code")["indicator_name_zh"]
+    grid = shown.set_index(["region_code", "indicator_code"])
+    z, text, hover, ids = [], [], [], []
+    for region in regions:
+        z_row, t_row, h_row, i_row = [], [], [], []
+        for indicator in indicators:
+            if (region, indicator) in grid.index:
+                row = grid.loc[(region, indicator)]
+                z_row.append(int(row["n_quotes"]))
+                t_row.append(str(row["display"]))
+                h_row.append(f"<b>{row['region_name']}</b> · {row['indicator_name_zh']}<br>{row['exact']}　{row['year']}年"
+                             f"<br>{int(row['n_quotes'])} 条引文 quotes<br><i>点击查看出处 click for the quote</i>")
+                i_row.append(row["fact_id"])
+            else:
+                z_row.append(None)
+                t_row.append("")
+                h_row.append(f"{region_names.get(region, region)} · {indicator_names.get(indicator, indicator)}<br>无数据 no figure")
+                i_row.append("")
+        z.append(z_row)
+        text.append(t_row)
+        hover.append(h_row)
+        ids.append(i_row)
+    x = [str(indicator_names.get(i, i)) for i in indicators]
+    y = [str(region_names.get(r, r)) for r in regions]
+    height = max(320, 34 * len(regions) + 170)
+    figure = go.Figure(layout=base_layout(height))
+    figure.add_heatmap(
+        z=z, x=x, y=y, text=text, hovertext=hover, hoverinfo="text", customdata=ids, xgap=2, ygap=2,
+        colorscale=MATRIX_SCALE, zmin=0, showscale=True, hoverongaps=False,
+        texttemplate="%{text}" if len(regions) * len(indicators) <= CELL_TEXT_LIMIT else None,
+        textfont={"size": 11},
+        colorbar={"title": {"text": "引文数<br>quotes", "font": {"size": 11}}, "thickness": 12, "len": 0.6},
+    )
+    figure.update_xaxes(side="top", tickangle=-35, showgrid=False, tickfont={"size": 12})
+    figure.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 13})
+    figure.update_layout(plot_bgcolor=NO_DATA, margin={"l": 10, "r": 10, "t": 130, "b": 10})
+    return figure
+
+
+def choropleth(rows: pd.DataFrame, geojson: dict, height: int = 560) -> go.Figure:
+    """Zhejiang's cities or counties coloured by one indicator; regions without a figure stay grey.
+
+    Uses `choropleth_map` with the `white-bg` style, which needs no tiles, fonts or anything else
+    from outside the app.
+    """
+    features = geojson.get("features", [])
+    codes = set(rows["region_code"].astype(str)) if not rows.empty else set()
+    if not rows.empty:
+        check_units(rows)
+    empty = {"type": "FeatureCollection", "features": [f for f in features if _code(f) not in codes]}
+    filled = {"type": "FeatureCollection", "features": [f for f in features if _code(f) in codes]}
+    figure = go.Figure(layout=base_layout(height))
+    figure.add_trace(go.Choroplethmap(
+        geojson=empty, locations=[_code(f) for f in empty["features"]], z=[0] * len(empty["features"]),
+        featureidkey="properties.adcode", colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False,
+        marker={"line": {"color": "white", "width": 0.8}},
+        hovertext=[f"{f['properties'].get('name', '')}<br>无数据 no figure" for f in empty["features"]],
+        hoverinfo="text", name="no data",
+    ))
+    if filled["features"]:
+        shown = rows[rows["region_code"].astype(str).isin({_code(f) for f in filled["features"]})]
+        unit = str(shown["unit"].iloc[0])
+        tickvals, ticktext = cn_ticks(0, float(shown["value"].max()), unit, n=4)
+        figure.add_trace(go.Choroplethmap(
+            geojson=filled, locations=shown["region_code"].astype(str), z=shown["value"],
+            featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, customdata=shown["fact_id"],
+            hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
+            marker={"line": {"color": [INK if x else "white" for x in shown["inexact"]],
+                             "width": [2.4 if x else 0.8 for x in shown["inexact"]]}},
+            colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}}, "thickness": 12, "len": 0.55,
+                      "tickvals": tickvals, "ticktext": ticktext, "x": 0.98},
+        ))
+    figure.update_layout(
+        map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": 5.75},
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
+    )
+    return figure
+
+
+def _code(feature: dict) -> str:
+    return str(feature.get("properties", {}).get("adcode") or feature.get("id") or "")

@@ -1,0 +1,155 @@
+"""How numbers, units and qualifiers read on screen: the Chinese way (万, 亿) with the exact value beside.
+
+One place for these rules so that a bar label, a hover, a table cell and the quote panel never disagree.
+Unit names come from `data/reference/units.yaml`; only display conventions live here.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from etl.paths import REFERENCE_DIR
+
+WAN = 1e4
+YI = 1e8
+# Units whose values are plain counts of things, where 万/亿 help reading.
+SCALABLE_UNITS = frozenset({"person", "person_time", "yuan", "count", "mu", "square_meter", "km", "per_10k"})
+# Units written before or around the number rather than after it.
+PREFIX_UNITS = {"rank": ("第", "名")}
+NO_SUFFIX_UNITS = frozenset({"index"})
+
+QUALIFIER_MARK = {"exact": "", "over": "≥ ", "under": "≤ ", "approx": "≈ ", "target": "目标 ", "range": ""}
+QUALIFIER_LABEL = {
+    "exact": ("确数", "exact"),
+    "over": ("超过·下限", "more than (lower bound)"),
+    "under": ("不超过·上限", "at most (upper bound)"),
+    "approx": ("约数", "approximate"),
+    "target": ("目标值", "target"),
+    "range": ("区间", "range"),
+}
+STATUS_LABEL = {
+    "extracted": ("已抽取", "extracted"),
+    "needs_review": ("待复核", "needs review"),
+    "corrected": ("已更正", "corrected"),
+}
+LEVEL_LABEL = {
+    "province": ("省", "province"),
+    "city": ("市", "city"),
+    "county": ("县(市、区)", "county"),
+    "zone": ("功能区", "zone"),
+    "town": ("乡镇街道", "town"),
+}
+PERIOD_KIND_LABEL = {
+    "year": ("全年", "year"),
+    "partial_year": ("年内累计", "part of year"),
+    "as_of": ("截至", "as of"),
+    "cumulative": ("累计", "cumulative"),
+    "as_of_publication": ("截至发稿", "as of publication"),
+}
+
+
+@lru_cache(maxsize=1)
+def unit_names(reference_dir: Path = REFERENCE_DIR) -> dict[str, dict]:
+    """The declared units: code -> {name_zh, name_en, measures}."""
+    with open(reference_dir / "units.yaml", encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def unit_suffix(unit: str) -> str:
+    """The measure word written after a number of this unit (人, 元, %), '' when there is none."""
+    if unit in NO_SUFFIX_UNITS or unit in PREFIX_UNITS:
+        return ""
+    if unit == "per_10k":
+        return "/万人"
+    spec = unit_names().get(unit) or {}
+    measures = spec.get("measures") or []
+    return str(measures[0]) if measures else ""
+
+
+def unit_label(unit: str) -> str:
+    """'人 person' style axis label for a unit code; the code itself when it is not declared."""
+    spec = unit_names().get(unit)
+    if not spec:
+        return unit
+    return f"{spec.get('name_zh', unit)} {spec.get('name_en', '')}".strip()
+
+
+def _trim(number: float, digits: int) -> str:
+    text = f"{number:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def short_number(value: float, unit: str = "person") -> str:
+    """129.07万, 248.77亿, 3,500, 33.81 — the compact reading, without unit or qualifier."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if unit in SCALABLE_UNITS:
+        magnitude = abs(value)
+        if magnitude >= YI:
+            return f"{_trim(value / YI, 2)}亿"
+        if magnitude >= WAN:
+            return f"{_trim(value / WAN, 2)}万"
+    return _trim(value, 2)
+
+
+def exact_number(value: float) -> str:
+    """The exact value with thousands separators: 1,290,700 or 33.81."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return _trim(value, 4)
+
+
+def _with_unit(number: str, unit: str) -> str:
+    if unit in PREFIX_UNITS:
+        before, after = PREFIX_UNITS[unit]
+        return f"{before}{number}{after}"
+    return f"{number}{unit_suffix(unit)}"
+
+
+def value_label(value: float, unit: str, qualifier: str = "exact", value_high: float | None = None) -> str:
+    """What a bar or cell says: '≥ 100万人', '≈ 3.5亿元', '33.81%', '10万–20万元', '第3名'."""
+    if qualifier == "range" and value_high is not None and not _isnan(value_high):
+        return _with_unit(f"{short_number(value, unit)}–{short_number(value_high, unit)}", unit)
+    return QUALIFIER_MARK.get(qualifier, "") + _with_unit(short_number(value, unit), unit)
+
+
+def exact_label(value: float, unit: str, qualifier: str = "exact", value_high: float | None = None) -> str:
+    """The exact reading for hovers and the quote panel: '≥ 1,000,000 人'."""
+    suffix = unit_suffix(unit)
+    spaced = f" {suffix}" if suffix else ""
+    if unit in PREFIX_UNITS:
+        return value_label(value, unit, qualifier, value_high)
+    if qualifier == "range" and value_high is not None and not _isnan(value_high):
+        return f"{exact_number(value)}–{exact_number(value_high)}{spaced}"
+    return f"{QUALIFIER_MARK.get(qualifier, '')}{exact_number(value)}{spaced}"
+
+
+def is_inexact(qualifier: str) -> bool:
+    """Approximations, bounds, targets and ranges are marked in every chart."""
+    return qualifier != "exact"
+
+
+def bilingual(pair: tuple[str, str]) -> str:
+    return f"{pair[0]} {pair[1]}"
+
+
+def qualifier_text(qualifier: str) -> str:
+    return bilingual(QUALIFIER_LABEL.get(qualifier, (qualifier, qualifier)))
+
+
+def status_text(status: str) -> str:
+    return bilingual(STATUS_LABEL.get(status, (status, status)))
+
+
+def level_text(level: str) -> str:
+    return bilingual(LEVEL_LABEL.get(level, (level, level)))
+
+
+def _isnan(value: float) -> bool:
+    return isinstance(value, float) and math.isnan(value)

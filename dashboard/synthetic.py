@@ -1,0 +1,123 @@
+"""A synthetic curated database of any size, for speed tests and for developing views without the ETL.
+
+Regions, indicators and units are the real reference data; facts, articles and runs are random but shaped
+like the real ones (qualifiers, needs_review, several quotes per region and year). Never used by the app
+itself: `python -m dashboard.synthetic --facts 100000 --db sqlite:////tmp/big.sqlite`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from etl.paths import REFERENCE_DIR
+from etl.publish import write_tables
+from etl.schema import FACT_COLUMNS, make_engine, runs
+
+QUALIFIER_WEIGHTS = {"exact": 70, "over": 12, "approx": 8, "under": 4, "target": 4, "range": 2}
+QUALIFIER_WORD = {"exact": "", "over": "超", "approx": "约", "under": "最高", "target": "力争", "range": ""}
+TYPICAL = {"person": (50, 2_000_000), "person_time": (100, 500_000), "yuan": (1e4, 5e10), "percent": (0.5, 60),
+           "percentage_point": (0.1, 10), "count": (1, 3000), "rank": (1, 90), "index": (50, 120),
+           "month": (1, 12), "day": (1, 30), "mu": (10, 5000), "square_meter": (100, 500000), "km": (1, 200),
+           "times": (1, 10), "per_10k": (100, 4000)}
+
+
+def reference_tables(reference_dir: Path = REFERENCE_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The real regions and indicators tables, read straight from the reference files."""
+    regions = pd.read_csv(reference_dir / "regions.csv", dtype=str, keep_default_na=False)
+    regions["official"] = regions["official"].str.lower() == "true"
+    with open(reference_dir / "indicators.yaml", encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    families = document["families"]
+    indicators = pd.DataFrame([{
+        "code": i["code"], "name_zh": i["name_zh"], "name_en": i["name_en"], "family": i["family"],
+        "family_name_zh": families[i["family"]]["name_zh"], "family_name_en": families[i["family"]]["name_en"],
+        "unit": i["unit"], "headline": bool(i.get("headline", False)), "description": i.get("description", ""),
+    } for i in document["indicators"]])
+    return regions[["code", "name_zh", "name_en", "level", "parent_code", "aliases", "official", "note"]], indicators
+
+
+def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None) -> dict[str, pd.DataFrame]:
+    """Curated tables with `n_facts` random but plausible facts."""
+    rng = random.Random(seed)
+    regions, indicators = reference_tables()
+    n_articles = n_articles or max(5, n_facts // 40)
+    region_rows = regions.to_dict("records")
+    weights = [{"province": 3, "city": 12, "county": 5, "zone": 2, "town": 1}[r["level"]] for r in region_rows]
+    start = date(2019, 1, 1)
+    articles = []
+    for k in range(n_articles):
+        published = start + timedelta(days=rng.randrange(0, 7 * 365))
+        region = rng.choices(region_rows, weights)[0]
+        sha = hashlib.sha256(f"article-{seed}-{k}".encode()).hexdigest()
+        articles.append({
+            "article_id": f"syn_{k:06d}", "file": f"syn_{k:06d}.txt", "sha256": sha,
+            "title": f"{region['name_zh']}人才工作综述（{k}）", "outlet": rng.choice(["浙江日报", "嘉兴日报", "衢州日报", "杭州日报"]),
+            "published": published, "published_precision": "day", "published_source": "manifest",
+            "published_note": "", "primary_region_code": region["code"], "primary_region_name": region["name_zh"],
+            "encoding": "utf-8", "n_chars": 3000, "n_facts": 0,
+        })
+    ind_rows = indicators.to_dict("records")
+    facts = []
+    for n in range(n_facts):
+        article = articles[n % n_articles]
+        region = rng.choices(region_rows, weights)[0]
+        indicator = ind_rows[rng.randrange(len(ind_rows))]
+        low, high = TYPICAL.get(indicator["unit"], (1, 1000))
+        value = round(rng.uniform(low, high), 2 if indicator["unit"] in ("percent", "percentage_point") else 0)
+        qualifier = rng.choices(list(QUALIFIER_WEIGHTS), list(QUALIFIER_WEIGHTS.values()))[0]
+        value_high = round(value * 1.5, 2) if qualifier == "range" else None
+        year = article["published"].year - (1 if rng.random() < 0.3 else 0)
+        number_text = f"{QUALIFIER_WORD[qualifier]}{value:.10g}"
+        quote = f"{region['name_zh']}{indicator['name_zh']}{number_text}，持续走在全省前列。"
+        char_start = 100 + (n % 2000)
+        facts.append({
+            "fact_id": hashlib.sha1(f"{article['sha256']}:{char_start}:{n}".encode()).hexdigest()[:16],
+            "article_id": article["article_id"], "region_code": region["code"], "region_name": region["name_zh"],
+            "region_level": region["level"], "indicator_code": indicator["code"],
+            "indicator_name_zh": indicator["name_zh"], "indicator_name_en": indicator["name_en"],
+            "family": indicator["family"], "value": float(value), "value_high": value_high,
+            "unit": indicator["unit"], "qualifier": qualifier, "period_start": f"{year}-01-01",
+            "period_end": f"{year}-12-31", "period_kind": "year", "year": year, "quote": quote,
+            "char_start": char_start, "char_end": char_start + len(number_text), "quote_start": char_start - 10,
+            "quote_end": char_start + 20, "number_text": number_text, "region_source": "sentence",
+            "status": "needs_review" if rng.random() < 0.1 else "extracted",
+            "review_reason": "", "source_kind": "article",
+        })
+    return {
+        "facts": pd.DataFrame(facts, columns=FACT_COLUMNS),
+        "articles": pd.DataFrame(articles),
+        "regions": regions,
+        "indicators": indicators,
+        "rejected_inputs": pd.DataFrame(columns=["file", "reason", "detail", "detected_at"]),
+    }
+
+
+def write_synthetic(db_url: str, n_facts: int, seed: int = 7) -> None:
+    """Write the synthetic tables and one successful run to `db_url`."""
+    engine = make_engine(db_url)
+    write_tables(engine, synthetic_tables(n_facts, seed))
+    now = pd.Timestamp.now(tz="UTC")
+    with engine.begin() as conn:
+        conn.execute(runs.insert().values(kind="run", started_at=now, finished_at=now, outcome="success",
+                                          facts_total=n_facts, message="synthetic data", error=""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dashboard.synthetic", description=__doc__)
+    parser.add_argument("--facts", type=int, default=100_000)
+    parser.add_argument("--db", required=True, help="database URL to write, e.g. sqlite:////tmp/big.sqlite")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    write_synthetic(args.db, args.facts, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
