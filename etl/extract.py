@@ -63,6 +63,8 @@ class Fact:
     status: str
     review_reason: str
     source_kind: str = "article"
+    source_title: str = ""
+    source_url: str = ""
 
     def as_row(self) -> dict:
         return dict(self.__dict__)

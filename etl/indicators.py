@@ -45,10 +45,21 @@ class Indicator:
     description: str
     order: int
     fallback: bool = False
+    statistics_names: tuple[str, ...] = ()
 
     @property
     def is_other(self) -> bool:
         return self.code.startswith(OTHER_PREFIX)
+
+
+@dataclass(frozen=True)
+class DerivedSpec:
+    """A per-capita or per-GDP indicator: numerator indicator ÷ denominator indicator × scale."""
+
+    code: str
+    numerator: str
+    denominator: str
+    scale: float
 
 
 @dataclass(frozen=True)
@@ -61,12 +72,13 @@ class Classification:
 class Taxonomy:
     indicators: dict[str, Indicator]
     families: dict[str, dict[str, str]]
+    derived: dict[str, DerivedSpec] = field(default_factory=dict)
     by_unit: dict[str, tuple[Indicator, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_unit: dict[str, list[Indicator]] = {}
         for indicator in self.indicators.values():
-            if not indicator.is_other:
+            if not indicator.is_other and indicator.keywords:
                 for unit in indicator.units:
                     by_unit.setdefault(unit, []).append(indicator)
         object.__setattr__(self, "by_unit", {u: tuple(i) for u, i in by_unit.items()})
@@ -94,6 +106,10 @@ class Taxonomy:
         if best is not None:
             return Classification(best[1], best[2])
         return Classification(self.other_for(unit_key), "")
+
+    def by_statistics_name(self, name: str) -> Indicator | None:
+        """The indicator an official statistics table's indicator name stands for."""
+        return next((i for i in self.indicators.values() if name in i.statistics_names), None)
 
     def other_for(self, unit: str) -> Indicator:
         return self.indicators.get(OTHER_PREFIX + unit) or self.indicators[OTHER_PREFIX + "count"]
@@ -165,11 +181,47 @@ def parse_taxonomy(document: dict, units: dict[str, dict]) -> Taxonomy:
             unit=spec["unit"], units=accepted, headline=bool(spec.get("headline", False)), keywords=keywords,
             rank_scopes=tuple(spec.get("rank_scopes") or ()), sentence_scope=bool(spec.get("sentence_scope")),
             qualifier=spec.get("qualifier"), description=spec.get("description", ""), order=order,
-            fallback=bool(spec.get("fallback", False)))
+            fallback=bool(spec.get("fallback", False)), statistics_names=tuple(spec.get("statistics_names") or ()))
+    derived = _parse_derived(document.get("derived", []), indicators, units, problems)
     if problems:
         raise ValueError("indicators.yaml is inconsistent:\n  " + "\n  ".join(problems))
+    for order, (code, _) in enumerate(derived.items(), start=len(indicators)):
+        spec = next(d for d in document["derived"] if d["code"] == code)
+        indicators[code] = Indicator(
+            code=code, name_zh=spec["name_zh"], name_en=spec["name_en"], family=spec["family"], unit=spec["unit"],
+            units=(spec["unit"],), headline=False, keywords=(), rank_scopes=(), sentence_scope=False, qualifier=None,
+            description=spec.get("description", ""), order=order)
     indicators.update(_other_indicators(units, len(indicators)))
-    return Taxonomy(indicators, families)
+    return Taxonomy(indicators, families, derived)
+
+
+NORMALISABLE_KINDS = ("headcount", "count", "money")
+
+
+def _parse_derived(specs: list[dict], indicators: dict[str, Indicator], units: dict[str, dict],
+                   problems: list[str]) -> dict[str, DerivedSpec]:
+    """Derived indicators; a percentage, rank or index numerator is refused, never divided."""
+    derived = {}
+    for spec in specs:
+        code = spec.get("code", "?")
+        missing = [k for k in ("code", "name_zh", "name_en", "family", "unit", "numerator", "denominator", "scale")
+                   if not spec.get(k)]
+        if missing:
+            problems.append(f"derived {code}: missing {missing}")
+            continue
+        for role in ("numerator", "denominator"):
+            if spec[role] not in indicators:
+                problems.append(f"derived {code}: {role} {spec[role]!r} is not an indicator")
+        numerator = indicators.get(spec["numerator"])
+        if numerator and units.get(numerator.unit, {}).get("kind") not in NORMALISABLE_KINDS:
+            problems.append(f"derived {code}: {numerator.code} is measured in {numerator.unit}, which is not a count "
+                            "or money and must not be divided")
+        if spec["unit"] not in units:
+            problems.append(f"derived {code}: unit {spec['unit']!r} is not declared in units.yaml")
+        if spec["family"] not in FAMILIES:
+            problems.append(f"derived {code}: family {spec['family']!r} is not one of the fixed families")
+        derived[code] = DerivedSpec(code, spec["numerator"], spec["denominator"], float(spec["scale"]))
+    return derived
 
 
 @lru_cache(maxsize=4)

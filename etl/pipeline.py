@@ -20,10 +20,12 @@ from etl.extract import Fact, article_region, extract_article
 from etl.indicators import Taxonomy, load_taxonomy
 from etl.numbers import load_units
 from etl.paths import REFERENCE_DIR
+from etl.percapita import crosscheck, derive
 from etl.publish import write_csvs, write_tables
 from etl.regions import Gazetteer, load_gazetteer
 from etl.schema import FACT_COLUMNS, make_engine, validate_facts
 from etl.sources import Article, Rejection, load_articles
+from etl.statistics import StatisticsTable, load_statistics, statistics_facts, statistics_sources
 
 Progress = Callable[[int, int, str], None]
 PARALLEL_THRESHOLD = 200
@@ -126,20 +128,32 @@ def rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:
 
 
 def build_tables(articles: list[Article], facts: dict[str, list[Fact]], rejections: list[Rejection],
-                 gazetteer: Gazetteer, taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
+                 gazetteer: Gazetteer, taxonomy: Taxonomy,
+                 statistics: list[StatisticsTable] = ()) -> dict[str, pd.DataFrame]:
     """The curated tables, validated; raises with the reason when they do not hold together."""
+    official, official_rejections = statistics_facts(list(statistics), gazetteer, taxonomy, load_units())
+    sources = articles_frame(articles, facts, gazetteer)
+    if statistics:
+        sources = pd.concat([sources, pd.DataFrame(statistics_sources(list(statistics), official))],
+                            ignore_index=True)
     tables = {
-        "facts": facts_frame(f for fs in facts.values() for f in fs),
-        "articles": articles_frame(articles, facts, gazetteer),
+        "facts": facts_frame([*(f for fs in facts.values() for f in fs), *official]),
+        "articles": sources,
         "regions": regions_frame(gazetteer),
         "indicators": indicators_frame(taxonomy),
-        "rejected_inputs": rejections_frame(rejections),
+        "rejected_inputs": rejections_frame([*rejections, *official_rejections]),
     }
     tables["facts"] = validate_facts(
         tables["facts"], known_regions=set(tables["regions"]["code"]),
         known_indicators=set(tables["indicators"]["code"]), known_units=set(load_units()),
         known_articles=set(tables["articles"]["article_id"]) if len(tables["articles"]) else set())
+    tables.update(fairness_tables(tables["facts"], taxonomy))
     return tables
+
+
+def fairness_tables(facts: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
+    """Per-capita values and the article-versus-official cross-check, from the final facts table."""
+    return {"derived_facts": derive(facts, taxonomy), "crosscheck": crosscheck(facts, taxonomy)}
 
 
 def summarise(tables: dict[str, pd.DataFrame], rejections: list[Rejection]) -> RunSummary:
@@ -157,9 +171,10 @@ def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None
     gazetteer, taxonomy = load_gazetteer(reference_dir), load_taxonomy(reference_dir)
 
     loaded = load_articles(raw_dir)
-    rejections = loaded.rejections + manifest_region_rejections(loaded.articles, gazetteer)
+    statistics, statistics_rejections = load_statistics(raw_dir)
+    rejections = loaded.rejections + statistics_rejections + manifest_region_rejections(loaded.articles, gazetteer)
     facts = extract_all(loaded.articles, gazetteer, taxonomy, progress, len(loaded.articles), reference_dir)
-    tables = build_tables(loaded.articles, facts, rejections, gazetteer, taxonomy)
+    tables = build_tables(loaded.articles, facts, rejections, gazetteer, taxonomy, statistics)
 
     write_tables(make_engine(db_url), tables)
     write_csvs(curated_dir, tables)

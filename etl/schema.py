@@ -31,7 +31,7 @@ SCHEMA_VERSION = 1
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 STATUSES = ("extracted", "needs_review", "corrected", "rejected")
-SOURCE_KINDS = ("article", "statistics")
+SOURCE_KINDS = ("article", "statistics")  # derived per-capita values live in derived_facts
 
 metadata = MetaData()
 
@@ -64,6 +64,8 @@ facts = Table(
     Column("status", String(20), nullable=False),
     Column("review_reason", Text, nullable=False, default=""),
     Column("source_kind", String(20), nullable=False, default="article"),
+    Column("source_title", Text, nullable=False, default="", server_default=""),
+    Column("source_url", Text, nullable=False, default="", server_default=""),
 )
 
 articles = Table(
@@ -144,7 +146,65 @@ schema_info = Table(
     Column("applied_at", DateTime(timezone=True), nullable=False),
 )
 
-CURATED_TABLES = ("facts", "articles", "regions", "indicators", "rejected_inputs")
+derived_facts = Table(
+    "derived_facts", metadata,
+    Column("fact_id", String(32), primary_key=True),
+    Column("indicator_code", String(80), nullable=False, index=True),
+    Column("indicator_name_zh", String(200), nullable=False),
+    Column("indicator_name_en", String(200), nullable=False),
+    Column("family", String(40), nullable=False),
+    Column("region_code", String(20), nullable=False, index=True),
+    Column("region_name", String(100), nullable=False),
+    Column("region_level", String(20), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("value", Float),
+    Column("value_high", Float),
+    Column("unit", String(30), nullable=False),
+    Column("qualifier", String(10), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("numerator_fact_id", String(32), nullable=False, index=True),
+    Column("numerator_indicator_code", String(80), nullable=False),
+    Column("numerator_value", Float, nullable=False),
+    Column("numerator_value_high", Float),
+    Column("numerator_unit", String(30), nullable=False),
+    Column("numerator_year", Integer, nullable=False),
+    Column("numerator_article_id", String(200), nullable=False),
+    Column("numerator_quote", Text, nullable=False),
+    Column("denominator_fact_id", String(32)),
+    Column("denominator_indicator_code", String(80), nullable=False),
+    Column("denominator_value", Float),
+    Column("denominator_unit", String(30)),
+    Column("denominator_year", Integer),
+    Column("denominator_source_title", Text),
+    Column("denominator_source_url", Text),
+    Column("proxy_year", Boolean, nullable=False),
+)
+
+crosscheck = Table(
+    "crosscheck", metadata,
+    Column("article_fact_id", String(32), primary_key=True),
+    Column("statistics_fact_id", String(32), nullable=False),
+    Column("region_code", String(20), nullable=False),
+    Column("region_name", String(100), nullable=False),
+    Column("indicator_code", String(80), nullable=False),
+    Column("indicator_name_zh", String(200), nullable=False),
+    Column("article_id", String(200), nullable=False),
+    Column("article_year", Integer, nullable=False),
+    Column("official_year", Integer, nullable=False),
+    Column("article_value", Float, nullable=False),
+    Column("article_qualifier", String(10), nullable=False),
+    Column("article_number_text", String(100), nullable=False),
+    Column("article_quote", Text, nullable=False),
+    Column("official_value", Float, nullable=False),
+    Column("official_source_title", Text, nullable=False),
+    Column("official_source_url", Text, nullable=False),
+    Column("relative_difference", Float, nullable=False),
+    Column("consistent", Boolean, nullable=False),
+    Column("verdict", Text, nullable=False),
+)
+
+CURATED_TABLES = ("facts", "articles", "regions", "indicators", "rejected_inputs", "derived_facts", "crosscheck")
 FACT_COLUMNS = [c.name for c in facts.columns]
 
 

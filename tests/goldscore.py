@@ -68,6 +68,7 @@ def gold_spans(gold: pd.DataFrame, raw_dir: Path) -> pd.DataFrame:
 
 
 def score(facts: pd.DataFrame, raw_dir: Path, gold_path: Path = GOLD_PATH) -> Score:
+    facts = facts[facts["source_kind"] == "article"]
     gold = gold_spans(pd.read_csv(gold_path, dtype={"region_code": str}), raw_dir)
     gold = gold[gold["article"].isin(set(facts["article_id"]))].reset_index(drop=True)
     facts = facts.reset_index(drop=True)

@@ -24,7 +24,8 @@ def facts_of(db_url: str) -> pd.DataFrame:
 
 
 def test_every_fact_points_at_its_exact_words_in_the_raw_file(seed_run) -> None:
-    facts = facts_of(seed_run["db_url"])
+    everything = facts_of(seed_run["db_url"])
+    facts = everything[everything["source_kind"] == "article"]
     assert len(facts) > 150
     texts = {p.stem: p.read_bytes().decode("utf-8-sig") for p in seed_run["raw"].glob("*.txt")}
     for fact in facts.itertuples():
@@ -34,6 +35,11 @@ def test_every_fact_points_at_its_exact_words_in_the_raw_file(seed_run) -> None:
         assert re.sub(r"\s", "", passage) == re.sub(r"\s", "", fact.quote)
         assert fact.quote_start <= fact.char_start < fact.char_end <= fact.quote_end
         assert "\n" not in fact.quote
+    official = everything[everything["source_kind"] == "statistics"]
+    table = (seed_run["raw"] / "statistics" / "population.csv").read_bytes().decode("utf-8-sig")
+    for fact in official.itertuples():
+        row = table[fact.char_start:fact.char_end]
+        assert fact.number_text in row and fact.quote in row.replace('""', '"')
 
 
 def test_fact_ids_are_stable_across_runs(seed_run, tmp_path: Path) -> None:
