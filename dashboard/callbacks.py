@@ -348,6 +348,8 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
     badges = [dbc.Badge(fmt.qualifier_text(str(fact["qualifier"])),
                         color="warning" if fact["inexact"] else "light", text_color="dark" if not fact["inexact"] else None,
                         class_name="me-1")]
+    if fact.get("source_kind") == "statistics":
+        badges.append(dbc.Badge("统计数据 official statistics", color="info", class_name="me-1"))
     if fact["needs_review"]:
         badges.append(dbc.Badge("⚑ 待复核 needs review", color="danger", class_name="me-1"))
     elif str(fact["status"]) == "corrected":
@@ -364,11 +366,7 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
         ]),
         html.Div(f"{fact['year']}年 · {fact['period']}", className="q-period"),
         html.Blockquote(highlight(str(fact["quote"]), str(fact["number_text"])), className="q-quote", id="q-quote"),
-        html.Div(className="q-article", children=[
-            html.Div(str(fact["title"]) or "（无标题 untitled）", className="q-title"),
-            html.Div([str(fact["outlet"]) or "媒体不详 outlet unknown", " · ", published or "日期不详 date unknown"],
-                     className="q-meta"),
-        ]),
+        source_block(fact, published),
     ]
     if fact.get("review_reason"):
         body.append(html.Div([bi("复核原因", "Why review"), ": ", str(fact["review_reason"])], className="q-reason"))
@@ -380,6 +378,19 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
                              for o in found["others"]], className="q-others"))
     body.append(html.Div(f"fact {fact['fact_id']} · {fact['article_id']}", className="q-id"))
     return body
+
+
+def source_block(fact: dict, published: str) -> html.Div:
+    """Where the figure was read: the article (title, outlet, date) or, for statistics, the named source."""
+    lines = [html.Div(str(fact["title"]) or "（无标题 untitled）", className="q-title")]
+    if fact.get("source_kind") == "statistics":
+        if fact.get("source_url"):
+            lines.append(html.Div(html.A(str(fact["source_url"]), href=str(fact["source_url"]), target="_blank",
+                                         rel="noopener noreferrer"), className="q-url"))
+    else:
+        lines.append(html.Div([str(fact["outlet"]) or "媒体不详 outlet unknown", " · ",
+                               published or "日期不详 date unknown"], className="q-meta"))
+    return html.Div(lines, className="q-article")
 
 
 def highlight(quote: str, number_text: str) -> list:

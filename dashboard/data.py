@@ -33,7 +33,8 @@ FACT_COLUMNS = [
     "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
     "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
     "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
-    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind",
+    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind", "source_title",
+    "source_url",
 ]
 ARTICLE_COLUMNS = ["article_id", "title", "outlet", "published", "published_precision", "file"]
 LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "zone": 3, "town": 3}
@@ -246,10 +247,16 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     """Join article metadata, add display labels, and sort so the best figure of any group comes first."""
     facts = facts.merge(articles[[c for c in ARTICLE_COLUMNS if c in articles.columns]],
                         on="article_id", how="left")
-    for column in ("title", "outlet", "published", "review_reason", "number_text", "period_start"):
+    for column in ("title", "outlet", "published", "review_reason", "number_text", "period_start", "source_kind",
+                   "source_title", "source_url"):
         if column not in facts.columns:
             facts[column] = ""
         facts[column] = facts[column].fillna("").astype(str)
+    if "published_precision" in facts.columns:
+        width = facts["published_precision"].map({"year": 4, "month": 7}).fillna(10).astype(int)
+        facts["published"] = [p[:w] for p, w in zip(facts["published"], width, strict=True)]
+    own_source = facts["source_title"] != ""  # statistics rows name their own source, not the article's
+    facts.loc[own_source, "title"] = facts.loc[own_source, "source_title"]
     facts["region_name_en"] = facts["region_code"].map(regions["name_en"]).fillna("")
     facts["year"] = facts["year"].astype(int)
     facts["value"] = facts["value"].astype(float)

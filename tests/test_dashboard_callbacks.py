@@ -1,0 +1,149 @@
+"""The callbacks as plain functions: URL → state → views, clicks → quote, table → CSV and Excel."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from dataclasses import asdict
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from dashboard import callbacks, data
+from dashboard.urlstate import ViewState, from_query
+
+JIAXING = "330400"
+CONTROL_COUNT = len(callbacks.CONTROLS)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def seed_repository(seed_db_url):
+    """Point the process-wide repository (what the app uses) at the seed database."""
+    repository = data.use_database(seed_db_url)
+    yield repository
+    data.use_database(None)
+
+
+def _defaults() -> list:
+    return callbacks.control_values(ViewState(), None)
+
+
+def _sync(search: str) -> dict:
+    """Run the state callback as on page load and name its outputs."""
+    out = callbacks.sync_state(None, search, _defaults(), None, None)
+    names = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
+        "family.options", "indicator.options", "region.options", "years.min", "years.max", "years.marks",
+        "years.disabled", "period.options", "url", "view", "table", "root", "as_of"]
+    assert len(out) == len(names)
+    return dict(zip(names, out, strict=True))
+
+
+def test_page_load_sets_controls_from_the_url():
+    out = _sync("?tab=trend&ind=talent_total&reg=330400,330411&lang=zh")
+    assert out["f-indicator.value"] == ["talent_total"]
+    assert out["f-region.value"] == [JIAXING, "330411"]
+    assert out["tabs.active_tab"] == "trend"
+    assert out["root"] == "app lang-zh"
+    assert tuple(out["view"]["indicators"]) == ("talent_total",)
+    assert out["url"] is callbacks.no_update, "the link was already in normal form"
+
+
+def test_unknown_indicator_in_a_link_is_dropped_and_the_url_corrected():
+    out = _sync("?ind=talent_total,no_such_indicator")
+    assert out["f-indicator.value"] == ["talent_total"]
+    assert out["url"] == "?ind=talent_total"
+
+
+def test_controls_write_the_url():
+    values = _defaults()
+    values[1] = ["postdocs"]
+    values[7] = "compare"
+    out = callbacks.sync_state("f-indicator", "", values, None, None)
+    url = out[CONTROL_COUNT + 8]
+    assert from_query(url).indicators == ("postdocs",)
+
+
+def test_compare_view_draws_the_database_value(seed_db_url):
+    view = callbacks.view_key(ViewState(indicators=("talent_total",)))
+    figure, _notes = callbacks.render_compare(view)
+    with create_engine(seed_db_url).connect() as conn:
+        value = conn.execute(text("SELECT value FROM facts WHERE region_code = :r AND indicator_code = 'talent_total' "
+                                  "ORDER BY year DESC LIMIT 1"), {"r": JIAXING}).scalar()
+    bars = {y.split(" · ")[0]: x for trace in figure.data for x, y in zip(trace.x, trace.y, strict=True)}
+    assert bars["嘉兴市"] == value
+
+
+def test_compare_view_refuses_mixed_units_with_a_warning():
+    view = callbacks.view_key(ViewState(indicators=("talent_total", "skilled_talent_share_employed")))
+    figure, notes = callbacks.render_compare(view)
+    assert not figure.data, "nothing is drawn"
+    assert "不能在同一坐标轴上比较不同单位" in str(notes)
+
+
+def test_views_skip_work_when_not_shown():
+    view = callbacks.view_key(ViewState(tab="trend"))
+    assert callbacks.render_compare(view) == (callbacks.no_update, callbacks.no_update)
+
+
+def test_map_lists_zones_beside_the_map():
+    view = callbacks.view_key(ViewState(tab="map", indicators=("enterprises",), map_level="county"))
+    figure, _notes, beside = callbacks.render_map(view)
+    assert figure.layout.map.style == "white-bg"
+    assert "衢州智造新城" in str(beside)
+
+
+def test_click_on_a_bar_selects_its_fact_and_shows_the_quote():
+    figure, _ = callbacks.render_compare(callbacks.view_key(ViewState(indicators=("talent_total",))))
+    fact_id = figure.data[0].customdata[0]
+    click = {"points": [{"customdata": fact_id, "x": 1, "y": "嘉兴市"}]}
+    assert callbacks.clicked_fact("g-compare", {"g-compare": click}) == fact_id
+    panel = str(callbacks.render_provenance(fact_id))
+    snap = data.repository().snapshot()
+    fact = snap.facts.set_index("fact_id").loc[fact_id]
+    assert fact["number_text"] in panel
+    assert fact["title"] in panel
+    assert callbacks.clicked_fact("facts-grid", {"facts-grid": {"rowId": "abc"}}) == "abc"
+
+
+def test_table_blocks_and_csv_download_agree():
+    snap = data.repository().snapshot()
+    key = asdict(data.query_for(snap, ViewState(indicators=("talent_total", "postdocs"))))
+    request = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "region_name", "sort": "asc"}]}
+    response, count = callbacks.table_rows(request, key)
+    assert count.startswith(f"{response['rowCount']:,}")
+    download = callbacks.download_csv(1, key, request)
+    content = base64.b64decode(download["content"]).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert [r["编号 Fact ID"] for r in rows] == [r["fact_id"] for r in response["rowData"]]
+    assert [r["数值 Value"] for r in rows] == [r["display"] for r in response["rowData"]]
+
+
+def test_excel_download_is_a_workbook_of_the_same_facts():
+    pytest.importorskip("etl.export")
+    snap = data.repository().snapshot()
+    state = ViewState(indicators=("talent_total",))
+    key = asdict(data.query_for(snap, state))
+    download, note = callbacks.download_xlsx(1, key, None, state.as_dict())
+    assert note is None
+    payload = base64.b64decode(download["content"])
+    assert payload[:2] == b"PK"
+    assert download["filename"].endswith(".xlsx")
+    sheets = pd.read_excel(io.BytesIO(payload), sheet_name=None)
+    assert any("1290700" in sheet.to_string().replace(",", "") or "129.07" in sheet.to_string()
+               for sheet in sheets.values())
+
+
+def test_status_panel_shows_the_database_and_no_failures():
+    panel = str(callbacks.render_status(callbacks.view_key(ViewState(tab="status"))))
+    assert "Data as of" in panel
+    assert "talent.sqlite" in panel
+
+
+def test_summary_counts_match_the_filtered_facts():
+    view = callbacks.view_key(ViewState(regions=(JIAXING,)))
+    stats = callbacks.render_summary(view)
+    snap = data.repository().snapshot()
+    n = int((snap.facts["region_code"] == JIAXING).sum())
+    assert f"{n:,}" in str(stats[0])

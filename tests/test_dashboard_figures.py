@@ -1,0 +1,144 @@
+"""Figure builders on the seed data: the values drawn are the database's, marks and refusals are visible."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from sqlalchemy import create_engine, text
+
+from dashboard import data, figures, fmt
+from dashboard.urlstate import ViewState
+
+JIAXING = "330400"
+
+
+@pytest.fixture(scope="module")
+def repo(seed_db_url) -> data.Repository:
+    return data.Repository(seed_db_url)
+
+
+@pytest.fixture(scope="module")
+def db_facts(seed_db_url) -> pd.DataFrame:
+    with create_engine(seed_db_url).connect() as conn:
+        return pd.read_sql(text("SELECT * FROM facts WHERE status NOT IN ('rejected', 'retired')"), conn)
+
+
+def _facts(repo, **state) -> pd.DataFrame:
+    return data.facts_for(repo, ViewState(**state))[1]
+
+
+def _bar_value(figure: go.Figure, label_prefix: str) -> float:
+    for trace in figure.data:
+        for x, y in zip(trace.x, trace.y, strict=True):
+            if str(y).startswith(label_prefix):
+                return x
+    raise AssertionError(f"no bar labelled {label_prefix!r}")
+
+
+def test_bar_for_jiaxing_talent_total_equals_the_database_value(repo, db_facts):
+    figure = figures.ranked_bar(data.latest_rows(_facts(repo, indicators=("talent_total",))))
+    expected = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")]
+    assert _bar_value(figure, "嘉兴市") == expected.loc[expected["year"].idxmax(), "value"]
+    assert expected["value"].max() == 1290700, "嘉兴: 人才资源总量129.07万"
+    labels = [t for trace in figure.data for t in trace.text]
+    assert any(label.startswith("129.07万人") for label in labels)
+
+
+def test_bars_are_ranked_largest_on_top(repo):
+    figure = figures.ranked_bar(data.latest_rows(_facts(repo, indicators=("enterprises",))))
+    trace = figure.data[0]
+    by_label = dict(zip(trace.y, trace.x, strict=True))
+    top_down = list(figure.layout.yaxis.categoryarray)[::-1]
+    values = [by_label[label] for label in top_down]
+    assert values == sorted(values, reverse=True)
+
+
+def test_mixing_units_is_refused_with_a_sentence(repo):
+    rows = data.latest_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed")))
+    assert set(rows["unit"].astype(str)) == {"person", "percent"}
+    with pytest.raises(figures.UnitMismatch) as refused:
+        figures.ranked_bar(rows)
+    assert "不能在同一坐标轴上比较不同单位" in str(refused.value)
+    assert refused.value.units == ["percent", "person"]
+    with pytest.raises(figures.UnitMismatch):
+        figures.trend(data.yearly_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed"))))
+
+
+def test_approximate_and_lower_bound_figures_are_marked(repo, db_facts):
+    over = db_facts[db_facts["qualifier"] == "over"].iloc[0]
+    rows = data.latest_rows(_facts(repo, indicators=(over["indicator_code"],)))
+    figure = figures.ranked_bar(rows)
+    marked = {}
+    for trace in figure.data:
+        for fact_id, shape, label in zip(trace.customdata, trace.marker.pattern.shape, trace.text, strict=True):
+            marked[fact_id] = (shape, label)
+    inexact = set(rows.loc[rows["inexact"], "fact_id"])
+    assert inexact, "the indicator has at least one 超/余/多 figure"
+    for fact_id, (shape, _label) in marked.items():
+        assert (shape == "/") == (fact_id in inexact)
+    over_rows = rows[rows["qualifier"] == "over"]
+    for fact_id in over_rows["fact_id"]:
+        assert marked[fact_id][1].startswith("≥ ")
+
+
+def test_trend_uses_open_symbols_for_inexact_points(repo):
+    rows = data.yearly_rows(_facts(repo, indicators=("new_graduates",), regions=("330411",)))
+    figure = figures.trend(rows)
+    assert len(figure.data) == 1
+    trace = figure.data[0]
+    assert list(trace.x) == sorted(trace.x)
+    for symbol, qualifier in zip(trace.marker.symbol, rows.sort_values("year")["qualifier"], strict=True):
+        assert symbol == figures.SYMBOLS[str(qualifier)]
+    assert any(symbol.endswith("-open") for symbol in trace.marker.symbol), "秀洲: 超过7万人 in 2024"
+
+
+def test_every_drawn_point_carries_its_fact_id(repo, db_facts):
+    figure = figures.trend(data.yearly_rows(_facts(repo, indicators=("enterprises",))))
+    ids = {fact_id for trace in figure.data for fact_id in trace.customdata}
+    assert ids and ids <= set(db_facts["fact_id"])
+
+
+def test_matrix_counts_quotes_per_region_and_indicator(repo, db_facts):
+    cells = data.matrix_cells(_facts(repo, regions=(JIAXING,), families=("talent_total", "skilled_talent")))
+    figure = figures.matrix(cells)
+    heat = figure.data[0]
+    column = list(heat.x).index("人才资源总量")
+    expected = len(db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")])
+    assert heat.z[0][column] == expected
+    assert heat.y == ("嘉兴市",)
+
+
+def test_choropleth_uses_the_tile_free_map_and_colours_jiaxing(repo, db_facts):
+    on_map, _beside = data.map_rows(_facts(repo, indicators=("talent_total",)), "city")
+    figure = figures.choropleth(on_map, data.boundaries("city"))
+    assert figure.layout.map.style == "white-bg"
+    assert all(isinstance(trace, go.Choroplethmap) for trace in figure.data)
+    filled = figure.data[-1]
+    assert dict(zip(filled.locations, filled.z, strict=True))[JIAXING] == 1290700
+    drawn = [loc for trace in figure.data for loc in trace.locations]
+    assert sorted(drawn) == sorted(f["properties"]["adcode"] for f in data.boundaries("city")["features"])
+
+
+def test_empty_selection_draws_a_message_not_an_error():
+    empty = pd.DataFrame(columns=["unit", "value"])
+    figure = figures.ranked_bar(empty)
+    assert "No figures match" in figure.layout.annotations[0].text
+
+
+def test_chinese_number_formatting():
+    assert fmt.short_number(1290700, "person") == "129.07万"
+    assert fmt.short_number(24877000000, "yuan") == "248.77亿"
+    assert fmt.short_number(3500, "person") == "3,500"
+    assert fmt.value_label(33.81, "percent") == "33.81%"
+    assert fmt.value_label(1_000_000, "person", "over") == "≥ 100万人"
+    assert fmt.value_label(100, "count", "approx") == "≈ 100个"
+    assert fmt.value_label(3, "rank") == "第3名"
+    assert fmt.exact_label(1_000_000, "person", "over") == "≥ 1,000,000 人"
+    assert fmt.exact_label(100000, "yuan", "range", 200000) == "100,000–200,000 元"
+
+
+def test_chinese_axis_ticks():
+    values, labels = figures.cn_ticks(0, 2_300_000, "person")
+    assert values[0] == 0 and values[-1] >= 2_300_000
+    assert "100万" in labels
