@@ -232,6 +232,12 @@ def _h_since(match: re.Match[str]) -> Handled:
     return _calendar_strength(match), "since", resolver
 
 
+def _h_compared_with(match: re.Match[str]) -> Handled:
+    """较2020年增加近40万人: a change measured from a base year is a flow since that year."""
+    resolver = partial(_since, ref=_year_ref(match), month=None, current_is_partial=False)
+    return _calendar_strength(match), "since", resolver
+
+
 def _h_year_start_since(match: re.Match[str]) -> Handled:
     resolver = partial(_since, ref=YearRef(0, relative=True), month=None, current_is_partial=True)
     return RELATIVE, "since", resolver
@@ -344,6 +350,11 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
         _h_since,
     ),
     (re.compile(r"(?:开年|年初|入年)以来"), _h_year_start_since),
+    (
+        re.compile(rf"(?:较|比|与|同)(?:{_YEAR})(?:年?末|年?底)?(?:相比|相较)?[，,]?"
+                   r"(?=[^，,。；;]{0,4}(?:增加|增长|提高|新增|翻|多了|减少|下降))"),
+        _h_compared_with,
+    ),
     (
         re.compile(
             rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<m1>{_MONTH})月(?P<d1>{_DAY})[日号]?(?:{_TO}|、)"

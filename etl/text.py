@@ -19,6 +19,7 @@ BYLINE_MARK = "■"
 NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 HEADING_REGION = re.compile(r"^(?P<name>[^:：\s]{2,12})[:：]")
 MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.、．]\D)")
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def line_kind(text: str) -> str:
         return "byline"
     if MARKDOWN_HEADING.match(text):
         return "heading"
+    if len(text) <= HEADING_MAX_CHARS and NUMBERED_HEADING.match(text) and not ends_sentence(text):
+        return "heading"  # numbered section titles such as 一、引才规模创新高
     unclosed_quote = text.count("“") > text.count("”")
     if len(text) <= HEADING_MAX_CHARS and HEADING_REGION.match(text) and text[-1] not in "。；;":
         return "heading"  # '嘉善:一把“人才密钥”,如何开启县域创新生态?' — headlines may ask questions

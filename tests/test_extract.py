@@ -168,3 +168,29 @@ def test_this_district_refers_back_to_the_district_named_before() -> None:
         ("黄岩区", "target", 2025, "talent_total")
     assert (facts["3.1%"].region_name, facts["3.1%"].indicator_code) == ("长兴县", "rd_share_gdp")
     assert (facts["86家"].region_name, facts["86家"].indicator_code) == ("长兴县", "innovation_carriers")
+
+
+WENZHOU = ("温州：打造青年友好型城市\r\n\r\n■ 记者 李华\r\n\r\n一、引才规模创新高\r\n\r\n2023年，温州市新增就业大学生18.6万人，"
+           "同比增长15.2%。截至今年6月底，全市人才资源总量达到240万人，较2020年增加\r\n\r\n近40万人。\r\n\r\n"
+           "二、政策含金量更足\r\n\r\n瑞安市对新引进的全日制博士给予每人每月3000元生活补贴；对顶尖人才团队最高给予1亿元资助。"
+           "乐清市今年前三季度兑现各类人才政策资金2.3亿元，惠及人才1.5万人次。\r\n\r\n图为温州青年人才驿站\r\n")
+
+
+def test_unseen_gbk_crlf_article_with_numbered_headings() -> None:
+    from etl.sources import decode_article
+
+    text, encoding = decode_article(WENZHOU.encode("gbk"))
+    facts = {f.number_text: f for f in extract_article(article(text, published="2024-11", region="温州市"),
+                                                       load_gazetteer(), load_taxonomy())}
+    assert encoding == "gb18030"
+    assert not facts["18.6万人"].quote.startswith("一、")
+    assert (facts["18.6万人"].indicator_code, facts["18.6万人"].year) == ("new_graduates", 2023)
+    assert (facts["240万人"].indicator_code, facts["240万人"].period_kind) == ("talent_total", "as_of")
+    growth = facts["近40万人"]
+    assert (growth.qualifier, growth.period_kind, growth.period_start) == ("approx", "cumulative", "2020-01-01")
+    assert text[growth.char_start:growth.char_end] == "近40万人"
+    assert facts["3000元"].indicator_code == "subsidy_monthly" and facts["3000元"].region_name == "瑞安市"
+    assert (facts["最高给予1亿元"].qualifier if "最高给予1亿元" in facts else facts["1亿元"].qualifier) == "under"
+    funds = facts["2.3亿元"]
+    assert (funds.indicator_code, funds.region_name, funds.period_end) == ("talent_funds_disbursed", "乐清市", "2024-09-30")
+    assert facts["1.5万人次"].indicator_code == "people_served"
