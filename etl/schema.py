@@ -1,7 +1,8 @@
 """Table definitions (SQLAlchemy Core) and the validation every table passes before it is published.
 
-One `MetaData` is the single description of the database; `ensure_schema` creates what is missing and
-records the schema version, so a second start never fails because the tables exist.
+One `MetaData` is the single description of the database; `ensure_schema` creates what is missing, adds
+columns a newer version declares, and records the schema version, so a second start never fails because
+the tables exist and an older database is upgraded in place (changes are additive only).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -24,10 +26,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
+from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.indicators import FAMILIES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 STATUSES = ("extracted", "needs_review", "corrected", "rejected")
@@ -138,6 +142,53 @@ runs = Table(
     Column("facts_total", Integer, nullable=False, default=0),
     Column("message", Text, nullable=False, default=""),
     Column("error", Text, nullable=False, default=""),
+    Column("corrections_applied", Integer, nullable=False, default=0, server_default="0"),
+    Column("correction_orphans", Integer, nullable=False, default=0, server_default="0"),
+)
+
+facts_history = Table(
+    "facts_history", metadata,
+    Column("history_id", Integer, primary_key=True, autoincrement=True),
+    *(Column(c.name, c.type, nullable=c.nullable, index=c.name in ("fact_id", "article_id"))
+      for c in facts.columns),
+    Column("retired_at", DateTime(timezone=True), nullable=False),
+    Column("retired_run_id", Integer, nullable=False, index=True),
+    Column("retired_reason", String(30), nullable=False),
+)
+
+article_inputs = Table(
+    "article_inputs", metadata,
+    Column("article_id", String(200), primary_key=True),
+    Column("file", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("manifest_digest", String(64), nullable=False),
+    Column("extractor", String(64), nullable=False),
+    Column("stat_key", String(100), nullable=False),
+    Column("verified_ns", BigInteger, nullable=False),
+)
+
+corrections = Table(
+    "corrections", metadata,
+    Column("line", Integer, primary_key=True),
+    Column("fact_id", String(32), nullable=False, index=True),
+    Column("action", String(10), nullable=False),
+    Column("changes", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("analyst", String(100), nullable=False),
+    Column("corrected_on", String(10), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+locks = Table(
+    "locks", metadata,
+    Column("name", String(50), primary_key=True),
+    Column("token", String(36), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("command", String(50), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
 
 schema_info = Table(
@@ -216,11 +267,48 @@ def make_engine(url: str) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables and record the schema version; harmless when everything exists."""
+    """Create missing tables, columns and views and record the schema version; harmless when all exist."""
+    use_wal(engine)
     metadata.create_all(engine)
+    add_missing_columns(engine)
+    has_view = CONFLICTS_VIEW in inspect(engine).get_view_names()
+    try:
+        with engine.begin() as conn:
+            upgrading = conn.execute(
+                select(schema_info.c.version).where(schema_info.c.version == SCHEMA_VERSION)).first() is None
+            if upgrading or not has_view:
+                create_conflicts_view(conn)
+            if upgrading:
+                conn.execute(schema_info.insert().values(version=SCHEMA_VERSION,
+                                                         applied_at=pd.Timestamp.now(tz="UTC")))
+    except IntegrityError:
+        pass  # another process recorded this version at the same moment; its view is the same as ours
+
+
+def use_wal(engine: Engine) -> None:
+    """SQLite files use write-ahead logging, so the dashboard keeps reading while a refresh writes."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return
+    with engine.connect() as conn:
+        if conn.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+
+
+def add_missing_columns(engine: Engine) -> None:
+    """Additive upgrade: a column declared here but absent from an existing table is added to it."""
+    inspector = inspect(engine)
     with engine.begin() as conn:
-        if conn.execute(select(schema_info.c.version).where(schema_info.c.version == SCHEMA_VERSION)).first() is None:
-            conn.execute(schema_info.insert().values(version=SCHEMA_VERSION, applied_at=pd.Timestamp.now(tz="UTC")))
+        for table in metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
+                if column.server_default is not None:
+                    ddl += f" NOT NULL DEFAULT {column.server_default.arg}"
+                conn.exec_driver_sql(ddl)
 
 
 def has_schema(engine: Engine) -> bool:
