@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     from etl.export import add_export_command
 
     add_export_command(sub)
+    from etl.refresh_cli import add_refresh_commands
+
+    add_refresh_commands(sub)
     return parser
 
 

@@ -1,7 +1,9 @@
 """The main job: raw articles in, validated curated tables out.
 
 Reads top to bottom as load → extract → build tables → validate → publish. Only `load_articles` and
-`publish` touch storage; everything between is pure.
+`publish` touch storage; everything between is pure. `run` is the full job: it hands the folder to
+`etl.refresh.update`, which re-extracts every article and publishes the difference in one transaction,
+under the same lock and run log as the scheduled refresh.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -21,18 +24,21 @@ from etl.indicators import Taxonomy, load_taxonomy
 from etl.numbers import load_units
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
-from etl.publish import write_csvs, write_tables
+from etl.publish import write_csvs, write_tables  # noqa: F401 - re-exported for existing callers
 from etl.regions import Gazetteer, load_gazetteer
-from etl.schema import FACT_COLUMNS, make_engine, validate_facts
-from etl.sources import Article, Rejection, load_articles
+from etl.schema import FACT_COLUMNS, validate_facts
+from etl.sources import Article, Rejection
 from etl.statistics import StatisticsTable, load_statistics, statistics_facts, statistics_sources
 
 Progress = Callable[[int, int, str], None]
 PARALLEL_THRESHOLD = 200
+STATISTICS_SOURCE = "statistics"  # articles.published_source of a statistics table
 
 
 @dataclass
 class RunSummary:
+    """What a run or refresh did; the same numbers land in the `runs` table."""
+
     articles_read: int = 0
     rejections: list[Rejection] = field(default_factory=list)
     facts_by_family: dict[str, int] = field(default_factory=dict)
@@ -40,6 +46,22 @@ class RunSummary:
     facts_needing_review: int = 0
     db_url: str = ""
     curated_dir: str = ""
+    kind: str = "run"
+    run_id: int | None = None
+    outcome: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    articles_added: int = 0
+    articles_changed: int = 0
+    articles_removed: int = 0
+    facts_added: int = 0
+    facts_changed: int = 0
+    facts_retired: int = 0
+    corrections_applied: int = 0
+    correction_orphans: list[str] = field(default_factory=list)
+    message: str = ""
+    error: str = ""
+    workbook: str = ""
 
 
 def _extract_in_worker(reference_dir: Path, article: Article) -> tuple[str, list[Fact]]:
@@ -78,12 +100,27 @@ def extract_all(articles: list[Article], gazetteer: Gazetteer, taxonomy: Taxonom
     return out
 
 
-def manifest_region_rejections(articles: list[Article], gazetteer: Gazetteer) -> list[Rejection]:
+def unknown_region_rejection(file: str, primary_region: str, gazetteer: Gazetteer) -> Rejection | None:
     """A primary region the gazetteer does not know is reported; the article still runs on its text."""
-    return [Rejection(a.file, "manifest_region_unknown",
-                      f"{a.file}: primary_region {a.primary_region!r} is not in the gazetteer; "
-                      "the region was inferred from the text instead")
-            for a in articles if a.primary_region and gazetteer.lookup(a.primary_region) is None]
+    if not primary_region or gazetteer.lookup(primary_region) is not None:
+        return None
+    return Rejection(file, "manifest_region_unknown",
+                     f"{file}: primary_region {primary_region!r} is not in the gazetteer; "
+                     "the region was inferred from the text instead")
+
+
+def manifest_region_rejections(articles: list[Article], gazetteer: Gazetteer) -> list[Rejection]:
+    found = (unknown_region_rejection(a.file, a.primary_region, gazetteer) for a in articles)
+    return [r for r in found if r is not None]
+
+
+def statistics_inputs(raw_dir: Path, gazetteer: Gazetteer, taxonomy: Taxonomy
+                      ) -> tuple[list[Fact], pd.DataFrame, list[Rejection]]:
+    """Facts, `articles` rows and rejections from the official statistics tables under raw_dir/statistics."""
+    tables, rejections = load_statistics(raw_dir)
+    official, problems = statistics_facts(tables, gazetteer, taxonomy, load_units())
+    sources = pd.DataFrame(statistics_sources(tables, official))
+    return official, sources, [*rejections, *problems]
 
 
 def facts_frame(facts: Iterable[Fact]) -> pd.DataFrame:
@@ -156,6 +193,13 @@ def fairness_tables(facts: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, pd.Dat
     return {"derived_facts": derive(facts, taxonomy), "crosscheck": crosscheck(facts, taxonomy)}
 
 
+def fairness_indicators(taxonomy: Taxonomy) -> set[str]:
+    """The indicators `fairness_tables` reads: a refresh passes it only these facts, and recomputes the
+    tables only when one of them changed."""
+    derived = {code for spec in taxonomy.derived.values() for code in (spec.numerator, spec.denominator)}
+    return derived | {i.code for i in taxonomy.indicators.values() if i.statistics_names}
+
+
 def summarise(tables: dict[str, pd.DataFrame], rejections: list[Rejection]) -> RunSummary:
     facts = tables["facts"]
     return RunSummary(
@@ -168,16 +212,8 @@ def summarise(tables: dict[str, pd.DataFrame], rejections: list[Rejection]) -> R
 def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
         reference_dir: Path = REFERENCE_DIR) -> RunSummary:
     """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
-    gazetteer, taxonomy = load_gazetteer(reference_dir), load_taxonomy(reference_dir)
+    from etl.refresh import RUN_LOCK_WAIT, Options, update  # refresh builds on this module's helpers
 
-    loaded = load_articles(raw_dir)
-    statistics, statistics_rejections = load_statistics(raw_dir)
-    rejections = loaded.rejections + statistics_rejections + manifest_region_rejections(loaded.articles, gazetteer)
-    facts = extract_all(loaded.articles, gazetteer, taxonomy, progress, len(loaded.articles), reference_dir)
-    tables = build_tables(loaded.articles, facts, rejections, gazetteer, taxonomy, statistics)
-
-    write_tables(make_engine(db_url), tables)
-    write_csvs(curated_dir, tables)
-    summary = summarise(tables, rejections)
-    summary.db_url, summary.curated_dir = db_url, str(curated_dir)
-    return summary
+    return update(Options(raw_dir=Path(raw_dir), curated_dir=Path(curated_dir), db_url=db_url,
+                          reference_dir=Path(reference_dir), progress=progress, full=True, kind="run",
+                          export=False, lock_wait=RUN_LOCK_WAIT))

@@ -2,6 +2,10 @@
 
 The only module besides `sources` that touches storage. A failed validation or a crash publishes
 nothing, so readers always see the last complete state.
+
+`write_tables` replaces every table. `publish_delta` is what runs and refreshes use: it replaces only the
+facts of the articles that changed, moves the facts it replaces or retires to `facts_history`, and records
+the run in `runs`, all in one transaction, so a reader sees either the state before or the state after.
 """
 
 from __future__ import annotations
@@ -9,15 +13,32 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 
-from etl.schema import CURATED_TABLES, ensure_schema, metadata
+from etl.schema import (
+    CURATED_TABLES,
+    FACT_COLUMNS,
+    article_inputs,
+    articles,
+    ensure_schema,
+    facts,
+    facts_history,
+    metadata,
+    runs,
+)
 
 CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
+CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to be shared
 INSERT_CHUNK = 5000
+ID_CHUNK = 900  # ids per IN (...) list, under SQLite's bound-parameter limit
+FACT_INTS = ("year", "char_start", "char_end", "quote_start", "quote_end")
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -54,6 +75,7 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
     os.close(fd)
     try:
         frame.to_csv(tmp, index=False, encoding=CSV_ENCODING)
+        os.chmod(tmp, CSV_MODE)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -63,3 +85,134 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
 def write_csvs(curated_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
     for name, frame in tables.items():
         write_csv_atomic(frame, curated_dir / f"{name}.csv")
+
+
+# --- incremental publishing --------------------------------------------------------------------------------
+
+def _chunks(values: Iterable[str], size: int = ID_CHUNK) -> Iterable[list[str]]:
+    values = sorted(values)
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def normalise_facts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Facts with the table's columns, one dtype per column, NULLs as NaN/None: comparable and printable."""
+    frame = frame.reindex(columns=FACT_COLUMNS)
+    frame = frame.astype({"value": float, "value_high": float, **dict.fromkeys(FACT_INTS, "int64")})
+    text_columns = [c for c in FACT_COLUMNS if c not in ("value", "value_high", *FACT_INTS)]
+    frame[text_columns] = frame[text_columns].astype(object).where(frame[text_columns].notna(), None)
+    return frame.reset_index(drop=True)
+
+
+def read_facts(conn: Connection | Engine, article_ids: Iterable[str] | None = None,
+               indicator_codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Current facts of the given articles, or with the given indicators (all facts when neither), normalised."""
+    if article_ids is not None:
+        frames = [pd.read_sql(select(facts).where(facts.c.article_id.in_(chunk)), conn)
+                  for chunk in _chunks(article_ids)]
+    elif indicator_codes is not None:
+        frames = [pd.read_sql(select(facts).where(facts.c.indicator_code.in_(chunk)), conn)
+                  for chunk in _chunks(indicator_codes)]
+    else:
+        frames = [pd.read_sql(select(facts), conn)]
+    frames = [f for f in frames if len(f)]
+    return normalise_facts(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FACT_COLUMNS))
+
+
+def read_table(conn: Connection | Engine, name: str) -> pd.DataFrame:
+    return pd.read_sql(select(metadata.tables[name]), conn)
+
+
+@dataclass
+class FactDiff:
+    """How the new facts of some articles differ from their current ones, by fact_id."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.changed or self.retired)
+
+
+def diff_facts(old: pd.DataFrame, new: pd.DataFrame) -> FactDiff:
+    """Added, changed and retired fact ids between two normalised frames of the same articles."""
+    old_i, new_i = old.set_index("fact_id"), new.set_index("fact_id")
+    common = old_i.index.intersection(new_i.index)
+    a, b = old_i.loc[common], new_i.loc[common, old_i.columns]
+    same = ((a == b) | (a.isna() & b.isna())).all(axis=1)
+    return FactDiff(added=sorted(new_i.index.difference(old_i.index)), changed=sorted(same.index[~same]),
+                    retired=sorted(old_i.index.difference(new_i.index)))
+
+
+@dataclass
+class Delta:
+    """Everything one run publishes. Facts and articles are replaced only for `dirty` articles; the small
+    tables in `replace` (rejected_inputs, corrections, regions, …) are replaced whole."""
+
+    run: dict
+    dirty: set[str]
+    new_facts: pd.DataFrame
+    old_facts: pd.DataFrame
+    diff: FactDiff
+    retire_reasons: dict[str, str]
+    articles: pd.DataFrame
+    inputs: list[dict]
+    dropped_inputs: set[str]
+    replace: dict[str, pd.DataFrame]
+
+
+def _insert(conn: Connection, table, frame_or_records) -> None:
+    records = _records(frame_or_records) if isinstance(frame_or_records, pd.DataFrame) else frame_or_records
+    columns = {c.name for c in table.columns}
+    records = [{k: v for k, v in r.items() if k in columns} for r in records]
+    for start in range(0, len(records), INSERT_CHUNK):
+        conn.execute(insert(table), records[start:start + INSERT_CHUNK])
+
+
+def _delete_in(conn: Connection, column, values: Iterable[str]) -> None:
+    for chunk in _chunks(values):
+        conn.execute(delete(column.table).where(column.in_(chunk)))
+
+
+def _replace(conn: Connection, table, frame: pd.DataFrame) -> None:
+    conn.execute(delete(table))
+    _insert(conn, table, frame)
+
+
+def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None] | None = None) -> int:
+    """Apply the delta and record its run in one transaction; returns the run id."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(runs).values(**delta.run, finished_at=now)).inserted_primary_key[0]
+        gone = set(delta.diff.changed) | set(delta.diff.retired)
+        history = delta.old_facts[delta.old_facts["fact_id"].isin(gone)].copy()
+        history["retired_at"], history["retired_run_id"] = now, run_id
+        history["retired_reason"] = history["article_id"].map(delta.retire_reasons).fillna("rebuilt")
+        _insert(conn, facts_history, history)
+        _delete_in(conn, facts.c.fact_id, gone)
+        fresh = set(delta.diff.added) | set(delta.diff.changed)
+        _insert(conn, facts, delta.new_facts[delta.new_facts["fact_id"].isin(fresh)])
+        _delete_in(conn, articles.c.article_id, delta.dirty)
+        _insert(conn, articles, delta.articles)
+        _delete_in(conn, article_inputs.c.article_id, delta.dropped_inputs | {r["article_id"] for r in delta.inputs})
+        _insert(conn, article_inputs, delta.inputs)
+        for name, frame in delta.replace.items():
+            _replace(conn, metadata.tables[name], frame)
+        total = conn.execute(select(func.count()).select_from(facts)).scalar_one()
+        conn.execute(update(runs).where(runs.c.run_id == run_id)
+                     .values(facts_total=total, finished_at=datetime.now(UTC)))
+        if before_commit:
+            before_commit()
+    return run_id
+
+
+def record_run(engine: Engine, run: dict, inputs: list[dict] | None = None) -> int:
+    """A run that published no data (nothing new, skipped, failed), with any input bookkeeping it did."""
+    with engine.begin() as conn:
+        run_id = conn.execute(insert(runs).values(**run, finished_at=datetime.now(UTC))).inserted_primary_key[0]
+        if inputs:
+            _delete_in(conn, article_inputs.c.article_id, {r["article_id"] for r in inputs})
+            _insert(conn, article_inputs, inputs)
+    return run_id

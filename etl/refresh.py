@@ -1,0 +1,630 @@
+"""Keep the curated tables current: incremental, atomic, logged, one at a time, with analysts' corrections.
+
+`update` is the one job behind both `python -m etl run` (full: every article is read and extracted again)
+and `python -m etl refresh` (incremental: only new, changed or removed articles are touched). It reads top
+to bottom as
+
+    lock → load (what changed in data/raw, the corrections file) → extract the changed articles
+         → build their tables and apply corrections → compare with what is published
+         → publish the difference in one transaction (or log 'nothing_new') → CSV files → workbook.
+
+Because a refresh only re-extracts articles whose text, manifest row or extractor changed, and replaces
+exactly their facts, its tables equal those of a run from scratch on the same folder. Facts it replaces or
+retires move to `facts_history`; every run leaves a row in `runs` (with `finished_at`), which is what the
+dashboard watches. `schedule` runs `update` on the cron expression in REFRESH_CRON.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
+from sqlalchemy.engine import Engine
+
+from etl import facts_csv
+from etl.corrections import (
+    Correction,
+    Vocabulary,
+    apply_corrections,
+    corrections_frame,
+    load_corrections,
+    where,
+)
+from etl.extract import Fact, extract_article
+from etl.indicators import Taxonomy, load_taxonomy
+from etl.locking import DatabaseLock, LockBusy
+from etl.numbers import load_units
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
+from etl.pipeline import (
+    STATISTICS_SOURCE,
+    Progress,
+    RunSummary,
+    articles_frame,
+    extract_all,
+    facts_frame,
+    fairness_indicators,
+    fairness_tables,
+    indicators_frame,
+    regions_frame,
+    statistics_inputs,
+    unknown_region_rejection,
+)
+from etl.publish import (
+    Delta,
+    FactDiff,
+    diff_facts,
+    normalise_facts,
+    publish_delta,
+    read_facts,
+    read_table,
+    record_run,
+    write_csv_atomic,
+)
+from etl.regions import Gazetteer, load_gazetteer
+from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
+from etl.schema import article_inputs, articles, ensure_schema, facts, make_engine, runs, validate_facts
+from etl.sources import Article, Rejection
+
+log = logging.getLogger("etl.refresh")
+
+PAUSE_ENV = "ZJ_TEST_PAUSE_BEFORE_COMMIT"  # tests: seconds to sleep inside the open publish transaction
+DEFAULT_CRON = "0 6 * * *"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+WORKBOOK_NAME = "zj_talent_latest.xlsx"
+RUN_LOCK_WAIT = 600.0  # a full run started by hand waits this long for a refresh to finish
+KEY_COLUMNS = {"rejected_inputs": ["file", "reason", "detail"]}  # detected_at is kept, not compared
+CSV_TABLES = {  # table → row order of its CSV (None: as stored); facts.csv is written by etl.facts_csv
+    "articles": ["article_id"], "rejected_inputs": ["id"], "corrections": ["line"], "regions": None,
+    "indicators": None, "derived_facts": ["fact_id"], "crosscheck": ["article_fact_id"],
+}
+CSV_DROP = ("id",)
+
+
+@dataclass
+class Options:
+    """Where a job reads and writes, and how it behaves."""
+
+    raw_dir: Path = RAW_DIR
+    curated_dir: Path = CURATED_DIR
+    db_url: str = ""
+    reference_dir: Path = REFERENCE_DIR
+    corrections_path: Path | None = None
+    export_dir: Path | None = None
+    export: bool = True
+    full: bool = False
+    kind: str = "refresh"
+    lock_wait: float = 0.0
+    progress: Progress | None = None
+
+    def corrections_file(self) -> Path:
+        return self.corrections_path or self.reference_dir / "corrections.csv"
+
+    def workbook_path(self) -> Path:
+        folder = self.export_dir or Path(os.environ.get("EXPORT_DIR") or self.curated_dir / "exports")
+        return folder / WORKBOOK_NAME
+
+
+@dataclass
+class Plan:
+    """What this job does: articles to (re)build, articles to retire, and why.
+
+    Statistics tables are few and small, so they are rebuilt every time (`statistics`: the ids published
+    before and present now); the comparison with the published facts finds whether anything changed.
+    """
+
+    scan: Scan
+    published: set[str]
+    removed: set[str]
+    rebuild: set[str]
+    added: set[str]
+    changed: set[str]
+    reextracted: set[str] = field(default_factory=set)
+    statistics: set[str] = field(default_factory=set)
+
+    @property
+    def dirty(self) -> set[str]:
+        return self.rebuild | self.removed | self.statistics
+
+
+# --- loading: what is published and what is on disk --------------------------------------------------------
+
+def read_inputs(engine: Engine) -> dict[str, InputState]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(article_inputs)).mappings().all()
+    return {r["article_id"]: InputState(**r) for r in rows}
+
+
+def read_published(engine: Engine) -> dict[str, str]:
+    """Published sources: article id → published_source ('manifest', 'inferred', 'statistics')."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(articles.c.article_id, articles.c.published_source)).all())
+
+
+def last_success(engine: Engine) -> tuple[int | None, datetime | None]:
+    """Id and end of the newest run that published data."""
+    with engine.connect() as conn:
+        row = conn.execute(select(runs.c.run_id, runs.c.finished_at).where(runs.c.outcome == "success")
+                           .order_by(runs.c.run_id.desc()).limit(1)).first()
+    if row is None:
+        return None, None
+    finished = row.finished_at
+    return row.run_id, (finished.replace(tzinfo=UTC) if finished and finished.tzinfo is None else finished)
+
+
+def fact_articles(engine: Engine, fact_ids: set[str]) -> dict[str, str]:
+    """Article of each given fact that is currently published."""
+    found: dict[str, str] = {}
+    ids = sorted(fact_ids)
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 900):
+            found.update(conn.execute(select(facts.c.fact_id, facts.c.article_id)
+                                      .where(facts.c.fact_id.in_(ids[start:start + 900]))).all())
+    return found
+
+
+# --- planning ------------------------------------------------------------------------------------------------
+
+def _signature(action: str, changes: str, reason: str, analyst: str) -> tuple[str, str, str, str]:
+    return action, changes, reason, analyst
+
+
+def correction_signatures(corrections: list[Correction]) -> dict[str, tuple]:
+    return {c.fact_id: _signature(c.action, c.describe_changes(), c.reason, c.analyst) for c in corrections}
+
+
+def published_signatures(old: pd.DataFrame) -> dict[str, tuple]:
+    """What the last publish applied, per fact (orphans and invalid lines changed no fact)."""
+    applied = old[old["outcome"].isin(["applied", "invalid"])] if len(old) else old
+    return {r.fact_id: _signature(r.action, r.changes, r.reason, r.analyst) for r in applied.itertuples()}
+
+
+def plan_changes(scan: Scan, published: set[str], previous: dict[str, InputState],
+                 correction_articles: set[str], statistics: set[str]) -> Plan:
+    """Articles to rebuild: new or changed input, or a correction of one of their facts changed."""
+    present = set(scan.states)
+    removed = published - present
+    added = scan.changed - published
+    changed = {a for a in scan.changed & published
+               if a not in previous or (previous[a].sha256, previous[a].file, previous[a].manifest_digest)
+               != (scan.states[a].sha256, scan.states[a].file, scan.states[a].manifest_digest)}
+    rebuild = scan.changed | (correction_articles & present)
+    return Plan(scan, published, removed, rebuild, added, changed, reextracted=rebuild - added - changed,
+                statistics=statistics)
+
+
+# --- building -------------------------------------------------------------------------------------------------
+
+def extract_isolated(articles_in: list[Article], gazetteer: Gazetteer, taxonomy: Taxonomy, opts: Options
+                     ) -> tuple[dict[str, list[Fact]], list[Rejection]]:
+    """Facts per article; if the extractor fails on an article, that article alone is set aside."""
+    try:
+        return extract_all(articles_in, gazetteer, taxonomy, opts.progress, len(articles_in),
+                           opts.reference_dir), []
+    except Exception:  # noqa: BLE001 - find the article(s) at fault one by one
+        out, failures = {}, []
+        for article in articles_in:
+            try:
+                out[article.article_id] = extract_article(article, gazetteer, taxonomy)
+            except Exception as exc:  # noqa: BLE001
+                failures.append(Rejection(article.file, "extraction_failed",
+                                          f"{article.file}: the extractor failed ({type(exc).__name__}: {exc})"))
+        return out, failures
+
+
+def region_rejections(scan: Scan, gazetteer: Gazetteer) -> list[Rejection]:
+    found = []
+    for state in scan.states.values():
+        row = scan.manifest.get(state.file)
+        rejection = unknown_region_rejection(state.file, row.primary_region if row else "", gazetteer)
+        if rejection:
+            found.append(rejection)
+    return found
+
+
+@dataclass
+class Built:
+    """The new tables for the articles being rebuilt, and what was set aside along the way."""
+
+    facts: pd.DataFrame
+    articles: pd.DataFrame
+    rejections: list[Rejection]
+    corrections: pd.DataFrame
+    corrections_applied: int
+    orphans: list[Correction]
+    failed: set[str]
+
+
+def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, corrections: list[Correction],
+          correction_problems: list[Rejection], old_corrections: pd.DataFrame) -> Built:
+    """Extract the articles to rebuild, apply the corrections, validate."""
+    scan = plan.scan
+    to_extract = []
+    for article_id in sorted(plan.rebuild):
+        article = scan.articles.get(article_id)
+        if article is None:  # rebuilt for a correction: same text, read it now
+            state = scan.states[article_id]
+            article = read_article(opts.raw_dir / state.file, scan.manifest.get(state.file))
+        to_extract.append(article)
+    extracted, failures = extract_isolated(to_extract, vocab.regions, vocab.taxonomy, opts)
+    kept = [a for a in to_extract if a.article_id in extracted]
+    official, official_sources, official_rejections = statistics_inputs(opts.raw_dir, vocab.regions,
+                                                                        vocab.taxonomy)
+    sources = pd.concat([articles_frame(kept, extracted, vocab.regions), official_sources], ignore_index=True)
+
+    frame = normalise_facts(facts_frame([*(f for a in kept for f in extracted[a.article_id]), *official]))
+    frame, applied, invalid = apply_corrections(frame, corrections, vocab)
+    frame = normalise_facts(validate_facts(
+        frame, known_regions=set(vocab.regions.regions), known_indicators=set(vocab.taxonomy.indicators),
+        known_units=set(vocab.units), known_articles=set(sources["article_id"]) if len(sources) else set()))
+
+    outcomes = correction_outcomes(plan, engine, corrections, applied, invalid, frame, old_corrections)
+    name = opts.corrections_file().name
+    reasons = {"invalid": "correction_invalid", "orphan": "correction_orphan"}
+    correction_rejections = [Rejection(where(name, line), reasons[outcome], detail)
+                             for line, (outcome, detail) in sorted(outcomes.items()) if outcome in reasons]
+    return Built(
+        facts=frame, articles=sources,
+        rejections=(scan.rejections + official_rejections + region_rejections(scan, vocab.regions) + failures
+                    + correction_problems + correction_rejections),
+        corrections=corrections_frame(corrections, outcomes),
+        corrections_applied=sum(1 for outcome, _ in outcomes.values() if outcome == "applied"),
+        orphans=[c for c in corrections if outcomes[c.line][0] == "orphan"],
+        failed={a.article_id for a in to_extract} - set(extracted),
+    )
+
+
+def correction_outcomes(plan: Plan, engine: Engine, corrections: list[Correction], applied: list[Correction],
+                        invalid: dict[int, str], frame: pd.DataFrame, old: pd.DataFrame
+                        ) -> dict[int, tuple[str, str]]:
+    """Per line: applied, invalid (with why), or orphan; a line whose fact was not rebuilt keeps last outcome."""
+    outcomes = {c.line: ("applied", "") for c in applied}
+    outcomes.update({line: ("invalid", detail) for line, detail in invalid.items()})
+    rebuilt_ids = set(frame["fact_id"])
+    waiting = [c for c in corrections if c.line not in outcomes and c.fact_id not in rebuilt_ids]
+    homes = fact_articles(engine, {c.fact_id for c in waiting})
+    previous = {r.fact_id: (r.outcome, r.detail) for r in old.itertuples()} if len(old) else {}
+    for correction in waiting:
+        home = homes.get(correction.fact_id)
+        if home is None or home in plan.dirty:
+            outcomes[correction.line] = ("orphan", f"fact {correction.fact_id} is not among the current facts "
+                                         "(its article changed or was removed); the correction was not applied")
+        else:  # its article was not rebuilt and its line did not change: the published fact carries it
+            outcomes[correction.line] = previous.get(correction.fact_id, ("applied", ""))
+    return outcomes
+
+
+def correction_articles(engine: Engine, corrections: list[Correction], old: pd.DataFrame) -> set[str]:
+    """Articles whose facts' corrections were added, changed or withdrawn since the last publish."""
+    new, before = correction_signatures(corrections), published_signatures(old)
+    touched = {f for f in new.keys() | before.keys() if new.get(f) != before.get(f)}
+    return set(fact_articles(engine, touched).values())
+
+
+# --- comparing with what is published ------------------------------------------------------------------------
+
+def _rows(frame: pd.DataFrame, columns: list[str]) -> set[tuple]:
+    if not len(frame):
+        return set()
+    frame = frame.reindex(columns=columns).astype(object)
+    return set(map(tuple, frame.where(frame.notna(), None).astype(str).to_numpy().tolist()))
+
+
+def same_table(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
+    return len(old) == len(new) and _rows(old, columns) == _rows(new, columns)
+
+
+def rejections_table(rejections: list[Rejection], old: pd.DataFrame) -> pd.DataFrame:
+    """rejected_inputs, keeping when each still-present problem was first seen."""
+    first_seen = {(r.file, r.reason, r.detail): r.detected_at for r in old.itertuples()} if len(old) else {}
+    now = pd.Timestamp.now(tz="UTC")
+    return pd.DataFrame([{"file": r.file, "reason": r.reason, "detail": r.detail,
+                          "detected_at": first_seen.get((r.file, r.reason, r.detail), now)}
+                         for r in rejections], columns=["file", "reason", "detail", "detected_at"])
+
+
+# --- the job ------------------------------------------------------------------------------------------------
+
+def update(opts: Options) -> RunSummary:
+    """One run or refresh under the database lock; raises after logging a failed run."""
+    engine = make_engine(opts.db_url)
+    ensure_schema(engine)
+    summary = RunSummary(kind=opts.kind, db_url=opts.db_url, curated_dir=str(opts.curated_dir),
+                         started_at=datetime.now(UTC))
+    lock = DatabaseLock(engine, command=opts.kind)
+    try:
+        lock.acquire(wait=opts.lock_wait)
+    except LockBusy as busy:
+        summary.outcome, summary.message = "skipped", f"not started: {busy}"
+        summary.run_id = record_run(engine, run_row(summary))
+        engine.dispose()
+        return summary
+    try:
+        if lock.taken_over:
+            summary.message = f"took over the lock of a job that died: {lock.taken_over.describe()}; "
+        _update(engine, opts, lock, summary)
+    except Exception as exc:
+        summary.outcome, summary.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("%s failed: %s", opts.kind, traceback.format_exc())
+        try:
+            summary.run_id = record_run(engine, run_row(summary))
+        except Exception:  # noqa: BLE001 - the original error matters more than the log row
+            log.exception("could not record the failed run")
+        raise
+    finally:
+        lock.release()
+        engine.dispose()
+    return summary
+
+
+def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSummary) -> None:
+    # Load: reference data, what is published, what is on disk now.
+    gazetteer, taxonomy = load_gazetteer(opts.reference_dir), load_taxonomy(opts.reference_dir)
+    vocab = Vocabulary(gazetteer, taxonomy, frozenset(load_units()))
+    previous, published_sources = read_inputs(engine), read_published(engine)
+    published = {a for a, source in published_sources.items() if source != STATISTICS_SOURCE}
+    prior_version, _ = last_success(engine)
+    scan = scan_raw(opts.raw_dir, previous, extractor_fingerprint(reference_dir=opts.reference_dir),
+                    full=opts.full, published=published)
+    corrections, correction_problems = load_corrections(opts.corrections_file(), vocab)
+    old_corrections = read_table(engine, "corrections")
+
+    # Process: plan, extract what changed, compare with what is published.
+    plan = plan_changes(scan, published, previous, correction_articles(engine, corrections, old_corrections),
+                        statistics=set(published_sources) - published)
+    built = build(plan, opts, engine, vocab, corrections, correction_problems, old_corrections)
+    plan.statistics |= set(built.articles["article_id"]) - set(scan.states) if len(built.articles) else set()
+    old_facts = read_facts(engine, plan.dirty)
+    diff = diff_facts(old_facts, built.facts)
+    old_rejections = read_table(engine, "rejected_inputs")
+    replace = {
+        "rejected_inputs": rejections_table(built.rejections, old_rejections),
+        "corrections": built.corrections,
+        "regions": regions_frame(gazetteer),
+        "indicators": indicators_frame(taxonomy),
+        **fairness_update(engine, taxonomy, plan, built, old_facts, diff, opts.full),
+    }
+    inputs = [asdict(s) for a, s in scan.states.items() if previous.get(a) != s]
+
+    summary.articles_read = len(scan.states) - len(built.failed)
+    summary.rejections = built.rejections
+    summary.articles_added = len(plan.added - built.failed)
+    summary.articles_changed = len(plan.changed - built.failed)
+    summary.articles_removed = len(plan.removed | (built.failed & published))
+    summary.facts_added, summary.facts_changed, summary.facts_retired = (
+        len(diff.added), len(diff.changed), len(diff.retired))
+    summary.corrections_applied = built.corrections_applied
+    summary.correction_orphans = [f"line {c.line}: fact {c.fact_id}" for c in built.orphans]
+
+    unchanged = (diff.empty and not plan.removed and not (built.failed & published)
+                 and same_table(read_articles(engine, plan.rebuild | plan.statistics), built.articles,
+                                list(built.articles.columns))
+                 and all(same_table(old_rejections if name == "rejected_inputs" else read_table(engine, name),
+                                    frame, KEY_COLUMNS.get(name, list(frame.columns)))
+                         for name, frame in replace.items()))
+    summary.message = (("nothing new; " if unchanged else "") + summary.message
+                       + describe(plan, built, diff, scan))
+
+    # Save: one transaction (or just the run log when nothing changed), then the files derived from it.
+    if unchanged:
+        summary.outcome = "nothing_new"
+        summarise_current(engine, summary)
+        summary.run_id = record_run(engine, run_row(summary), inputs)
+    else:
+        summary.outcome = "success"
+        delta = Delta(run=run_row(summary), dirty=plan.dirty, new_facts=built.facts, old_facts=old_facts,
+                      diff=diff, retire_reasons=retire_reasons(plan), articles=built.articles, inputs=inputs,
+                      dropped_inputs=set(previous) - set(scan.states), replace=replace)
+        lock.pause_heartbeat()
+        try:
+            summary.run_id = publish_delta(engine, delta, before_commit=pause_for_tests)
+        finally:
+            lock.resume_heartbeat()
+        checkpoint(engine)
+        summarise_current(engine, summary)
+    write_outputs(engine, opts, summary, plan, prior_version)
+
+
+def fairness_update(engine: Engine, taxonomy: Taxonomy, plan: Plan, built: Built, old_facts: pd.DataFrame,
+                    diff: FactDiff, full: bool) -> dict[str, pd.DataFrame]:
+    """derived_facts and crosscheck, recomputed from the facts they read, when one of those changed."""
+    relevant = fairness_indicators(taxonomy)
+    touched = set(diff.added) | set(diff.changed) | set(diff.retired)
+    rows = pd.concat([old_facts, built.facts], ignore_index=True)
+    rows = rows[rows["fact_id"].isin(touched)]
+    if not full and not (rows["indicator_code"].isin(relevant) | (rows["source_kind"] == STATISTICS_SOURCE)).any():
+        return {}
+    published = read_facts(engine, indicator_codes=relevant)
+    published = published[~published["article_id"].isin(plan.dirty)]
+    return fairness_tables(pd.concat([published, built.facts], ignore_index=True), taxonomy)
+
+
+def describe(plan: Plan, built: Built, diff: FactDiff, scan: Scan) -> str:
+    parts = [f"articles {len(plan.added - built.failed)} added, {len(plan.changed - built.failed)} changed, "
+             f"{len(plan.removed)} removed of {len(scan.states)} articles ({scan.files_read} files read)",
+             f"facts {len(diff.added)} added, {len(diff.changed)} changed, {len(diff.retired)} retired"]
+    if plan.reextracted:
+        parts.append(f"{len(plan.reextracted)} unchanged articles re-extracted (extractor or corrections changed)")
+    if built.corrections_applied:
+        parts.append(f"{built.corrections_applied} correction(s) applied")
+    if built.orphans:
+        parts.append(f"{len(built.orphans)} correction(s) whose fact no longer exists: "
+                     + ", ".join(f"line {c.line} ({c.fact_id})" for c in built.orphans))
+    if built.rejections:
+        parts.append(f"{len(built.rejections)} input(s) set aside")
+    return "; ".join(parts)
+
+
+def read_articles(engine: Engine, article_ids: set[str]) -> pd.DataFrame:
+    ids = sorted(article_ids)
+    frames = []
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 900):
+            frames.append(pd.read_sql(select(articles).where(articles.c.article_id.in_(ids[start:start + 900])),
+                                      conn))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def retire_reasons(plan: Plan) -> dict[str, str]:
+    """Why an article's old facts left the current table, for facts_history."""
+    reasons = dict.fromkeys(plan.removed, "article_removed")
+    reasons.update(dict.fromkeys(plan.changed, "article_changed"))
+    return reasons
+
+
+def run_row(summary: RunSummary) -> dict:
+    return {
+        "kind": summary.kind, "started_at": summary.started_at, "outcome": summary.outcome,
+        "articles_read": summary.articles_read, "articles_added": summary.articles_added,
+        "articles_changed": summary.articles_changed, "articles_removed": summary.articles_removed,
+        "articles_rejected": len(summary.rejections), "facts_added": summary.facts_added,
+        "facts_changed": summary.facts_changed, "facts_retired": summary.facts_retired,
+        "facts_total": summary.facts_total, "message": summary.message, "error": summary.error,
+        "corrections_applied": summary.corrections_applied, "correction_orphans": len(summary.correction_orphans),
+    }
+
+
+def pause_for_tests() -> None:
+    """With ZJ_TEST_PAUSE_BEFORE_COMMIT set, wait inside the open transaction so a test can kill us there."""
+    seconds = os.environ.get(PAUSE_ENV)
+    if seconds:
+        print(f"ZJ_TEST: paused before commit for {seconds}s", file=sys.stderr, flush=True)
+        time.sleep(float(seconds))
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the database file, so a copy of the file alone is complete."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def summarise_current(engine: Engine, summary: RunSummary) -> None:
+    with engine.connect() as conn:
+        by_family = conn.execute(select(facts.c.family, func.count()).group_by(facts.c.family)).all()
+        review = conn.execute(select(func.count()).select_from(facts)
+                              .where(facts.c.status == "needs_review")).scalar_one()
+    summary.facts_by_family = dict(by_family)
+    summary.facts_total = sum(summary.facts_by_family.values())
+    summary.facts_needing_review = review
+    summary.finished_at = datetime.now(UTC)
+
+
+# --- derived files: CSV and the officials' workbook -------------------------------------------------------
+
+def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan, prior_version: int | None
+                  ) -> None:
+    """CSV files and workbook, when the data changed or they lag behind the database (a crash after commit)."""
+    version, finished = last_success(engine)
+    if version is None:
+        return
+    notes = []
+    if facts_csv.indexed_version(opts.curated_dir) != version:
+        spliced = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty)
+        notes.append("CSV files updated" if spliced else "CSV files rewritten")
+    if opts.export:
+        target = opts.workbook_path()
+        stale = not target.exists() or finished is None or target.stat().st_mtime < finished.timestamp()
+        if stale:
+            notes.append(export_workbook(opts, summary, target))
+    if notes:
+        summary.message += "; " + "; ".join(notes)
+        annotate_run(engine, summary)
+
+
+def write_csvs(engine: Engine, curated_dir: Path, version: int, prior_version: int | None, dirty: set[str]
+               ) -> bool:
+    """Every curated table as CSV; facts.csv spliced when its index matches the prior state. True if spliced."""
+    curated_dir.mkdir(parents=True, exist_ok=True)
+    index = facts_csv.read_index(curated_dir)
+    for name, order in CSV_TABLES.items():
+        frame = read_table(engine, name)
+        frame = frame.sort_values(order, kind="stable") if order else frame
+        write_csv_atomic(frame.drop(columns=[c for c in CSV_DROP if c in frame.columns]), curated_dir / f"{name}.csv")
+    spliceable = index is not None and prior_version is not None and index["version"] == prior_version
+    if spliceable and facts_csv.splice(curated_dir, index, dirty, read_facts(engine, dirty), version):
+        return True
+    facts_csv.write_full(curated_dir, read_facts(engine), version)
+    return False
+
+
+def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:
+    """Write the officials' workbook; a failure is reported, the published data stands."""
+    try:
+        from etl.export import ExportFilters, export_to_file  # optional: the export module may be absent
+    except ImportError as exc:
+        return f"workbook not written (etl.export unavailable: {exc})"
+    try:
+        export_to_file(opts.db_url, target, ExportFilters())
+    except Exception as exc:  # noqa: BLE001 - the data is published; say what went wrong with the file
+        summary.error = f"workbook: {type(exc).__name__}: {exc}"
+        log.exception("workbook export failed")
+        return f"workbook not written ({type(exc).__name__})"
+    summary.workbook = str(target)
+    return f"workbook written to {target}"
+
+
+def annotate_run(engine: Engine, summary: RunSummary) -> None:
+    with engine.begin() as conn:
+        conn.execute(sql_update(runs).where(runs.c.run_id == summary.run_id)
+                     .values(message=summary.message, error=summary.error))
+
+
+# --- public entry points ------------------------------------------------------------------------------------
+
+def refresh(raw_dir: Path = RAW_DIR, curated_dir: Path = CURATED_DIR, db_url: str | None = None,
+            **options) -> RunSummary:
+    """One incremental refresh (see `Options` for the keyword arguments)."""
+    curated_dir = Path(curated_dir)
+    return update(Options(raw_dir=Path(raw_dir), curated_dir=curated_dir,
+                          db_url=db_url or resolve_db_url(None, curated_dir), **options))
+
+
+def refresh_cron() -> str:
+    return os.environ.get("REFRESH_CRON", "").strip() or DEFAULT_CRON
+
+
+def refresh_timezone() -> ZoneInfo:
+    return ZoneInfo(os.environ.get("REFRESH_TZ", "").strip() or DEFAULT_TIMEZONE)
+
+
+def cron_trigger(cron: str | None = None, timezone: ZoneInfo | None = None):
+    """APScheduler trigger for a five-field cron expression; raises ValueError when it is not one."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    return CronTrigger.from_crontab(cron or refresh_cron(), timezone=timezone or refresh_timezone())
+
+
+def next_run_time(now: datetime | None = None) -> datetime | None:
+    """When the scheduled refresh fires next (REFRESH_CRON in REFRESH_TZ); None if it is off or invalid."""
+    if os.environ.get("REFRESH_CRON", "").strip().lower() in ("off", "none", "disabled"):
+        return None
+    try:
+        trigger = cron_trigger()
+    except (ValueError, KeyError):
+        return None
+    return trigger.get_next_fire_time(None, now or datetime.now(refresh_timezone()))
+
+
+def schedule(job: Callable[[], object], cron: str | None = None, run_now: bool = False) -> None:
+    """Run `job` on the cron schedule until stopped; one run at a time, missed runs coalesced into one."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    trigger = cron_trigger(cron)
+    scheduler = BlockingScheduler(timezone=refresh_timezone())
+    first = {"next_run_time": datetime.now(refresh_timezone())} if run_now else {}
+    scheduler.add_job(job, trigger, id="refresh", max_instances=1, coalesce=True, misfire_grace_time=3600,
+                      **first)
+    log.info("refresh scheduled: %s (%s); next at %s", cron or refresh_cron(), refresh_timezone(),
+             trigger.get_next_fire_time(None, datetime.now(refresh_timezone())))
+    scheduler.start()

@@ -1,0 +1,196 @@
+"""What is in the raw folder now, compared with what was last published, reading as few files as possible.
+
+A refresh must not re-read ten thousand unchanged articles to find the one new one. Each published article
+keeps a row in `article_inputs` with its content hash and a stat key (size, mtime, ctime, inode); a file
+whose stat key is unchanged, and was last read well after it was last written, is taken to hold the same
+text (as git's index does), and only the others are read and hashed. The outcome (kept articles, duplicates,
+manifest problems, unreadable files) is exactly what `sources.load_articles` decides for the same folder.
+
+An article must be extracted again when its text, its manifest row, or the extractor (code and reference
+data, see `extractor_fingerprint`) changed since it was published.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import hashlib
+import time
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+from etl.paths import PROJECT_ROOT, REFERENCE_DIR
+from etl.sources import (
+    MANIFEST_NAME,
+    Article,
+    ManifestRow,
+    Rejection,
+    article_paths,
+    build_article,
+    decode_article,
+    parse_manifest,
+)
+
+RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
+EXTRACTOR_ROOTS = ("etl/extract.py", "etl/sources.py", "etl/pipeline.py", "etl/corrections.py")
+EXTRACTOR_FOLLOWS = "etl/extract.py"  # whose etl imports are followed: the extraction code proper
+REFERENCE_SKIP = ("corrections.csv",)  # corrections are compared line by line, not as extractor input
+
+
+@dataclass(frozen=True)
+class InputState:
+    """One row of `article_inputs`: what an article's published facts were built from."""
+
+    article_id: str
+    file: str
+    sha256: str
+    manifest_digest: str
+    extractor: str
+    stat_key: str
+    verified_ns: int
+
+
+@dataclass
+class Scan:
+    """The raw folder now: every kept article's state, those to extract (`changed`, decoded in `articles`),
+    and what was set aside."""
+
+    states: dict[str, InputState] = field(default_factory=dict)
+    articles: dict[str, Article] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+    manifest: dict[str, ManifestRow] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)
+    files_read: int = 0
+
+
+def _etl_imports(path: Path) -> set[str]:
+    """Modules of the etl package a file imports at top level."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("etl."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("etl."))
+    return found
+
+
+def extractor_files(root: Path = PROJECT_ROOT) -> list[Path]:
+    """The code that decides what facts an article yields: extract.py and what it imports, plus roots."""
+    seen: set[str] = set()
+    todo = [EXTRACTOR_FOLLOWS.removesuffix(".py").replace("/", ".")]
+    while todo:
+        module = todo.pop()
+        path = root / (module.replace(".", "/") + ".py")
+        if module in seen or not path.exists():
+            continue
+        seen.add(module)
+        todo.extend(_etl_imports(path))
+    files = {root / (m.replace(".", "/") + ".py") for m in seen} | {root / r for r in EXTRACTOR_ROOTS}
+    return sorted(files)
+
+
+def extractor_fingerprint(root: Path = PROJECT_ROOT, reference_dir: Path = REFERENCE_DIR) -> str:
+    """Hash of the extraction code, the reference data and cn2an's version: same fingerprint, same facts."""
+    digest = hashlib.sha256()
+    reference = sorted(p for p in reference_dir.iterdir()
+                       if p.suffix in (".csv", ".yaml", ".yml") and p.name not in REFERENCE_SKIP)
+    for path in [*extractor_files(root), *reference]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    with contextlib.suppress(importlib_metadata.PackageNotFoundError):
+        digest.update(importlib_metadata.version("cn2an").encode())
+    return digest.hexdigest()[:32]
+
+
+def manifest_digest(row: ManifestRow | None) -> str:
+    """Hash of what the manifest says about an article ('' when it says nothing)."""
+    if row is None:
+        return ""
+    return hashlib.sha256(repr(row).encode("utf-8")).hexdigest()[:32]
+
+
+def stat_key(path: Path) -> tuple[str, int]:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}", st.st_ctime_ns
+
+
+def read_manifest(raw_dir: Path, scan: Scan) -> None:
+    """The manifest's rows and problems, as `load_articles` reports them."""
+    manifest_path = raw_dir / MANIFEST_NAME
+    if not manifest_path.exists():
+        return
+    try:
+        manifest_text, _ = decode_article(manifest_path.read_bytes())
+    except ValueError as exc:
+        scan.rejections.append(Rejection(MANIFEST_NAME, "manifest_unreadable", str(exc)))
+        return
+    scan.manifest, problems = parse_manifest(manifest_text)
+    scan.rejections.extend(problems)
+
+
+def read_article(path: Path, row: ManifestRow | None) -> Article:
+    """Decode and describe one article file; raises OSError or ValueError when it is not readable."""
+    text, encoding = decode_article(path.read_bytes())
+    return build_article(path.name, text, encoding, row)
+
+
+def scan_raw(raw_dir: Path, previous: dict[str, InputState], extractor: str, full: bool = False,
+             published: set[str] | None = None) -> Scan:
+    """Compare the raw folder with `previous`; read only files that are new, changed, or must be re-extracted.
+
+    `published` is the set of article ids in the `articles` table (an article must be there to be skipped);
+    `full` reads every file, as a run from scratch does.
+    """
+    scan = Scan()
+    published = published or set()
+    read_manifest(raw_dir, scan)
+    paths = article_paths(raw_dir)
+    present = {p.name for p in paths}
+    for name in sorted(set(scan.manifest) - present):
+        scan.rejections.append(Rejection(f"{MANIFEST_NAME}: {name}", "manifest_file_missing",
+                                         f"the manifest lists {name} but there is no such file in {raw_dir}"))
+    seen: dict[str, str] = {}
+    for path in paths:
+        article_id, row = path.stem, scan.manifest.get(path.name)
+        try:
+            key, ctime_ns = stat_key(path)
+        except OSError as exc:
+            scan.rejections.append(Rejection(path.name, "unreadable", f"{path.name}: {exc}"))
+            continue
+        before = previous.get(article_id)
+        trusted = (not full and before is not None and before.file == path.name and before.stat_key == key
+                   and ctime_ns < before.verified_ns - RACY_NS)
+        article = None
+        if trusted:
+            sha256, verified_ns = before.sha256, before.verified_ns
+        else:
+            verified_ns = time.time_ns()
+            try:
+                article = read_article(path, row)
+            except (OSError, ValueError) as exc:
+                reason = str(exc).split(":", 1)[0] if isinstance(exc, ValueError) else "unreadable"
+                scan.rejections.append(Rejection(path.name, reason, f"{path.name}: {exc}"))
+                continue
+            scan.files_read += 1
+            sha256 = article.sha256
+        if sha256 in seen:
+            scan.rejections.append(Rejection(path.name, "duplicate",
+                                             f"{path.name} has the same content as {seen[sha256]}; counted once"))
+            continue
+        seen[sha256] = path.name
+        state = InputState(article_id, path.name, sha256, manifest_digest(row), extractor, key, verified_ns)
+        scan.states[article_id] = state
+        if full or needs_extraction(state, before, article_id in published):
+            scan.changed.add(article_id)
+            if article is None:  # same text, but its manifest row or the extractor changed
+                article = read_article(path, row)
+                scan.files_read += 1
+            scan.articles[article_id] = article
+    return scan
+
+
+def needs_extraction(state: InputState, before: InputState | None, is_published: bool) -> bool:
+    """True unless the article was published from the same text, manifest row and extractor."""
+    return (before is None or not is_published or before.sha256 != state.sha256 or before.file != state.file
+            or before.manifest_digest != state.manifest_digest or before.extractor != state.extractor)
