@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dash import Dash
+from flask import send_file
 
 from dashboard import callbacks, data, layout
 
@@ -22,3 +23,12 @@ app = Dash(
 app.layout = lambda: layout.build(data.repository().snapshot())
 callbacks.register(app)
 server = app.server
+
+
+@server.route(f"{data.BOUNDARY_ROUTE}<name>")
+def boundary_file(name: str):
+    """The map's boundary files, served from data/reference so nothing comes from outside the app."""
+    level = next((lvl for lvl, file in data.BOUNDARY_FILES.items() if file == name), None)
+    if level is None:
+        return "no such boundary file", 404
+    return send_file(data.boundary_path(level), mimetype="application/geo+json", max_age=3600)

@@ -206,7 +206,7 @@ def render_map(view: dict) -> tuple:
     indicators = data.focus_indicators(snap, facts, state)[:1]
     facts = facts[facts["indicator_code"].isin(indicators)] if indicators else facts.iloc[0:0]
     on_map, beside = data.map_rows(facts, state.map_level, state.period)
-    figure = figures.choropleth(on_map, data.boundaries(state.map_level))
+    figure = figures.choropleth(on_map, data.boundaries(state.map_level), data.boundary_url(state.map_level))
     notes = [_title(snap, indicators, ("地级市" if state.map_level == "city" else "县(市、区)",
                                        "cities" if state.map_level == "city" else "counties")),
              _auto_note(state)]

@@ -84,6 +84,7 @@ class Repository:
         self._engine: Engine | None = None
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
+        self._loading: tuple | None = None
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self._memo_lock = threading.Lock()
@@ -104,22 +105,41 @@ class Repository:
             self._engine = make_engine(self.db_url)
         return self._engine
 
-    def snapshot(self, max_age: float = REVALIDATE_SECONDS) -> Snapshot:
-        """The current snapshot, reloaded when the data version changed since the last look."""
-        now = time.monotonic()
+    def snapshot(self, max_age: float = REVALIDATE_SECONDS, wait: bool = False) -> Snapshot:
+        """The current snapshot, checked against the database at most every `max_age` seconds.
+
+        A new data version is loaded in a background thread while the previous one keeps being served, so
+        no callback waits for a reload; only the very first load (or `wait=True`) blocks.
+        """
         current = self._snapshot
-        if current is not None and now - self._checked_at < max_age:
+        if current is not None and time.monotonic() - self._checked_at < max_age:
             return current
         with self._lock:
             if self._snapshot is not None and time.monotonic() - self._checked_at < max_age:
                 return self._snapshot
             version = self._version()
-            if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = self._load(version)
-                with self._memo_lock:
-                    self._cache.clear()
             self._checked_at = time.monotonic()
+            if self._snapshot is not None and self._snapshot.version == version:
+                return self._snapshot
+            if self._snapshot is None or wait or not self._snapshot.ok:
+                self._install(self._load(version))
+            elif self._loading != version:
+                self._loading = version
+                threading.Thread(target=self._load_in_background, args=(version,), daemon=True,
+                                 name="dashboard-reload").start()
             return self._snapshot
+
+    def _install(self, snap: Snapshot) -> None:
+        self._snapshot = snap
+        with self._memo_lock:
+            self._cache.clear()
+
+    def _load_in_background(self, version: tuple) -> None:
+        snap = self._load(version)
+        with self._lock:
+            if self._loading == version:
+                self._install(snap)
+                self._loading = None
 
     def filtered(self, snap: Snapshot, query: Query) -> pd.DataFrame:
         """The facts a query selects, remembered per data version so repeated views cost nothing."""
@@ -254,7 +274,7 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
         facts[column] = facts[column].fillna("").astype(str)
     if "published_precision" in facts.columns:
         width = facts["published_precision"].map({"year": 4, "month": 7}).fillna(10).astype(int)
-        facts["published"] = [p[:w] for p, w in zip(facts["published"], width, strict=True)]
+        facts["published"] = [p[:w] for p, w in zip(facts["published"].tolist(), width.tolist(), strict=True)]
     own_source = facts["source_title"] != ""  # statistics rows name their own source, not the article's
     facts.loc[own_source, "title"] = facts.loc[own_source, "source_title"]
     facts["region_name_en"] = facts["region_code"].map(regions["name_en"]).fillna("")
@@ -263,12 +283,13 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     facts["value_high"] = pd.to_numeric(facts["value_high"], errors="coerce")
     facts["inexact"] = facts["qualifier"] != "exact"
     facts["needs_review"] = facts["status"] == "needs_review"
-    facts["display"] = [fmt.value_label(v, u, q, h) for v, u, q, h in
-                        zip(facts["value"], facts["unit"], facts["qualifier"], facts["value_high"], strict=True)]
-    facts["exact"] = [fmt.exact_label(v, u, q, h) for v, u, q, h in
-                      zip(facts["value"], facts["unit"], facts["qualifier"], facts["value_high"], strict=True)]
-    facts["period"] = [_period_text(s, e, k) for s, e, k in
-                       zip(facts["period_start"], facts["period_end"], facts["period_kind"], strict=True)]
+    highs = [None if pd.isna(h) else float(h) for h in facts["value_high"].tolist()]
+    keys = list(zip(facts["value"].tolist(), facts["unit"].astype(str).tolist(),
+                    facts["qualifier"].astype(str).tolist(), highs, strict=True))
+    facts["display"] = _memo_map(fmt.value_label, keys)
+    facts["exact"] = _memo_map(fmt.exact_label, keys)
+    facts["period"] = _memo_map(_period_text, list(zip(facts["period_start"].tolist(), facts["period_end"].astype(str).tolist(),
+                                                       facts["period_kind"].astype(str).tolist(), strict=True)))
     facts["search_text"] = (facts["region_name"].astype(str) + "|" + facts["region_name_en"] + "|"
                             + facts["indicator_name_zh"].astype(str) + "|" + facts["indicator_name_en"].astype(str)
                             + "|" + facts["title"] + "|" + facts["quote"].astype(str)).str.lower()
@@ -277,9 +298,24 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     facts = facts.sort_values(
         ["year", "_review_rank", "_exact_rank", "published", "period_end", "fact_id"],
         ascending=[False, True, True, False, False, True], kind="stable", ignore_index=True)
-    for column in ("region_code", "region_level", "indicator_code", "family", "unit", "qualifier", "status"):
+    # Categories make filters and table sorts compare small integer codes instead of strings.
+    for column in ("region_code", "region_level", "indicator_code", "family", "unit", "qualifier", "status",
+                   "region_name", "indicator_name_zh", "indicator_name_en", "title", "outlet", "published",
+                   "period", "quote"):
         facts[column] = facts[column].astype("category")
     return facts.drop(columns=["_review_rank", "_exact_rank"])
+
+
+def _memo_map(func, keys: list[tuple]) -> list[str]:
+    """`func(*key)` for each key, computed once per distinct key (many facts share a label)."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for key in keys:
+        label = seen.get(key)
+        if label is None:
+            label = seen[key] = func(*key)
+        out.append(label)
+    return out
 
 
 def _period_text(start: str, end: str, kind: str) -> str:
@@ -578,11 +614,23 @@ def focus_indicators(snap: Snapshot, facts: pd.DataFrame, state: ViewState) -> t
     return (str(ranked[0]),) if ranked else ()
 
 
+BOUNDARY_FILES = {"city": "zhejiang_cities.geojson", "county": "zhejiang_counties.geojson"}
+BOUNDARY_ROUTE = "/boundaries/"
+
+
+def boundary_path(level: str) -> Path:
+    """The boundary file for a map level: 11 cities or 90 counties (see data/reference/CREDITS.md)."""
+    return REFERENCE_DIR / BOUNDARY_FILES[level if level in BOUNDARY_FILES else "city"]
+
+
+def boundary_url(level: str) -> str:
+    """Where the app serves the boundary file, so the browser fetches it once instead of in every figure."""
+    return f"{BOUNDARY_ROUTE}{BOUNDARY_FILES[level if level in BOUNDARY_FILES else 'city']}"
+
+
 @lru_cache(maxsize=2)
 def boundaries(level: str) -> dict:
-    """The boundary file for the map level: 11 cities or 90 counties (see data/reference/CREDITS.md)."""
-    name = "zhejiang_cities.geojson" if level == "city" else "zhejiang_counties.geojson"
-    with open(REFERENCE_DIR / name, encoding="utf-8") as handle:
+    with open(boundary_path(level), encoding="utf-8") as handle:
         return json.load(handle)
 
 

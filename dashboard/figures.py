@@ -232,32 +232,39 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
     return figure
 
 
-def choropleth(rows: pd.DataFrame, geojson: dict, height: int = 560) -> go.Figure:
+def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, height: int = 560) -> go.Figure:
     """Zhejiang's cities or counties coloured by one indicator; regions without a figure stay grey.
 
-    Uses `choropleth_map` with the `white-bg` style, which needs no tiles, fonts or anything else
-    from outside the app.
+    Uses `choropleth_map` with the `white-bg` style, which needs no tiles, fonts or anything else from
+    outside the app. `source` is the URL the app serves `geojson` at: the figure then references the file
+    (fetched once by the browser) instead of carrying 300 kB of boundaries in every update.
     """
     features = geojson.get("features", [])
-    codes = set(rows["region_code"].astype(str)) if not rows.empty else set()
+    all_codes = [_code(f) for f in features]
     if not rows.empty:
         check_units(rows)
-    empty = {"type": "FeatureCollection", "features": [f for f in features if _code(f) not in codes]}
-    filled = {"type": "FeatureCollection", "features": [f for f in features if _code(f) in codes]}
+    shown = rows[rows["region_code"].astype(str).isin(set(all_codes))] if not rows.empty else rows
+    filled = set(shown["region_code"].astype(str)) if not shown.empty else set()
+    empty = [c for c in all_codes if c not in filled]
+    names = {_code(f): f.get("properties", {}).get("name", "") for f in features}
+
+    def boundary(codes: set[str]) -> dict | str:
+        if source:
+            return source
+        return {"type": "FeatureCollection", "features": [f for f in features if _code(f) in codes]}
+
     figure = go.Figure(layout=base_layout(height))
     figure.add_trace(go.Choroplethmap(
-        geojson=empty, locations=[_code(f) for f in empty["features"]], z=[0] * len(empty["features"]),
+        geojson=boundary(set(empty)), locations=empty, z=[0] * len(empty),
         featureidkey="properties.adcode", colorscale=[[0, NO_DATA], [1, NO_DATA]], showscale=False,
         marker={"line": {"color": "white", "width": 0.8}},
-        hovertext=[f"{f['properties'].get('name', '')}<br>无数据 no figure" for f in empty["features"]],
-        hoverinfo="text", name="no data",
+        hovertext=[f"{names[c]}<br>无数据 no figure" for c in empty], hoverinfo="text", name="no data",
     ))
-    if filled["features"]:
-        shown = rows[rows["region_code"].astype(str).isin({_code(f) for f in filled["features"]})]
+    if filled:
         unit = str(shown["unit"].iloc[0])
         tickvals, ticktext = cn_ticks(0, float(shown["value"].max()), unit, n=4)
         figure.add_trace(go.Choroplethmap(
-            geojson=filled, locations=shown["region_code"].astype(str), z=shown["value"],
+            geojson=boundary(filled), locations=shown["region_code"].astype(str), z=shown["value"],
             featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, customdata=shown["fact_id"],
             hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
             marker={"line": {"color": [INK if x else "white" for x in shown["inexact"]],

@@ -74,7 +74,7 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
         qualifier = rng.choices(list(QUALIFIER_WEIGHTS), list(QUALIFIER_WEIGHTS.values()))[0]
         value_high = round(value * 1.5, 2) if qualifier == "range" else None
         year = article["published"].year - (1 if rng.random() < 0.3 else 0)
-        number_text = f"{QUALIFIER_WORD[qualifier]}{value:.10g}"
+        number_text = QUALIFIER_WORD[qualifier] + f"{value:f}".rstrip("0").rstrip(".")
         quote = f"{region['name_zh']}{indicator['name_zh']}{number_text}，持续走在全省前列。"
         char_start = 100 + (n % 2000)
         facts.append({
@@ -90,8 +90,11 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
             "status": "needs_review" if rng.random() < 0.1 else "extracted",
             "review_reason": "", "source_kind": "article",
         })
+    frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
+    text_columns = [c for c in FACT_COLUMNS if c not in facts[0]] if facts else []
+    frame[text_columns] = ""  # columns later schema versions add (source_title, …) are text with '' default
     return {
-        "facts": pd.DataFrame(facts, columns=FACT_COLUMNS),
+        "facts": frame,
         "articles": pd.DataFrame(articles),
         "regions": regions,
         "indicators": indicators,

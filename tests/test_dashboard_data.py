@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import time
 
 import pandas as pd
 import pytest
@@ -175,6 +176,8 @@ def test_empty_tables_are_reported(tmp_path):
 
 
 def test_new_successful_run_invalidates_the_snapshot(seed_copy):
+    with sqlite3.connect(seed_copy.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM runs")
     repo = data.Repository(seed_copy)
     first = repo.snapshot()
     assert first.as_of.source_en == "database written", "no run is logged yet"
@@ -186,6 +189,10 @@ def test_new_successful_run_invalidates_the_snapshot(seed_copy):
                      "facts_retired, facts_total, message, error) VALUES ('refresh', '2025-01-02 03:00:00', "
                      "'2025-01-02 03:04:00', 'success', 5, 0, 0, 0, 0, 0, 0, 1, 0, '', '')")
     assert repo.snapshot() is first, "within the revalidation interval the cached snapshot is served"
+    assert repo.snapshot(max_age=0) is first, "the new version loads in the background; the old one is served"
+    deadline = time.monotonic() + 30
+    while repo.snapshot(max_age=0) is first and time.monotonic() < deadline:
+        time.sleep(0.05)
     second = repo.snapshot(max_age=0)
     assert second is not first
     assert len(second.facts) == len(first.facts) - 1
@@ -196,6 +203,7 @@ def test_new_successful_run_invalidates_the_snapshot(seed_copy):
 def test_extra_columns_and_retired_facts_are_tolerated(seed_copy):
     path = seed_copy.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM runs")
         conn.execute("ALTER TABLE facts ADD COLUMN retired_at TEXT")
         conn.execute("ALTER TABLE articles ADD COLUMN loaded_at TEXT")
         conn.execute("UPDATE articles SET loaded_at = '2025-03-04 05:06:00'")
