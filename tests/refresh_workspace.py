@@ -1,0 +1,95 @@
+"""A private raw folder, curated folder, SQLite database and corrections file for refresh tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from etl.corrections import COLUMNS
+from etl.paths import PROJECT_ROOT, RAW_DIR
+from etl.pipeline import RunSummary
+from etl.refresh import Options, update
+
+
+@dataclass
+class Workspace:
+    root: Path
+
+    def __post_init__(self) -> None:
+        self.raw, self.curated = self.root / "raw", self.root / "curated"
+        self.db_path = self.root / "talent.sqlite"
+        self.db_url = f"sqlite:///{self.db_path}"
+        self.corrections = self.root / "corrections.csv"
+        self.exports = self.root / "exports"
+        if not self.raw.exists():
+            shutil.copytree(RAW_DIR, self.raw)
+        if not self.corrections.exists():
+            self.write_corrections([])
+
+    # --- the jobs -------------------------------------------------------------------------------------------
+
+    def options(self, **changes) -> Options:
+        base = dict(raw_dir=self.raw, curated_dir=self.curated, db_url=self.db_url,
+                    corrections_path=self.corrections, export_dir=self.exports, export=False)
+        return Options(**{**base, **changes})
+
+    def run(self, **changes) -> RunSummary:
+        return update(self.options(full=True, kind="run", **changes))
+
+    def refresh(self, **changes) -> RunSummary:
+        return update(self.options(**changes))
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """`python -m etl <args> --raw … --curated … --db … --corrections … --no-export` as a process."""
+        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        environment.update(PYTHONPATH=str(PROJECT_ROOT), **(env or {}))
+        command = [sys.executable, "-m", "etl", *args, "--raw", str(self.raw), "--curated", str(self.curated),
+                   "--db", self.db_url, "--corrections", str(self.corrections), "--no-export"]
+        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+
+    def seed_files(self) -> list[Path]:
+        return sorted(self.raw.glob("*.txt"))
+
+    def add_article(self, name: str, text: str, published: str = "2024-10", encoding: str = "utf-8") -> Path:
+        """A new article file with its manifest row (a fixed date, so its periods do not depend on today)."""
+        path = self.raw / name
+        path.write_bytes(text.encode(encoding))
+        with (self.raw / "manifest.csv").open("a", encoding="utf-8") as fh:
+            fh.write(f"{name},{name},,{published},,\n")
+        return path
+
+    def copy_of_seed(self, index: int, marker: str) -> str:
+        """A seed article's text with a line appended, so its hash differs."""
+        return self.seed_files()[index].read_text(encoding="utf-8") + f"\n{marker}\n"
+
+    def write_corrections(self, rows: list[dict]) -> None:
+        frame = pd.DataFrame(rows, columns=list(COLUMNS)).fillna("")
+        frame.to_csv(self.corrections, index=False, encoding="utf-8")
+
+    # --- outputs --------------------------------------------------------------------------------------------
+
+    def table(self, name: str, order: str | None = None) -> pd.DataFrame:
+        with sqlite3.connect(self.db_path) as conn:
+            query = f"SELECT * FROM {name}" + (f" ORDER BY {order}" if order else "")
+            return pd.read_sql(query, conn)
+
+    def facts(self) -> pd.DataFrame:
+        return self.table("facts", "fact_id").reset_index(drop=True)
+
+    def runs(self) -> pd.DataFrame:
+        return self.table("runs", "run_id")
+
+
+def comparable(frame: pd.DataFrame, key: str, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A table sorted by its key, without columns that legitimately differ between two databases."""
+    return frame.drop(columns=[c for c in drop if c in frame.columns]).sort_values(key).reset_index(drop=True)
