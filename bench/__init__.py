@@ -1,0 +1,1 @@
+"""The benchmark: `python -m bench.bench --help` (or `python bench/bench.py`)."""

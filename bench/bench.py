@@ -1,0 +1,979 @@
+"""Measure the whole product at scale: ETL, refresh, dashboard, export, on SQLite and PostgreSQL.
+
+    python -m bench.bench                      # full run: 1,000 / 10,000 / 50,000 articles, both databases
+    python -m bench.bench --sizes 1000,10000   # smaller
+    python -m bench.bench --quick              # a couple of minutes, results in the work folder
+    python -m bench.bench --parts dashboard --redo dashboard   # re-measure one part
+
+Results are saved after every measurement to `bench/results.json` and rendered to `bench/RESULTS.md`;
+a second run resumes, measuring only what is missing or was skipped (a part whose command does not exist
+yet, e.g. `python -m etl refresh`, is recorded as "not measured" and tried again next time).
+Not a pytest test: it takes tens of minutes at full size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:  # `python bench/bench.py` as well as `python -m bench.bench`
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from bench.corpus import build_corpus, ensure_corpus  # noqa: E402
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+FLOOR_PATTERN = re.compile(r"\d+(?:\.\d+)?[万亿千]?[人名个家项元%]")
+FLOOR_PATTERN_TEXT = r"\d+(?:\.\d+)?[万亿千]?[人名个家项元%]"
+MIB = 1024 * 1024
+
+TARGETS = {
+    "etl_vs_floor": 10.0,        # full ETL pass within 10x of one regex pass
+    "refresh_1_seconds": 3.0,    # 1 new article on the 10,000-article corpus
+    "callback_p95_ms": 300.0,    # every dashboard callback at 100,000 facts
+    "export_seconds": 10.0,      # workbook of 100,000 facts
+    "etl_peak_mib": 1024.0,      # ETL at 50,000 articles
+}
+
+
+# ----------------------------------------------------------------------------------------------- helpers
+
+@dataclass
+class Measured:
+    """One child process: wall time, CPU time, peak resident memory, exit code and log tail.
+
+    `peak_mib` is the child's own maximum RSS (getrusage via os.wait4; with worker processes it is the
+    largest single process). `peak_tree_mib` is the largest sum of RSS over the child and all its
+    descendants, sampled from /proc every 0.2 s: the figure that matters when the ETL uses workers.
+    """
+
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+    returncode: int
+    log_tail: str = ""
+    peak_tree_mib: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
+                "peak_mib": round(self.peak_mib, 1), "peak_tree_mib": round(max(self.peak_tree_mib, self.peak_mib), 1),
+                "returncode": self.returncode}
+
+
+def tree_rss_mib(root: int) -> float:
+    """Sum of resident memory of `root` and every descendant process, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2:].split()
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, ppid in parents.items():
+            if ppid == parent and pid not in tree:
+                tree.add(pid)
+                frontier.append(pid)
+    page = os.sysconf("SC_PAGE_SIZE")
+    total = 0
+    for pid in tree:
+        try:
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / MIB
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for child commands: no stray DATABASE_URL, the project importable."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    env.setdefault("PYTHONHASHSEED", "0")
+    env.update(extra or {})
+    return env
+
+
+def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, timeout: float | None = None) -> Measured:
+    """Run `cmd` and read its own rusage (os.wait4), so peak RSS is this child's, not the maximum so far."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env or child_env(), stdout=out, stderr=subprocess.STDOUT)
+        deadline = None if timeout is None else start + timeout
+        tree_peak, next_sample = 0.0, 0.0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            now = time.perf_counter()
+            if deadline is not None and now > deadline:
+                proc.kill()
+            if now >= next_sample:
+                tree_peak = max(tree_peak, tree_rss_mib(proc.pid))
+                next_sample = now + 0.2
+            time.sleep(0.02)
+        seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    tail = log.read_text(errors="replace")[-3000:]
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
+                    tree_peak)
+
+
+def command_available(*words: str) -> bool:
+    """Whether `python -m etl <words> --help` exists (another engineer may not have added it yet)."""
+    done = subprocess.run([sys.executable, "-m", *words, "--help"], cwd=PROJECT_ROOT, env=child_env(),
+                          capture_output=True, timeout=120)
+    return done.returncode == 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def git_commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    return done.stdout.strip() + ("+uncommitted" if dirty else "")
+
+
+def count_facts(db_url: str) -> int:
+    from sqlalchemy import text
+
+    from etl.paths import resolve_db_url
+    from etl.schema import make_engine
+
+    engine = make_engine(resolve_db_url(db_url))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM facts")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def sqlite_count(path: Path, table: str = "facts") -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------------------------------- results
+
+class Results:
+    """results.json, saved after each measurement; `pending(key)` says what still needs measuring."""
+
+    def __init__(self, path: Path, fresh: bool, redo: set[str]):
+        self.path = path
+        self.data: dict[str, Any] = {}
+        if path.exists() and not fresh:
+            self.data = json.loads(path.read_text())
+        self.redo = redo
+
+    def get(self, key: str) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def pending(self, key: str) -> bool:
+        """True unless an earlier run measured `key` (entries marked not measured are tried again)."""
+        if any(key == r or key.startswith(r + ".") for r in self.redo):
+            return True
+        entry = self.get(key)
+        return not (isinstance(entry, dict) and entry.get("status") == "ok")
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        node = self.data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        value.setdefault("measured_at", datetime.now(UTC).isoformat(timespec="seconds"))
+        node[parts[-1]] = value
+        self.save()
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+        os.replace(tmp, self.path)
+
+
+def not_measured(reason: str) -> dict[str, Any]:
+    return {"status": "not measured", "reason": reason}
+
+
+def say(message: str) -> None:
+    print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ----------------------------------------------------------------------------------------- postgresql
+
+@dataclass
+class Postgres:
+    """Where PostgreSQL databases for the benchmark come from: a given server or a throwaway one."""
+
+    admin_url: str | None = None
+    server: Any = None
+    problem: str = ""
+    created: list[str] = field(default_factory=list)
+
+    @classmethod
+    def connect(cls, explicit: str | None, workdir: Path) -> Postgres:
+        url = explicit or os.environ.get("DATABASE_URL_TEST")
+        if url:
+            return cls(admin_url=url)
+        from tests.pgserver import PgServer, find_pg_bin
+
+        if find_pg_bin() is None:
+            return cls(problem="no PostgreSQL: pass --pg-url, set DATABASE_URL_TEST, or install Debian's postgresql")
+        try:
+            server = PgServer.start(base=workdir / "pg")
+        except Exception as exc:  # noqa: BLE001 - reported in the results, the SQLite parts go on
+            return cls(problem=f"could not start a throwaway PostgreSQL server: {exc}")
+        say(f"started a throwaway PostgreSQL server at {server.url()}")
+        return cls(admin_url=server.url(), server=server)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.admin_url)
+
+    def fresh_database(self, name: str) -> str:
+        """Drop and create database `name`; its URL."""
+        from tests.pgserver import create_database, drop_database
+
+        assert self.admin_url
+        drop_database(self.admin_url, name)
+        return create_database(self.admin_url, name)
+
+    def database_size_mib(self, url: str) -> float:
+        from sqlalchemy import text
+
+        from etl.paths import resolve_db_url
+        from etl.schema import make_engine
+
+        engine = make_engine(resolve_db_url(url))
+        try:
+            with engine.connect() as conn:
+                size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        finally:
+            engine.dispose()
+        return round(size / MIB, 1)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+# ------------------------------------------------------------------------------------------------ the ETL
+
+def regex_floor(raw: Path, repeats: int = 3) -> dict[str, Any]:
+    """One compiled regular expression over every article, files read and decoded: the floor."""
+    timings = []
+    matches = chars = files = 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matches = chars = files = 0
+        for path in sorted(raw.glob("*.txt")):
+            text = path.read_bytes().decode("utf-8")
+            chars += len(text)
+            files += 1
+            for _match in FLOOR_PATTERN.finditer(text):
+                matches += 1
+        timings.append(time.perf_counter() - start)
+    return {"seconds": round(statistics.median(timings), 4), "repeats": repeats, "files": files,
+            "chars": chars, "matches": matches, "pattern": FLOOR_PATTERN_TEXT}
+
+
+def measure_etl(raw: Path, curated: Path, db_url: str, log: Path) -> dict[str, Any]:
+    """`python -m etl run` as a child process: wall time, CPU, peak RSS, facts."""
+    if curated.exists():
+        shutil.rmtree(curated)
+    curated.mkdir(parents=True)
+    cmd = [sys.executable, "-m", "etl", "run", "--raw", str(raw), "--curated", str(curated), "--db", db_url]
+    measured = run_measured(cmd, log)
+    entry: dict[str, Any] = {"command": " ".join(cmd[1:]), **measured.as_dict()}
+    if measured.returncode != 0:
+        return {"status": "failed", **entry, "log_tail": measured.log_tail}
+    entry["facts"] = count_facts(db_url)
+    return {"status": "ok", **entry}
+
+
+def part_etl(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
+    for size in args.sizes:
+        raw = ensure_corpus(args.workdir, size)
+        key = f"etl.sqlite.{size}"
+        if results.pending(key):
+            floor = regex_floor(raw)
+            say(f"regex floor at {size:,} articles: {floor['seconds']:.2f} s; running the ETL on SQLite …")
+            db = args.workdir / f"etl-{size}.sqlite"
+            if db.exists():
+                db.unlink()
+            entry = measure_etl(raw, args.workdir / f"curated-{size}", sqlite_url(db), args.workdir / f"logs/etl-sqlite-{size}.log")
+            entry.update(articles=size, floor=floor)
+            if entry["status"] == "ok":
+                entry["articles_per_second"] = round(size / entry["seconds"], 1)
+                entry["ms_per_article"] = round(1000 * entry["seconds"] / size, 2)
+                entry["vs_floor"] = round(entry["seconds"] / floor["seconds"], 1)
+                entry["cpu_vs_floor"] = round(entry["cpu_seconds"] / floor["seconds"], 1)
+                entry["db_mib"] = round(db.stat().st_size / MIB, 1)
+            results.put(key, entry)
+            say(f"ETL SQLite {size:,}: {entry.get('seconds')} s, {entry.get('peak_mib')} MiB, "
+                f"{entry.get('facts')} facts, ×{entry.get('vs_floor')} the floor")
+    if "postgresql" not in args.backends:
+        return
+    for size in args.pg_sizes:
+        key = f"etl.postgresql.{size}"
+        if not results.pending(key):
+            continue
+        if not pg.ok:
+            results.put(key, not_measured(pg.problem))
+            continue
+        raw = ensure_corpus(args.workdir, size)
+        say(f"running the ETL on PostgreSQL at {size:,} articles …")
+        url = pg.fresh_database(f"bench_etl_{size}")
+        entry = measure_etl(raw, args.workdir / f"curated-pg-{size}", url, args.workdir / f"logs/etl-pg-{size}.log")
+        entry.update(articles=size)
+        floor = results.get(f"etl.sqlite.{size}.floor") or regex_floor(raw)
+        entry["floor"] = floor
+        if entry["status"] == "ok":
+            entry["articles_per_second"] = round(size / entry["seconds"], 1)
+            entry["ms_per_article"] = round(1000 * entry["seconds"] / size, 2)
+            entry["vs_floor"] = round(entry["seconds"] / floor["seconds"], 1)
+            entry["cpu_vs_floor"] = round(entry["cpu_seconds"] / floor["seconds"], 1)
+            entry["db_mib"] = pg.database_size_mib(url)
+        results.put(key, entry)
+        say(f"ETL PostgreSQL {size:,}: {entry.get('seconds')} s, {entry.get('peak_mib')} MiB")
+
+
+# -------------------------------------------------------------------------------------------- profile
+
+def stages(raw: Path, workdir: Path) -> dict[str, Any]:
+    """The pipeline's stages one after another in this process: seconds and peak RSS after each."""
+    import resource
+    import tempfile
+
+    from etl.indicators import load_taxonomy
+    from etl.pipeline import build_tables, extract_all, manifest_region_rejections
+    from etl.publish import write_csvs, write_tables
+    from etl.regions import load_gazetteer
+    from etl.schema import make_engine
+    from etl.sources import load_articles
+
+    out: dict[str, Any] = {}
+
+    def mark(name: str, start: float) -> float:
+        now = time.perf_counter()
+        out[name] = {"seconds": round(now - start, 3),
+                     "peak_mib_after": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+        return now
+
+    t = time.perf_counter()
+    gazetteer, taxonomy = load_gazetteer(), load_taxonomy()
+    t = mark("reference data", t)
+    loaded = load_articles(raw)
+    rejections = loaded.rejections + manifest_region_rejections(loaded.articles, gazetteer)
+    t = mark("load articles", t)
+    facts = extract_all(loaded.articles, gazetteer, taxonomy)
+    t = mark("extract", t)
+    tables = build_tables(loaded.articles, facts, rejections, gazetteer, taxonomy)
+    t = mark("build + validate tables", t)
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        write_tables(make_engine(f"sqlite:///{tmp}/stages.sqlite"), tables)
+        t = mark("write SQLite", t)
+        write_csvs(Path(tmp), tables)
+        mark("write CSV", t)
+    out["_facts"] = len(tables["facts"])
+    out["_articles"] = len(loaded.articles)
+    return out
+
+
+def hot_spots(raw: Path, sample: int, top: int = 15) -> dict[str, Any]:
+    """cProfile of `extract_article` over the first `sample` articles: own time and cumulative time."""
+    import cProfile
+    import pstats
+
+    from etl.extract import extract_article
+    from etl.indicators import load_taxonomy
+    from etl.regions import load_gazetteer
+    from etl.sources import load_articles
+
+    names = sorted(p.name for p in raw.glob("*.txt"))[:sample]
+    articles = load_articles(raw, only=names).articles
+    gazetteer, taxonomy = load_gazetteer(), load_taxonomy()
+    start = time.perf_counter()
+    for article in articles:
+        extract_article(article, gazetteer, taxonomy)
+    plain = time.perf_counter() - start
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for article in articles:
+        extract_article(article, gazetteer, taxonomy)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = max([stats.total_tt] + [ct for (_f, _l, name), (_c, _n, _t, ct, _r) in stats.stats.items()
+                                     if name == "extract_article"])
+
+    def rows(sort_index: int, only_project: bool) -> list[dict[str, Any]]:
+        entries = []
+        for (filename, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
+            where = filename
+            if str(PROJECT_ROOT) in filename:
+                where = str(Path(filename).relative_to(PROJECT_ROOT))
+            elif only_project:
+                continue
+            elif filename == "~":
+                where = "builtin"
+            entries.append({"function": f"{where}:{line}({func})", "calls": nc, "own_s": round(tt, 4),
+                            "cum_s": round(ct, 4), "own_share": round(tt / total, 3) if total else 0.0,
+                            "cum_share": round(ct / total, 3) if total else 0.0})
+        key = "own_s" if sort_index == 0 else "cum_s"
+        return sorted(entries, key=lambda e: -e[key])[:top]
+
+    return {"articles": len(articles), "ms_per_article": round(1000 * plain / max(1, len(articles)), 2),
+            "profiled_seconds": round(total, 3), "by_own_time": rows(0, False),
+            "by_cumulative_time": rows(1, True)}
+
+
+def part_profile(args: argparse.Namespace, results: Results) -> None:
+    if not results.pending("profile"):
+        return
+    size = min(args.sizes)
+    raw = ensure_corpus(args.workdir, size)
+    say(f"profiling: pipeline stages on {size:,} articles (child process) and cProfile of etl.extract …")
+    log = args.workdir / "logs/stages.json"
+    measured = run_measured([sys.executable, "-m", "bench.bench", "_stages", "--raw", str(raw),
+                             "--workdir", str(args.workdir), "--json", str(log)], args.workdir / "logs/stages.log")
+    stage_data = json.loads(log.read_text()) if measured.returncode == 0 and log.exists() else {
+        "error": measured.log_tail}
+    spots = hot_spots(raw, args.profile_sample)
+    results.put("profile", {"status": "ok", "corpus": size, "stages": stage_data, "extract": spots})
+
+
+# -------------------------------------------------------------------------------------- facts database
+
+def facts_source(args: argparse.Namespace, results: Results, wanted: int) -> Path:
+    """The smallest ETL SQLite database with at least `wanted` facts, running the ETL if none is big enough."""
+    candidates = []
+    for path in args.workdir.glob("etl-*.sqlite"):
+        try:
+            n = sqlite_count(path)
+        except sqlite3.Error:
+            continue
+        if n >= wanted:
+            candidates.append((n, path))
+    if candidates:
+        return min(candidates)[1]
+    size = max(100, math.ceil(wanted / 30))
+    say(f"no ETL database with {wanted:,} facts yet; running the ETL on {size:,} articles to make one …")
+    raw = ensure_corpus(args.workdir, size)
+    db = args.workdir / f"etl-{size}.sqlite"
+    entry = measure_etl(raw, args.workdir / f"curated-{size}", sqlite_url(db), args.workdir / f"logs/etl-sqlite-{size}.log")
+    if entry["status"] != "ok":
+        raise RuntimeError(f"the ETL failed on {size} articles: {entry.get('log_tail', '')[-800:]}")
+    return db
+
+
+def facts_db(args: argparse.Namespace, results: Results, wanted: int) -> Path:
+    """A SQLite copy of an ETL database trimmed to exactly `wanted` facts (whole articles, then the rest)."""
+    target = args.workdir / f"facts-{wanted}.sqlite"
+    if target.exists():
+        if sqlite_count(target) == wanted:
+            return target
+        target.unlink()
+    source = facts_source(args, results, wanted)
+    tmp = target.with_suffix(".tmp")
+    sqlite_copy(source, tmp)
+    conn = sqlite3.connect(tmp)
+    try:
+        keep, total = [], 0
+        for article_id, n in conn.execute(
+                "SELECT article_id, count(*) FROM facts GROUP BY article_id ORDER BY article_id"):
+            keep.append(article_id)
+            total += n
+            if total >= wanted:
+                break
+        conn.execute("CREATE TEMP TABLE keep(article_id TEXT PRIMARY KEY)")
+        conn.executemany("INSERT INTO keep VALUES (?)", [(a,) for a in keep])
+        conn.execute("DELETE FROM facts WHERE article_id NOT IN (SELECT article_id FROM keep)")
+        conn.execute("DELETE FROM articles WHERE article_id NOT IN (SELECT article_id FROM keep)")
+        extra = total - wanted
+        if extra > 0:
+            conn.execute("DELETE FROM facts WHERE fact_id IN (SELECT fact_id FROM facts WHERE article_id = ? "
+                         "ORDER BY fact_id LIMIT ?)", (keep[-1], extra))
+        conn.execute("UPDATE articles SET n_facts = (SELECT count(*) FROM facts f "
+                     "WHERE f.article_id = articles.article_id)")
+        conn.commit()
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+    os.replace(tmp, target)
+    return target
+
+
+def sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (WAL included) in rollback-journal mode."""
+    for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        if stale.exists():
+            stale.unlink()
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        src.close()
+        dst.close()
+
+
+def copy_to_postgres(sqlite_path: Path, pg_url: str) -> None:
+    """Every table of the SQLite database into a fresh PostgreSQL database, through etl.publish."""
+    import pandas as pd
+    from sqlalchemy import inspect
+
+    from etl.paths import resolve_db_url
+    from etl.publish import write_tables
+    from etl.schema import CURATED_TABLES, make_engine, metadata
+
+    source = make_engine(sqlite_url(sqlite_path))
+    target = make_engine(resolve_db_url(pg_url))
+    try:
+        present = set(inspect(source).get_table_names())
+        tables = {}
+        for name in CURATED_TABLES:
+            if name in present:
+                tables[name] = pd.read_sql_table(name, source)
+        write_tables(target, tables)
+        with target.begin() as conn:
+            for table in metadata.sorted_tables:
+                if table.name in CURATED_TABLES or table.name == "schema_info" or table.name not in present:
+                    continue
+                frame = pd.read_sql_table(table.name, source)
+                if len(frame):
+                    columns = [c.name for c in table.columns if c.name in frame.columns]
+                    rows = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+                    conn.execute(table.delete())
+                    conn.execute(table.insert(), rows)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def facts_db_urls(args: argparse.Namespace, results: Results, pg: Postgres, wanted: int) -> dict[str, str]:
+    """The `wanted`-fact database on each backend asked for (PostgreSQL only when a server is there)."""
+    urls = {"sqlite": sqlite_url(facts_db(args, results, wanted))}
+    if "postgresql" in args.backends and pg.ok:
+        name = f"bench_facts_{wanted}"
+        marker = args.workdir / f".{name}.copied"
+        if marker.exists() and pg.admin_url and marker.read_text() == pg.admin_url:
+            from sqlalchemy.engine import make_url
+            urls["postgresql"] = make_url(pg.admin_url).set(database=name).render_as_string(hide_password=False)
+        else:
+            url = pg.fresh_database(name)
+            say(f"copying {wanted:,} facts into PostgreSQL …")
+            copy_to_postgres(Path(urls["sqlite"][len("sqlite:///"):]), url)
+            marker.write_text(pg.admin_url or "")
+            urls["postgresql"] = url
+    return urls
+
+
+# ---------------------------------------------------------------------------------------------- export
+
+def part_export(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
+    keys = {b: f"export.{b}" for b in args.backends}
+    if not any(results.pending(k) for k in keys.values()):
+        return
+    if not command_available("etl", "export"):
+        for key in keys.values():
+            results.put(key, not_measured("export command not available: `python -m etl export` does not exist yet"))
+        return
+    urls = facts_db_urls(args, results, pg, args.export_facts)
+    for backend, key in keys.items():
+        if not results.pending(key):
+            continue
+        if backend not in urls:
+            results.put(key, not_measured(pg.problem or "no PostgreSQL server"))
+            continue
+        out = args.workdir / f"export-{backend}-{args.export_facts}.xlsx"
+        if out.exists():
+            out.unlink()
+        say(f"exporting {args.export_facts:,} facts from {backend} …")
+        cmd = [sys.executable, "-m", "etl", "export", "--out", str(out), "--db", urls[backend]]
+        runs = [run_measured(cmd, args.workdir / f"logs/export-{backend}.log") for _ in range(args.export_repeats)]
+        best = min(runs, key=lambda m: m.seconds)
+        entry: dict[str, Any] = {"facts": args.export_facts, "command": " ".join(cmd[1:]), **best.as_dict(),
+                                 "all_seconds": [round(m.seconds, 2) for m in runs]}
+        if best.returncode != 0 or not out.exists():
+            results.put(key, {"status": "failed", **entry, "log_tail": best.log_tail})
+            continue
+        entry["xlsx_mib"] = round(out.stat().st_size / MIB, 1)
+        results.put(key, {"status": "ok", **entry})
+        say(f"export {backend}: {entry['seconds']} s, {entry['peak_mib']} MiB, {entry['xlsx_mib']} MiB file")
+
+
+# --------------------------------------------------------------------------------------------- refresh
+
+def part_refresh(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
+    for backend in args.backends:
+        key = f"refresh.{backend}"
+        if not results.pending(key):
+            continue
+        if not command_available("etl", "refresh"):
+            results.put(key, not_measured("refresh job not available: `python -m etl refresh` does not exist yet"))
+            continue
+        if backend == "postgresql" and not pg.ok:
+            results.put(key, not_measured(pg.problem))
+            continue
+        results.put(key, measure_refresh(args, backend, pg))
+
+
+def measure_refresh(args: argparse.Namespace, backend: str, pg: Postgres) -> dict[str, Any]:
+    """Copy the base corpus and its ETL database, then time refreshes that add 1 and 100 articles."""
+    base = args.refresh_base
+    source_raw = ensure_corpus(args.workdir, base)
+    work = args.workdir / f"refresh-{backend}"
+    if work.exists():
+        shutil.rmtree(work)
+    raw, curated = work / "raw", work / "curated"
+    shutil.copytree(source_raw, raw)
+    curated.mkdir(parents=True)
+    if backend == "sqlite":
+        source_db = args.workdir / f"etl-{base}.sqlite"
+        if not source_db.exists():
+            say(f"no ETL database for {base:,} articles yet; running the ETL …")
+            entry = measure_etl(source_raw, args.workdir / f"curated-{base}", sqlite_url(source_db),
+                                args.workdir / f"logs/etl-sqlite-{base}.log")
+            if entry["status"] != "ok":
+                return {"status": "failed", "reason": "the base ETL run failed", **entry}
+        db = curated / "talent.sqlite"
+        sqlite_copy(source_db, db)
+        db_url = sqlite_url(db)
+    else:
+        db_url = pg.fresh_database(f"bench_refresh_{base}")
+        say(f"refresh on PostgreSQL: full run of {base:,} articles as the starting point …")
+        entry = measure_etl(raw, curated, db_url, args.workdir / f"logs/refresh-pg-base-{base}.log")
+        if entry["status"] != "ok":
+            return {"status": "failed", "reason": "the base ETL run failed", **entry}
+    cmd = [sys.executable, "-m", "etl", "refresh", "--raw", str(raw), "--curated", str(curated), "--db", db_url]
+    quiet = [*cmd, "--no-export"]
+    entry = {"corpus": base, "backend": backend, "command": " ".join(quiet[1:])}
+    steps = [("first_refresh", quiet, 0), ("no_change", quiet, 0), ("add_1", quiet, 1), ("add_100", quiet, 100),
+             ("add_1_with_workbook", cmd, 1)]
+    added = base
+    for name, command, n in steps:
+        if n:
+            build_corpus(raw, n, start=added, append=True)
+            added += n
+        measured = run_measured(command, args.workdir / f"logs/refresh-{backend}-{name}.log")
+        entry[name] = measured.as_dict()
+        if measured.returncode != 0:
+            return {"status": "failed", **entry, "log_tail": measured.log_tail}
+        say(f"refresh {backend} {name}: {measured.seconds:.2f} s, {measured.peak_mib:.0f} MiB")
+    entry["facts_after"] = count_facts(db_url)
+    entry["articles_after"] = added
+    return {"status": "ok", **entry}
+
+
+# ------------------------------------------------------------------------------------------- dashboard
+
+def part_dashboard(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
+    keys = {b: f"dashboard.{b}" for b in args.backends}
+    if not any(results.pending(k) for k in keys.values()):
+        return
+    try:
+        __import__("dashboard.app")
+    except Exception as exc:  # noqa: BLE001 - the dashboard may not exist yet
+        for key in keys.values():
+            results.put(key, not_measured(f"dashboard not available: importing dashboard.app failed ({exc})"))
+        return
+    urls = facts_db_urls(args, results, pg, args.dashboard_facts)
+    for backend, key in keys.items():
+        if not results.pending(key):
+            continue
+        if backend not in urls:
+            results.put(key, not_measured(pg.problem or "no PostgreSQL server"))
+            continue
+        say(f"dashboard on {backend} with {args.dashboard_facts:,} facts …")
+        out = args.workdir / f"logs/dashboard-{backend}.json"
+        measured = run_measured([sys.executable, "-m", "bench.dash_bench", "--db", urls[backend], "--reps",
+                                 str(args.reps), "--json", str(out)], args.workdir / f"logs/dashboard-{backend}.log",
+                                timeout=3600)
+        if measured.returncode != 0 or not out.exists():
+            results.put(key, {"status": "failed", "log_tail": measured.log_tail})
+            continue
+        entry = json.loads(out.read_text())
+        entry.update(status="ok", facts=args.dashboard_facts, peak_mib=round(measured.peak_mib, 1))
+        results.put(key, entry)
+        worst = max((c["p95_ms"] for c in entry.get("callbacks", [])), default=None)
+        say(f"dashboard {backend}: worst callback p95 {worst} ms")
+
+
+# ---------------------------------------------------------------------------------------------- report
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _verdict(ok: bool | None) -> str:
+    return "–" if ok is None else ("✅ met" if ok else "❌ missed")
+
+
+def target_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(target, measured, goal, verdict) for the issue's five targets."""
+    rows = []
+    etl = data.get("etl", {})
+    for backend in ("sqlite", "postgresql"):
+        for size, entry in sorted(etl.get(backend, {}).items(), key=lambda kv: int(kv[0])):
+            if entry.get("status") == "ok":
+                ratio = entry["vs_floor"]
+                rows.append((f"ETL {backend} {int(size):,} articles vs regex floor",
+                             f"×{ratio:,.1f} ({entry['seconds']:,.1f} s vs {entry['floor']['seconds']:,.2f} s)",
+                             f"≤ ×{TARGETS['etl_vs_floor']:.0f}", _verdict(ratio <= TARGETS["etl_vs_floor"])))
+    for backend in ("sqlite", "postgresql"):
+        entry = etl.get(backend, {}).get("50000")
+        if entry and entry.get("status") == "ok":
+            rows.append((f"ETL peak memory, 50,000 articles ({backend})", f"{entry['peak_mib']:,.0f} MiB",
+                         f"< {TARGETS['etl_peak_mib']:.0f} MiB", _verdict(entry["peak_mib"] < TARGETS["etl_peak_mib"])))
+    for backend, refresh in data.get("refresh", {}).items():
+        if refresh.get("status") == "ok":
+            sec = refresh["add_1"]["seconds"]
+            rows.append((f"refresh +1 article on {refresh['corpus']:,} ({backend})", f"{sec:.2f} s",
+                         f"< {TARGETS['refresh_1_seconds']:.0f} s", _verdict(sec < TARGETS["refresh_1_seconds"])))
+        else:
+            rows.append((f"refresh +1 article on 10,000 ({backend})", refresh.get("reason", "not measured"), "< 3 s", "–"))
+    for backend, entry in data.get("dashboard", {}).items():
+        if entry.get("status") == "ok" and entry.get("callbacks"):
+            worst = max(entry["callbacks"], key=lambda c: c["p95_ms"])
+            rows.append((f"dashboard worst callback p95, {entry['facts']:,} facts ({backend})",
+                         f"{worst['p95_ms']:.0f} ms ({worst['name']})", f"< {TARGETS['callback_p95_ms']:.0f} ms",
+                         _verdict(worst["p95_ms"] < TARGETS["callback_p95_ms"])))
+        else:
+            rows.append((f"dashboard callbacks ({backend})", entry.get("reason", "not measured"), "< 300 ms", "–"))
+    for backend, entry in data.get("export", {}).items():
+        if entry.get("status") == "ok":
+            rows.append((f"export {entry['facts']:,} facts ({backend})", f"{entry['seconds']:.1f} s",
+                         f"< {TARGETS['export_seconds']:.0f} s", _verdict(entry["seconds"] < TARGETS["export_seconds"])))
+        else:
+            rows.append((f"export ({backend})", entry.get("reason", entry.get("status", "not measured")), "< 10 s", "–"))
+    return rows
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    meta = data.get("meta", {})
+    lines = ["# Benchmark results", "",
+             f"Produced by `{meta.get('command', 'python -m bench.bench')}` on {meta.get('machine', '?')}, "
+             f"Python {meta.get('python', '?')}, commit {meta.get('commit', '?')}, {meta.get('finished', '?')}. "
+             "Re-run it to refresh this file; `bench/results.json` holds every figure.", "",
+             "## Targets", "", "| target | measured | goal | verdict |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in target_rows(data)]
+
+    lines += ["", "## Full ETL (`python -m etl run`, child process)", "",
+              "Synthetic corpus: the five seed articles re-located to other cities/counties of the gazetteer and "
+              "re-dated (manifest date and explicit years shifted into 2016–2025). Floor: one pass of "
+              f"`re.compile(r\"{FLOOR_PATTERN_TEXT}\")` `finditer` over every article, files read and decoded "
+              "(median of 3).", "",
+              "| backend | articles | facts | wall s | articles/s | ms/article | CPU s | peak RSS MiB | DB MiB | floor s | ×floor |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for backend in ("sqlite", "postgresql"):
+        for size, e in sorted(data.get("etl", {}).get(backend, {}).items(), key=lambda kv: int(kv[0])):
+            if e.get("status") != "ok":
+                lines.append(f"| {backend} | {int(size):,} | {e.get('status')}: {e.get('reason', '')} |||||||||")
+                continue
+            lines.append(f"| {backend} | {int(size):,} | {e['facts']:,} | {e['seconds']:,.1f} | {e['articles_per_second']:,.1f} "
+                         f"| {e['ms_per_article']:.2f} | {e['cpu_seconds']:,.1f} | {e['peak_mib']:,.0f} | {_fmt(e.get('db_mib'), 1)} "
+                         f"| {e['floor']['seconds']:.2f} | ×{e['vs_floor']:,.1f} |")
+
+    profile = data.get("profile", {})
+    if profile.get("status") == "ok":
+        st = profile["stages"]
+        lines += ["", f"## Where the ETL's time goes ({profile['corpus']:,} articles, in one process)", "",
+                  "| stage | seconds | share | peak RSS after (MiB) |", "|---|---:|---:|---:|"]
+        total = sum(v["seconds"] for k, v in st.items() if not k.startswith("_") and isinstance(v, dict))
+        for name, v in st.items():
+            if name.startswith("_") or not isinstance(v, dict) or "seconds" not in v:
+                continue
+            lines.append(f"| {name} | {v['seconds']:.2f} | {100 * v['seconds'] / total:.0f}% | {v['peak_mib_after']:,.0f} |")
+        ex = profile["extract"]
+        lines += ["", f"### Hot spots of `etl.extract` (cProfile, {ex['articles']} articles, "
+                  f"{ex['ms_per_article']:.1f} ms/article unprofiled)", "",
+                  "By own time (all functions):", "", "| function | calls | own s | share |", "|---|---:|---:|---:|"]
+        lines += [f"| `{r['function']}` | {r['calls']:,} | {r['own_s']:.3f} | {100 * r['own_share']:.0f}% |"
+                  for r in ex["by_own_time"][:12]]
+        lines += ["", "By cumulative time (project code):", "", "| function | calls | cumulative s | share |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| `{r['function']}` | {r['calls']:,} | {r['cum_s']:.3f} | {100 * r['cum_share']:.0f}% |"
+                  for r in ex["by_cumulative_time"][:12]]
+
+    lines += ["", "## Incremental refresh (`python -m etl refresh`)", ""]
+    for backend, refresh in data.get("refresh", {}).items():
+        if refresh.get("status") != "ok":
+            lines.append(f"- {backend}: **not measured**: {refresh.get('reason', refresh.get('status', 'not run'))}")
+            continue
+        lines += [f"### {backend}, corpus of {refresh['corpus']:,} articles", "",
+                  f"`{refresh['command']}`", "", "| step | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
+        for label, k in (("first refresh after the full run", "first_refresh"), ("no change", "no_change"),
+                         ("+1 article", "add_1"), ("+100 articles", "add_100"),
+                         ("+1 article, also rewriting the officials' workbook (default)", "add_1_with_workbook")):
+            if k in refresh:
+                lines.append(f"| {label} | {refresh[k]['seconds']:.2f} | {refresh[k]['cpu_seconds']:.2f} "
+                             f"| {refresh[k]['peak_mib']:,.0f} |")
+        lines += ["", f"After: {refresh.get('articles_after', 0):,} articles, {refresh.get('facts_after', 0):,} facts.", ""]
+    if not data.get("refresh"):
+        lines.append("**Not measured**: not run")
+
+    lines += ["", "## Dashboard", ""]
+    for backend, e in data.get("dashboard", {}).items():
+        if e.get("status") != "ok":
+            lines.append(f"- {backend}: **not measured**: {e.get('reason', e.get('status'))}")
+            continue
+        lines += [f"### {backend}, {e['facts']:,} facts", "", e.get("method", ""), "",
+                  "| callback | calls | p50 ms | p95 ms | max ms |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| `{c['name']}` | {c['calls']} | {c['p50_ms']:.1f} | {c['p95_ms']:.1f} | {c['max_ms']:.1f} |"
+                  for c in e.get("callbacks", [])]
+        for name, p in e.get("page", {}).items():
+            lines.append(f"\n- {name}: p50 {p['p50_ms']:.0f} ms, p95 {p['p95_ms']:.0f} ms ({p['calls']} loads)"
+                         + (f"; {p['note']}" if p.get("note") else ""))
+        if e.get("first_load_ms") is not None:
+            lines.append(f"- first data load in a fresh process (snapshot of {e['facts']:,} facts): {e['first_load_ms']:.0f} ms")
+        lines.append(f"- peak RSS of the measuring process: {e.get('peak_mib', 0):,.0f} MiB")
+        lines.append("")
+
+    lines += ["## Excel export (`python -m etl export`)", ""]
+    for backend, e in data.get("export", {}).items():
+        if e.get("status") == "ok":
+            lines.append(f"- {backend}: {e['facts']:,} facts in {e['seconds']:.1f} s (best of {len(e['all_seconds'])}: "
+                         f"{', '.join(f'{s:.1f}' for s in e['all_seconds'])}), peak RSS {e['peak_mib']:,.0f} MiB, "
+                         f"workbook {e['xlsx_mib']:.1f} MiB")
+        else:
+            lines.append(f"- {backend}: **{e.get('status')}**: {e.get('reason', '')}{e.get('log_tail', '')[-300:]}")
+    lines += ["", "## Machine", "", f"- {meta.get('machine', '?')}; total bench wall time this run "
+              f"{_fmt(meta.get('wall_seconds'), 0)} s", ""]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ main
+
+def parse_sizes(text: str) -> list[int]:
+    return [int(s.replace("_", "")) for s in text.split(",") if s.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=parse_sizes, default=None, help="corpus sizes for the ETL (default 1000,10000,50000)")
+    parser.add_argument("--pg-sizes", type=parse_sizes, default=None, help="sizes for the ETL on PostgreSQL (default: --sizes)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions; results in the work folder")
+    parser.add_argument("--parts", default="etl,profile,refresh,dashboard,export",
+                        help="comma-separated: etl, profile, refresh, dashboard, export")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
+    parser.add_argument("--pg-url", default=None, help="admin URL of a PostgreSQL server (default: $DATABASE_URL_TEST, "
+                        "else a throwaway server started from the local binaries)")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/zj-bench"), help="corpora, databases and logs")
+    parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results.json)")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--redo", default="", help="comma-separated result keys to measure again, e.g. etl.sqlite.1000,dashboard")
+    parser.add_argument("--dashboard-facts", type=int, default=None)
+    parser.add_argument("--export-facts", type=int, default=None)
+    parser.add_argument("--export-repeats", type=int, default=None)
+    parser.add_argument("--refresh-base", type=int, default=None)
+    parser.add_argument("--reps", type=int, default=None, help="calls per dashboard callback")
+    parser.add_argument("--profile-sample", type=int, default=300, help="articles under cProfile")
+    return parser
+
+
+def apply_defaults(args: argparse.Namespace) -> None:
+    quick = args.quick
+    args.sizes = args.sizes or ([200, 1000] if quick else [1000, 10000, 50000])
+    args.pg_sizes = args.pg_sizes or args.sizes
+    args.dashboard_facts = args.dashboard_facts or (20_000 if quick else 100_000)
+    args.export_facts = args.export_facts or (20_000 if quick else 100_000)
+    args.export_repeats = args.export_repeats or (1 if quick else 2)
+    args.refresh_base = args.refresh_base or (1000 if quick else 10_000)
+    args.reps = args.reps or (5 if quick else 30)
+    if args.out is None:
+        args.out = args.workdir / "results-quick.json" if quick else BENCH_DIR / "results.json"
+    args.parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "_stages":  # internal: the stage breakdown in a clean child process
+        sub = argparse.ArgumentParser()
+        sub.add_argument("--raw", type=Path)
+        sub.add_argument("--workdir", type=Path)
+        sub.add_argument("--json", type=Path)
+        a = sub.parse_args(argv[1:])
+        a.json.write_text(json.dumps(stages(a.raw, a.workdir), indent=2))
+        return 0
+    args = build_parser().parse_args(argv)
+    apply_defaults(args)
+    results = Results(args.out, args.fresh, {r.strip() for r in args.redo.split(",") if r.strip()})
+    started = time.perf_counter()
+    results.data["meta"] = {
+        "command": "python -m bench.bench " + " ".join(argv), "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                   f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GiB RAM, {platform.system()}",
+        "commit": git_commit(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": args.sizes, "pg_sizes": args.pg_sizes, "quick": args.quick,
+    }
+    pg = Postgres.connect(args.pg_url, args.workdir) if "postgresql" in args.backends else Postgres(problem="not asked for")
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("etl", lambda: part_etl(args, results, pg)),
+        ("profile", lambda: part_profile(args, results)),
+        ("refresh", lambda: part_refresh(args, results, pg)),
+        ("dashboard", lambda: part_dashboard(args, results, pg)),
+        ("export", lambda: part_export(args, results, pg)),
+    ]
+    try:
+        for name, step in steps:
+            if name in args.parts:
+                step()
+    finally:
+        results.data["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        results.data["meta"]["wall_seconds"] = round(time.perf_counter() - started, 1)
+        results.save()
+        pg.close()
+    markdown = render_markdown(results.data)
+    md_path = args.out.with_name("RESULTS.md") if args.out.parent == BENCH_DIR else args.out.with_suffix(".md")
+    md_path.write_text(markdown)
+    print(markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""Dashboard timings against one database, through HTTP as the browser sends it.
+
+    python -m bench.dash_bench --db sqlite:////tmp/zj-bench/facts-100000.sqlite --reps 30 --json out.json
+
+Every server-side callback is called with a real POST to `/_dash-update-component` (Flask's test client,
+so no socket, but the full Dash request/response path with JSON serialisation of the figures). Like the
+Dash renderer, it keeps the props of every component from `/_dash-layout`, applies each response and fires
+the callbacks whose inputs changed. Each repetition is a different view (indicator, regions, years, tab),
+chosen from the data, so the dashboard's per-view cache does not answer for it; the data version (the
+snapshot of all facts) is loaded once per process, as in production, and its load time is reported.
+
+Page load is timed twice: through the test client (`/`, `/_dash-layout`, `/_dash-dependencies` and the
+initial callbacks, in order) and, when chromium and playwright are available, in a real headless browser
+against gunicorn until the first chart has drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+UPDATE = "/_dash-update-component"
+Key = tuple[str, str]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, -(-len(ordered) * q // 100)) - 1] if ordered else 0.0
+
+
+def summary(name: str, samples: list[float], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "calls": len(samples), "p50_ms": round(statistics.median(samples), 1),
+            "p95_ms": round(percentile(samples, 95), 1), "max_ms": round(max(samples), 1), **extra}
+
+
+def parse_outputs(spec: str) -> list[Key] | Key:
+    """'..a.b...c.d..' → [(a, b), (c, d)]; 'a.b' → (a, b) (Dash's own output string format)."""
+    def one(part: str) -> Key:
+        ident, prop = part.rsplit(".", 1)
+        return ident, prop
+    if spec.startswith("..") and spec.endswith(".."):
+        return [one(p) for p in spec[2:-2].split("...")]
+    return one(spec)
+
+
+def walk_layout(node: Any, store: dict[Key, Any]) -> None:
+    """Every component's props by (id, prop), as the renderer holds them."""
+    if isinstance(node, list):
+        for child in node:
+            walk_layout(child, store)
+        return
+    if not isinstance(node, dict):
+        return
+    props = node.get("props")
+    if isinstance(props, dict) and "type" in node:
+        ident = props.get("id")
+        if isinstance(ident, str):
+            for prop, value in props.items():
+                if prop != "children" or not isinstance(value, dict | list):
+                    store[(ident, prop)] = value
+        for value in props.values():
+            walk_layout(value, store)
+
+
+class Driver:
+    """A renderer stand-in: fires callbacks through HTTP and keeps component props up to date."""
+
+    def __init__(self, client, deps: list[dict], layout: Any):
+        self.client = client
+        self.server_side = [d for d in deps if not d.get("clientside_function")]
+        self.store: dict[Key, Any] = {}
+        walk_layout(layout, self.store)
+        self.samples: dict[str, list[float]] = defaultdict(list)
+        self.sizes: dict[str, list[int]] = defaultdict(list)
+
+    @staticmethod
+    def name(dep: dict) -> str:
+        outputs = parse_outputs(dep["output"])
+        first = outputs[0] if isinstance(outputs, list) else outputs
+        return f"{first[0]}.{first[1].split('@')[0]}"
+
+    def find(self, output_prefix: str) -> dict:
+        for dep in self.server_side:
+            if self.name(dep) == output_prefix:
+                return dep
+        raise KeyError(output_prefix)
+
+    def fire(self, dep: dict, changed: list[str], record: bool = True) -> list[Key]:
+        """POST one callback; apply its response; the (id, prop)s it changed."""
+        outputs = parse_outputs(dep["output"])
+        as_dicts = ([{"id": i, "property": p} for i, p in outputs] if isinstance(outputs, list)
+                    else {"id": outputs[0], "property": outputs[1]})
+        body = {
+            "output": dep["output"], "outputs": as_dicts,
+            "inputs": [{**i, "value": self.store.get((i["id"], i["property"]))} for i in dep["inputs"]],
+            "state": [{**s, "value": self.store.get((s["id"], s["property"]))} for s in dep.get("state", [])],
+            "changedPropIds": changed,
+        }
+        start = time.perf_counter()
+        response = self.client.post(UPDATE, json=body)
+        elapsed = 1000 * (time.perf_counter() - start)
+        if response.status_code not in (200, 204):
+            raise RuntimeError(f"{self.name(dep)}: HTTP {response.status_code}: {response.get_data(as_text=True)[:500]}")
+        if record:
+            self.samples[self.name(dep)].append(elapsed)
+            self.sizes[self.name(dep)].append(len(response.data))
+        if response.status_code == 204:
+            return []
+        touched = []
+        for ident, props in response.get_json().get("response", {}).items():
+            for prop, value in props.items():
+                prop = prop.split("@")[0]
+                if self.store.get((ident, prop)) != value:
+                    touched.append((ident, prop))
+                self.store[(ident, prop)] = value
+        return touched
+
+    def cascade(self, touched: list[Key], record: bool = True, skip: set[str] | None = None) -> None:
+        """Fire every callback whose inputs changed, and so on down the chain, until nothing changes."""
+        pending = list(touched)
+        for _round in range(10):
+            if not pending:
+                return
+            changed = {f"{i}.{p}" for i, p in pending}
+            pending = []
+            for dep in self.server_side:
+                if skip and self.name(dep) in skip:
+                    continue
+                hits = [f"{i['id']}.{i['property']}" for i in dep["inputs"] if f"{i['id']}.{i['property']}" in changed]
+                if hits:
+                    pending += self.fire(dep, hits, record)
+
+    def initial(self, record: bool = True) -> None:
+        """What the page does on load: callbacks not marked prevent_initial_call whose inputs no other
+        callback produces, then whatever their outputs trigger."""
+        def produced_by(dep: dict) -> set[str]:
+            outs = parse_outputs(dep["output"])
+            return {f"{i}.{p.split('@')[0]}" for i, p in (outs if isinstance(outs, list) else [outs])}
+
+        touched: list[Key] = []
+        for dep in self.server_side:
+            if dep.get("prevent_initial_call"):
+                continue
+            others = set().union(*(produced_by(d) for d in self.server_side if d is not dep))
+            inputs = [f"{i['id']}.{i['property']}" for i in dep["inputs"]]
+            if not any(name in others for name in inputs):
+                touched += self.fire(dep, inputs, record)
+        self.cascade(touched, record, skip={self.name(d) for d in self.server_side if d.get("prevent_initial_call")})
+
+
+def scenarios(snapshot, n: int, seed: int = 11) -> list[str]:
+    """`n` URL query strings for different views, from what the data holds."""
+    from dashboard.urlstate import TABS, ViewState, to_query
+
+    rng = random.Random(seed)
+    facts = snapshot.facts
+    indicators = facts["indicator_code"].astype(str).value_counts().index[:40].tolist()
+    cities = sorted({str(c) for c, lvl in zip(facts["region_code"], facts["region_level"], strict=True) if str(lvl) == "city"})
+    counties = sorted({str(c) for c, lvl in zip(facts["region_code"], facts["region_level"], strict=True) if str(lvl) == "county"})
+    years = sorted({int(y) for y in facts["year"].unique()})
+    out = []
+    for k in range(n):
+        tab = TABS[k % len(TABS)]
+        chosen = tuple(rng.sample(indicators, k=1 + (k % 3 == 0)))
+        regions = tuple(rng.sample(cities, k=min(len(cities), rng.randint(0, 4)))) if cities else ()
+        if counties and k % 4 == 1:
+            regions += tuple(rng.sample(counties, k=min(len(counties), 3)))
+        year_from = rng.choice(years[: max(1, len(years) // 2)]) if years and k % 2 else None
+        state = ViewState(tab=tab, indicators=chosen, regions=regions, include_sub=k % 5 == 2,
+                          year_from=year_from, map_level="county" if k % 2 else "city",
+                          trend_kind="dot" if k % 7 == 3 else "line", review=k % 6 != 4)
+        out.append(to_query(state))
+    return out
+
+
+def browser_page_load(db_url: str, loads: int) -> dict[str, Any]:
+    """Real page loads: gunicorn (2 workers) + headless chromium, until the compare chart has drawn."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"note": "not measured: playwright is not installed"}
+    if not chromium:
+        return {"note": "not measured: no chromium binary"}
+    from tests.pgserver import free_port
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT)}
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "dashboard.app:server", "--bind", f"127.0.0.1:{port}",
+                               "--workers", "2", "--timeout", "120"], cwd=PROJECT_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    return {"note": "not measured: gunicorn did not come up"}
+                time.sleep(0.3)
+        # warm both workers' snapshots, as a long-running server has them
+        for _ in range(6):
+            urllib.request.urlopen(url + "_dash-layout", timeout=120).read()
+        timings = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            for _ in range(loads):
+                context = browser.new_context()
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(url, wait_until="domcontentloaded", timeout=120_000)
+                page.wait_for_selector("#g-compare .main-svg .plot *", state="attached", timeout=120_000)
+                page.wait_for_load_state("networkidle", timeout=120_000)
+                timings.append(1000 * (time.perf_counter() - start))
+                context.close()
+            browser.close()
+        return summary("browser page load (gunicorn, 2 workers, new browser context each time)", timings,
+                       note="navigation → compare chart drawn → network idle; fresh context, so assets are not cached")
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str, Any]:
+    from dashboard import data
+
+    repository = data.use_database(db_url)
+    start = time.perf_counter()
+    snapshot = repository.snapshot(max_age=0)
+    first_load_ms = 1000 * (time.perf_counter() - start)
+    if not snapshot.ok:
+        raise SystemExit(f"the dashboard cannot read {db_url}: {snapshot.message}")
+    from dashboard.app import app
+
+    client = app.server.test_client()
+
+    def get(path: str) -> tuple[float, Any]:
+        t = time.perf_counter()
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        return 1000 * (time.perf_counter() - t), response
+
+    page: dict[str, list[float]] = defaultdict(list)
+    for _ in range(page_loads):
+        total = 0.0
+        for path in ("/", "/_dash-layout", "/_dash-dependencies"):
+            ms, response = get(path)
+            page[path].append(ms)
+            total += ms
+        deps = client.get("/_dash-dependencies").get_json()
+        driver = Driver(client, deps, client.get("/_dash-layout").get_json())
+        t = time.perf_counter()
+        driver.initial(record=False)
+        initial_ms = 1000 * (time.perf_counter() - t)
+        page["initial callbacks"].append(initial_ms)
+        page["page load (test client)"].append(total + initial_ms)
+
+    deps = client.get("/_dash-dependencies").get_json()
+    driver = Driver(client, deps, client.get("/_dash-layout").get_json())
+    driver.initial(record=False)
+    rng = random.Random(5)
+    fact_ids = snapshot.facts["fact_id"].astype(str).tolist()
+    sync = driver.find("f-family.value")
+    control_changes = [("f-region", "value"), ("f-indicator", "value"), ("f-years", "value"), ("tabs", "active_tab")]
+    views = scenarios(snapshot, reps)
+    for k, query in enumerate(views):
+        if k % 3 == 2:  # a control changed rather than the URL
+            ident, prop = control_changes[k % len(control_changes)]
+            if prop == "active_tab":
+                driver.store[(ident, prop)] = ["compare", "trend", "matrix", "map", "status"][k % 5]
+            elif ident == "f-years":
+                years = driver.store.get(("f-years", "value")) or [None, None]
+                if years and years[0] is not None:
+                    driver.store[(ident, prop)] = [years[0] + 1, years[1]]
+            else:
+                options = driver.store.get((ident, "options")) or []
+                values = [o["value"] for o in options if isinstance(o, dict) and "value" in o]
+                if values:
+                    driver.store[(ident, prop)] = rng.sample(values, k=min(2, len(values)))
+            touched = driver.fire(sync, [f"{ident}.{prop}"])
+        else:
+            driver.store[("url", "search")] = query
+            touched = driver.fire(sync, ["url.search"])
+        driver.cascade(touched, skip={"f-family.value"})
+        sort = [[], [{"colId": "region_name", "sort": "asc"}], [{"colId": "display", "sort": "desc"}]][k % 3]
+        start_row = [0, 0, 500][k % 3]
+        driver.store[("facts-grid", "getRowsRequest")] = {"startRow": start_row, "endRow": start_row + 100, "sortModel": sort}
+        driver.fire(driver.find("facts-grid.getRowsResponse"), ["facts-grid.getRowsRequest"])
+        driver.store[("g-compare", "clickData")] = {"points": [{"customdata": rng.choice(fact_ids)}]}
+        driver.cascade([("g-compare", "clickData")])
+    callbacks = [summary(name, ms, kib_p50=round(statistics.median(driver.sizes[name]) / 1024, 1))
+                 for name, ms in driver.samples.items()]
+    downloads = []
+    for name, button in (("download-csv.data", "btn-csv"), ("download-xlsx.data", "btn-xlsx")):
+        try:
+            dep = driver.find(name)
+        except KeyError:
+            continue
+        for table_key_query in ("", views[0]):
+            driver.store[("url", "search")] = table_key_query
+            driver.cascade(driver.fire(sync, ["url.search"], record=False), record=False, skip={"f-family.value"})
+            driver.store[(button, "n_clicks")] = (driver.store.get((button, "n_clicks")) or 0) + 1
+            driver.fire(dep, [f"{button}.n_clicks"])
+        downloads.append(summary(name, driver.samples.pop(name), rows_note="whole table, then one view's table"))
+    result: dict[str, Any] = {
+        "method": ("POST /_dash-update-component through Flask's test client, one different view per repetition "
+                   f"({reps} views); the data version is loaded once per process (first load reported below)."),
+        "first_load_ms": round(first_load_ms, 1),
+        "callbacks": sorted(callbacks, key=lambda c: -c["p95_ms"]),
+        "downloads": downloads,
+        "page": {name: summary(name, ms) for name, ms in page.items()},
+    }
+    if browser:
+        loaded = browser_page_load(db_url, page_loads)
+        result["page"]["browser page load"] = loaded if "p50_ms" in loaded else {
+            "p50_ms": 0, "p95_ms": 0, "calls": 0, "note": loaded.get("note", "")}
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.dash_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--reps", type=int, default=30, help="views, i.e. calls per callback")
+    parser.add_argument("--page-loads", type=int, default=10)
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--json", type=Path, required=True)
+    args = parser.parse_args(argv)
+    os.environ["DATABASE_URL"] = args.db
+    result = measure(args.db, args.reps, args.page_loads, not args.no_browser)
+    args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    for row in result["callbacks"] + result["downloads"]:
+        print(f"{row['name']:32s} p50 {row['p50_ms']:8.1f} ms  p95 {row['p95_ms']:8.1f} ms")
+    for name, row in result["page"].items():
+        print(f"{name:32s} p50 {row.get('p50_ms', 0):8.1f} ms  p95 {row.get('p95_ms', 0):8.1f} ms {row.get('note', '')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
