@@ -7,6 +7,10 @@ the tables exist and an older database is upgraded in place (changes are additiv
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
+
 import pandas as pd
 import pandera.pandas as pa
 from sqlalchemy import (
@@ -26,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.indicators import FAMILIES
@@ -266,6 +270,37 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+SCHEMA_LOCK_KEY = 330_000_001  # the PostgreSQL advisory lock that serialises schema creation and upgrades
+
+
+def one_at_a_time_on_postgres(change: Callable[[Engine], None]) -> Callable[[Engine], None]:
+    """Processes that start together on an empty database (the Procfile's release, web and clock) must not
+    trip over each other's CREATE TABLE. PostgreSQL: an advisory lock makes the others wait, then find the
+    tables there. SQLite: a change that lost the race ("table … already exists") is simply run again."""
+
+    @functools.wraps(change)
+    def locked(engine: Engine) -> None:
+        if engine.dialect.name != "postgresql":
+            for attempt in range(10):
+                try:
+                    return change(engine)
+                except OperationalError as exc:
+                    if "already exists" not in str(exc) or attempt == 9:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            return None
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({SCHEMA_LOCK_KEY})")
+            try:
+                return change(engine)
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({SCHEMA_LOCK_KEY})")
+                conn.commit()
+
+    return locked
+
+
+@one_at_a_time_on_postgres
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables, columns and views and record the schema version; harmless when all exist."""
     use_wal(engine)
