@@ -5,9 +5,10 @@ of silently picking one. It is a SQL view, so it is always exactly as current as
 transaction that changes the facts changes the view with them) and costs nothing to keep up to date.
 
 A group is one region, indicator, year, period kind, period start and end, unit, and whether the figure
-is a target (a plan and an achievement are not in conflict). Rejected facts are left out. Only groups
-quoted by two or more articles are listed; `kind` is 'agree' when every fact gives the same value
-(rounded to 6 decimals; `value_high` counts too) and 'disagree' otherwise.
+is a target (a plan and an achievement are not in conflict). Rejected facts are left out, and so is the
+`other` family (figures no indicator names: two of them share a code, not a meaning). Only groups quoted
+by two or more articles are listed; `kind` is 'agree' when every fact gives the same value (rounded to 6
+decimals; `value_high` counts too) and 'disagree' otherwise.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ SELECT region_code, MIN(region_name) AS region_name, indicator_code,
        {_FACT_IDS[dialect]} AS fact_ids,
        CASE WHEN COUNT(DISTINCT {value_key}) > 1 THEN 'disagree' ELSE 'agree' END AS kind
 FROM {_SOURCE[dialect]} AS f
-WHERE status <> 'rejected'
+WHERE status <> 'rejected' AND family <> 'other'
 GROUP BY region_code, indicator_code, year, period_kind, period_start, period_end, unit, {_IS_TARGET}
 HAVING COUNT(DISTINCT article_id) > 1"""
 

@@ -189,7 +189,7 @@ def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None
         gone = set(delta.diff.changed) | set(delta.diff.retired)
         history = delta.old_facts[delta.old_facts["fact_id"].isin(gone)].copy()
         history["retired_at"], history["retired_run_id"] = now, run_id
-        history["retired_reason"] = history["article_id"].map(delta.retire_reasons).fillna("rebuilt")
+        history["retired_reason"] = [delta.retire_reasons.get(a, "rebuilt") for a in history["article_id"]]
         _insert(conn, facts_history, history)
         _delete_in(conn, facts.c.fact_id, gone)
         fresh = set(delta.diff.added) | set(delta.diff.changed)

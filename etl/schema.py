@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.indicators import FAMILIES
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: fact_conflicts leaves out the 'other' family
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 STATUSES = ("extracted", "needs_review", "corrected", "rejected")
