@@ -73,7 +73,7 @@ class Workspace:
         return self.seed_files()[index].read_text(encoding="utf-8") + f"\n{marker}\n"
 
     def write_corrections(self, rows: list[dict]) -> None:
-        frame = pd.DataFrame(rows, columns=list(COLUMNS)).fillna("")
+        frame = pd.DataFrame([{c: row.get(c, "") for c in COLUMNS} for row in rows], columns=list(COLUMNS))
         frame.to_csv(self.corrections, index=False, encoding="utf-8")
 
     # --- outputs --------------------------------------------------------------------------------------------
