@@ -190,7 +190,7 @@ def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportF
 def latest_article_month(articles: pd.DataFrame) -> str:
     """The data date when no refresh has been logged: the month of the newest article."""
     published = pd.to_datetime(articles["published"], errors="coerce").dropna()
-    return f"{published.max():%Y年%m月}（最新报道）" if len(published) else "—"
+    return f"{published.max().year}年{published.max().month}月（最新报道）" if len(published) else "—"
 
 
 def last_refresh(conn: Connection) -> str:

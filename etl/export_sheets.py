@@ -280,7 +280,7 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
     put_text(ws, 2, 1, TITLE_EN, "zt_subtitle")
     ws.row_dimensions[1].height = 30
     published = pd.to_datetime(data.articles["published"], errors="coerce").dropna()
-    span = f"{published.min():%Y年%m月} 至 {published.max():%Y年%m月}" if len(published) else "—"
+    span = f"{_month(published.min())} 至 {_month(published.max())}" if len(published) else "—"
     r = _label_rows(ws, 4, [
         ("数据截至", data.data_as_of),
         ("报道时间", span),
@@ -295,6 +295,8 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
         ("地区（个）", facts["region_code"].nunique()), ("指标（个）", facts["indicator_code"].nunique()),
     ]
     for label, value in counts:
+        if label.startswith("官方统计") and not value:
+            continue
         put_text(ws, r, 1, label, "zt_label")
         ws.cell(row=r, column=2, value=int(value)).style = "zt_count_plain"
         r += 1
@@ -318,6 +320,10 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
     put_text(ws, r, 2, source_text, "zt_para")
     ws.row_dimensions[r].height = text_lines(source_text, 92) * LINE_HEIGHT + 3
     ws.print_area = f"A1:B{r}"
+
+
+def _month(date: pd.Timestamp) -> str:
+    return f"{date.year}年{date.month}月"
 
 
 def _section(ws: Worksheet, row: int, title: str) -> int:

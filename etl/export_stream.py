@@ -10,7 +10,6 @@ workbook (styles, header rows, filters, print set-up, charts) is plain openpyxl.
 from __future__ import annotations
 
 import io
-import math
 import posixpath
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -67,33 +66,32 @@ def _styles(column: StreamColumn, start: int, stop: int) -> Sequence[int]:
     return [column.styles] * (stop - start) if isinstance(column.styles, int) else column.styles[start:stop]
 
 
-def _text_cells(letter: str, rows: range, column: StreamColumn, start: int, stop: int,
+def _text_cells(refs: list[str], column: StreamColumn, start: int, stop: int,
                 escaped: dict[str, tuple[str, bool]]) -> list[str]:
-    """`<c>` elements for texts; `escaped` remembers each distinct text's XML across chunks."""
+    """`<c>` elements for texts (None or '' leaves no cell); `escaped` keeps each distinct text's XML."""
     guarded = column.guarded_style if column.guarded_style is not None else column.styles
     out = []
-    for r, value, s in zip(rows, column.values[start:stop], _styles(column, start, stop), strict=True):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+    for ref, text, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
+        if not text:
             out.append("")
             continue
-        text = str(value)
         known = escaped.get(text)
         if known is None:
-            clean = ILLEGAL_CHARACTERS_RE.sub("", text)
+            clean = ILLEGAL_CHARACTERS_RE.sub("", str(text))
             space = ' xml:space="preserve"' if clean != clean.strip() else ""
             known = escaped[text] = (f"<t{space}>{escape(clean)}</t>", needs_guard(clean))
         body, guard = known
-        out.append(f'<c r="{letter}{r}" s="{guarded if guard else s}" t="inlineStr"><is>{body}</is></c>')
+        out.append(f'<c r="{ref}" s="{guarded if guard else s}" t="inlineStr"><is>{body}</is></c>')
     return out
 
 
-def _number_cells(letter: str, rows: range, column: StreamColumn, start: int, stop: int) -> list[str]:
+def _number_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
     out = []
-    for r, value, s in zip(rows, column.values[start:stop], _styles(column, start, stop), strict=True):
+    for ref, value, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
         if value is None or value != value:  # NaN is the only value unequal to itself
             out.append("")
         else:
-            out.append(f'<c r="{letter}{r}" s="{s}"><v>{value!r}</v></c>')
+            out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
     return out
 
 
@@ -103,10 +101,10 @@ def rows_xml(sheet: StreamedSheet) -> Iterator[str]:
     caches: list[dict[str, tuple[str, bool]]] = [{} for _ in sheet.columns]
     for start in range(0, sheet.n_rows, ROWS_PER_CHUNK):
         stop = min(start + ROWS_PER_CHUNK, sheet.n_rows)
-        rows = range(sheet.first_row + start, sheet.first_row + stop)
+        rows = [str(r) for r in range(sheet.first_row + start, sheet.first_row + stop)]
         columns = [
-            _number_cells(letter, rows, column, start, stop) if column.numeric
-            else _text_cells(letter, rows, column, start, stop, cache)
+            _number_cells([letter + r for r in rows], column, start, stop) if column.numeric
+            else _text_cells([letter + r for r in rows], column, start, stop, cache)
             for letter, column, cache in zip(letters, sheet.columns, caches, strict=True)
         ]
         heights = sheet.row_heights[start:stop] if sheet.row_heights is not None else [None] * len(rows)
