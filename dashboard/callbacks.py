@@ -29,6 +29,7 @@ TREND_DEFAULT_REGIONS = 8
 TOOLBAR_FOR = {"compare": {"period"}, "trend": {"trend"}, "matrix": set(), "map": {"period", "map"}, "status": set()}
 HIDDEN = {"display": "none"}
 PANES = ("compare", "trend", "matrix", "map", "status")
+GRID_ROW, GRID_CHROME, GRID_MAX_HEIGHT = 40, 52, 520
 
 
 def repo() -> data.Repository:
@@ -38,11 +39,25 @@ def repo() -> data.Repository:
 # --- the view state --------------------------------------------------------------------------------------
 
 
-def state_from_controls(values: list, years_bounds: tuple[int, int] | None = None) -> ViewState:
-    """A ViewState from the controls' values, in `CONTROLS` order."""
+def slider_bounds(years: tuple[int, int] | None) -> tuple[int, int]:
+    """The year slider's ends: the years the current choice has data for."""
+    return years if years else (0, 0)
+
+
+def state_from_controls(values: list, slider_range: tuple | None = None) -> ViewState:
+    """A ViewState from the controls' values, in `CONTROLS` order.
+
+    A slider end left at the end of its range means "open": the range then follows the data as other
+    filters change, instead of freezing at the years the previous choice happened to have.
+    """
     (families, indicators, regions, include_sub, levels, years, review, tab, period, trend_kind, map_level,
      search, lang, fact) = values
     year_from, year_to = (years or [None, None])[:2] if years else (None, None)
+    low, high = slider_range if slider_range and None not in slider_range else (None, None)
+    if low is not None and year_from is not None and year_from <= low:
+        year_from = None
+    if high is not None and year_to is not None and year_to >= high:
+        year_to = None
     return ViewState(
         tab=tab or "compare", families=tuple(families or ()), indicators=tuple(indicators or ()),
         regions=tuple(regions or ()), include_sub=bool(include_sub), levels=tuple(levels or ()),
@@ -55,7 +70,8 @@ def state_from_controls(values: list, years_bounds: tuple[int, int] | None = Non
 
 def control_values(state: ViewState, years: tuple[int, int] | None) -> list:
     """The controls' values for a state, in `CONTROLS` order."""
-    slider = [state.year_from or years[0], state.year_to or years[1]] if years else [0, 0]
+    low, high = slider_bounds(years)
+    slider = [state.year_from or low, state.year_to or high]
     return [list(state.families), list(state.indicators), list(state.regions), state.include_sub,
             list(state.levels), slider, state.review, state.tab, state.period, state.trend_kind, state.map_level,
             state.search, state.lang, state.fact]
@@ -67,22 +83,21 @@ def view_key(state: ViewState) -> dict:
 
 
 def sync_state(trigger: str | None, search: str | None, controls: list, previous_view: dict | None,
-               previous_table: dict | None) -> list:
+               previous_table: dict | None, slider_range: tuple | None = None) -> list:
     """URL or controls → normalized state → controls, options, URL and stores (see `register` for order)."""
     snap = repo().snapshot()
-    state = from_query(search) if trigger in (None, "url") else state_from_controls(controls)
+    state = from_query(search) if trigger in (None, "url") else state_from_controls(controls, slider_range)
     options = data.filter_options(snap, state)
     state = options.state
     values = control_values(state, options.years)
     control_out = [no_update if value == current else value
                    for value, current in zip(values, controls, strict=True)]
     years = options.years
+    slider_min, slider_max = slider_bounds(years)
+    marks = {}
     if years:
-        slider_min, slider_max = years[0], max(years[1], years[0] + 1) if years[0] == years[1] else years[1]
         step = 1 if years[1] - years[0] <= 8 else 2
         marks = {y: {"label": str(y)} for y in range(years[0], years[1] + 1, step)} | {years[1]: {"label": str(years[1])}}
-    else:
-        slider_min, slider_max, marks = 0, 1, {}
     period_options = [{"label": "最新 Latest", "value": LATEST}] + (
         [{"label": f"{y}年", "value": str(y)} for y in range(years[1], years[0] - 1, -1)] if years else [])
     query = to_query(state)
@@ -93,7 +108,7 @@ def sync_state(trigger: str | None, search: str | None, controls: list, previous
         [option_label(o, "family") for o in options.families],
         [option_label(o, "indicator") for o in options.indicators],
         [option_label(o, "region") for o in options.regions],
-        slider_min, slider_max, marks, years is None,
+        slider_min, slider_max, marks, years is None or years[0] == years[1],
         period_options,
         no_update if query == (search or "") else query,
         no_update if view == previous_view else view,
@@ -266,7 +281,7 @@ def status_panel(snap: data.Snapshot) -> list:
     cards = [
         _status_card(("数据截至", "Data as of"), snap.as_of.when or "—", f"{snap.as_of.source_zh} {snap.as_of.source_en}"),
         _status_card(("最近一次运行", "Last run"), _outcome(last) if last else "—",
-                     str(last.get("finished_at") or last.get("started_at") or "") if last else
+                     data.stamp(last.get("finished_at") or last.get("started_at")) if last else
                      "运行记录为空 no runs recorded"),
         _status_card(("当前数据", "Current figures"), f"{info['n_facts']:,}", "条（不含已驳回）excluding rejected"),
     ]
@@ -276,7 +291,7 @@ def status_panel(snap: data.Snapshot) -> list:
     failures = info["failures"]
     if not failures.empty:
         body.append(html.H6(bi("最近失败", "Recent failures"), className="mt-2"))
-        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {r.get('started_at')}"), html.Div(str(r.get("error") or
+        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {data.stamp(r.get('started_at'))}"), html.Div(str(r.get("error") or
                               r.get("message") or ""), className="small")], color="danger", class_name="py-2")
                     for r in failures.to_dict("records"))
     runs = info["runs"]
@@ -284,7 +299,11 @@ def status_panel(snap: data.Snapshot) -> list:
         shown = [c for c in ("run_id", "kind", "started_at", "finished_at", "outcome", "articles_read", "facts_total",
                              "message") if c in runs.columns]
         body.append(html.H6(bi("运行记录", "Run log"), className="mt-3"))
-        body.append(dbc.Table.from_dataframe(runs[shown].astype(str), striped=True, hover=True, size="sm",
+        table = runs[shown].copy()
+        for column in ("started_at", "finished_at"):
+            if column in table.columns:
+                table[column] = [data.stamp(v) for v in table[column]]
+        body.append(dbc.Table.from_dataframe(table.astype(str), striped=True, hover=True, size="sm",
                                              class_name="runs-table"))
     rejected = info["rejected"]
     if rejected is not None and not rejected.empty:
@@ -410,13 +429,14 @@ def _query(table_key: dict | None) -> data.Query:
 
 
 def table_rows(request: dict | None, table_key: dict | None) -> tuple:
-    """A block of rows for the grid's infinite row model, in the grid's sort order."""
+    """A block of rows for the grid's infinite row model, in the grid's sort order; the grid fits short lists."""
     snap = repo().snapshot()
     if not snap.ok or request is None:
-        return {"rowData": [], "rowCount": 0}, ""
+        return {"rowData": [], "rowCount": 0}, "", no_update
     ordered = repo().sorted(snap, _query(table_key), request.get("sortModel"))
     rows, total = data.table_page(ordered, int(request.get("startRow", 0)), int(request.get("endRow", 100)))
-    return {"rowData": rows, "rowCount": total}, f"{total:,} 条 figures"
+    height = min(GRID_MAX_HEIGHT, GRID_CHROME + GRID_ROW * max(total, 2))
+    return {"rowData": rows, "rowCount": total}, f"{total:,} 条 figures", {"height": f"{height}px"}
 
 
 def download_csv(n_clicks: int | None, table_key: dict | None, request: dict | None) -> dict | object:
@@ -480,11 +500,12 @@ def register(app: dash.Dash) -> None:
            Output("view-state", "data"), Output("table-key", "data"), Output("root", "className"),
            Output("as-of", "children")],
         [Input("url", "search"), *control_inputs],
-        [State("view-state", "data"), State("table-key", "data")],
+        [State("view-state", "data"), State("table-key", "data"), State("f-years", "min"), State("f-years", "max")],
     )
     def _sync(search, *rest):
-        controls, previous_view, previous_table = list(rest[:len(CONTROLS)]), rest[-2], rest[-1]
-        return sync_state(ctx.triggered_id, search, controls, previous_view, previous_table)
+        controls = list(rest[:len(CONTROLS)])
+        previous_view, previous_table, low, high = rest[len(CONTROLS):]
+        return sync_state(ctx.triggered_id, search, controls, previous_view, previous_table, (low, high))
 
     app.callback(Output("g-compare", "figure"), Output("n-compare", "children"),
                  Input("view-state", "data"))(render_compare)
@@ -513,6 +534,7 @@ def register(app: dash.Dash) -> None:
     app.clientside_callback(PURGE_GRID, Output("grid-refresh", "data"), Input("table-key", "data"),
                             prevent_initial_call=True)
     app.callback(Output("facts-grid", "getRowsResponse"), Output("table-count", "children"),
+                 Output("facts-grid", "style"),
                  Input("facts-grid", "getRowsRequest"), State("table-key", "data"))(table_rows)
     app.callback(Output("download-csv", "data"), Input("btn-csv", "n_clicks"),
                  State("table-key", "data"), State("facts-grid", "getRowsRequest"), prevent_initial_call=True)(download_csv)

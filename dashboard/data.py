@@ -353,23 +353,26 @@ def data_as_of(runs: pd.DataFrame, articles: pd.DataFrame, sqlite_path: Path | N
     if not runs.empty and "outcome" in runs.columns:
         ok = runs[runs["outcome"] == "success"]
         if not ok.empty:
-            stamp = ok["finished_at"].dropna().max() if "finished_at" in ok.columns else None
-            if stamp is None or pd.isna(stamp):
-                stamp = ok["started_at"].max()
-            return DataAsOf(_stamp(stamp), "最近一次成功更新", "last successful refresh")
+            finished = ok["finished_at"].dropna().max() if "finished_at" in ok.columns else None
+            if finished is None or pd.isna(finished):
+                finished = ok["started_at"].max()
+            return DataAsOf(stamp(finished), "最近一次成功更新", "last successful refresh")
     if "loaded_at" in articles.columns and articles["loaded_at"].notna().any():
-        return DataAsOf(_stamp(articles["loaded_at"].max()), "最新文章载入", "newest article load")
+        return DataAsOf(stamp(articles["loaded_at"].max()), "最新文章载入", "newest article load")
     written = _file_time(sqlite_path)
     if written is not None:
-        return DataAsOf(_stamp(pd.Timestamp(written, unit="s", tz="UTC")), "数据库写入", "database written")
+        return DataAsOf(stamp(pd.Timestamp(written, unit="s", tz="UTC")), "数据库写入", "database written")
     return DataAsOf("", "", "")
 
 
-def _stamp(value) -> str:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("Asia/Shanghai")
-    return stamp.strftime("%Y-%m-%d %H:%M")
+def stamp(value) -> str:
+    """A time as analysts read it: Beijing time to the minute ('' when unknown). Naive times are UTC."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
+        return ""
+    moment = pd.Timestamp(value)
+    if moment.tzinfo is None:
+        moment = moment.tz_localize("UTC")
+    return moment.tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M")
 
 
 # --- queries --------------------------------------------------------------------------------------------
@@ -774,7 +777,7 @@ def next_run_time() -> str | None:
         return None
     if value is None:
         return None
-    return _stamp(value) if not isinstance(value, str) else value
+    return stamp(value) if not isinstance(value, str) else value
 
 
 # --- the process-wide repository -------------------------------------------------------------------------

@@ -28,9 +28,11 @@ MAX_BARS = 30
 MAX_SERIES = 10
 MAX_MATRIX_ROWS = 40
 MAX_MATRIX_COLS = 24
-CELL_TEXT_LIMIT = 400
+CELL_TEXT_MAX_COLS = 9
+LABEL_CHARS = 10
 BAR_HEIGHT = 30
-ZHEJIANG_CENTER = {"lat": 29.18, "lon": 120.15}
+ZHEJIANG_CENTER = {"lat": 29.2, "lon": 120.4}
+MAP_ZOOM = 6.15
 SYMBOLS = {"exact": "circle", "over": "triangle-up-open", "under": "triangle-down-open", "approx": "circle-open",
            "target": "diamond-open", "range": "square-open"}
 
@@ -215,18 +217,19 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
         text.append(t_row)
         hover.append(h_row)
         ids.append(i_row)
-    x = [str(indicator_names.get(i, i)) for i in indicators]
-    y = [str(region_names.get(r, r)) for r in regions]
+    x = [_short(str(indicator_names.get(i, i))) for i in indicators]
+    y = [_short(str(region_names.get(r, r))) for r in regions]
     height = max(320, 34 * len(regions) + 170)
     figure = go.Figure(layout=base_layout(height))
     figure.add_heatmap(
         z=z, x=x, y=y, text=text, hovertext=hover, hoverinfo="text", customdata=ids, xgap=2, ygap=2,
         colorscale=MATRIX_SCALE, zmin=0, showscale=True, hoverongaps=False,
-        texttemplate="%{text}" if len(regions) * len(indicators) <= CELL_TEXT_LIMIT else None,
+        texttemplate="%{text}" if len(indicators) <= CELL_TEXT_MAX_COLS else None,
         textfont={"size": 11},
-        colorbar={"title": {"text": "引文数<br>quotes", "font": {"size": 11}}, "thickness": 12, "len": 0.6},
+        colorbar={"title": {"text": "引文数<br>quotes", "font": {"size": 11}}, "thickness": 10, "len": 0.5,
+                  "dtick": 1, "outlinewidth": 0},
     )
-    figure.update_xaxes(side="top", tickangle=-35, showgrid=False, tickfont={"size": 12})
+    figure.update_xaxes(side="top", tickangle=-45, showgrid=False, tickfont={"size": 12})
     figure.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 13})
     figure.update_layout(plot_bgcolor=NO_DATA, margin={"l": 10, "r": 10, "t": 130, "b": 10})
     return figure
@@ -273,10 +276,15 @@ def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, hei
                       "tickvals": tickvals, "ticktext": ticktext, "x": 0.98},
         ))
     figure.update_layout(
-        map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": 5.75},
+        map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": MAP_ZOOM},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
     )
     return figure
+
+
+def _short(label: str) -> str:
+    """Long zone names would squeeze the plot; the hover keeps the full name."""
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def _code(feature: dict) -> str:

@@ -122,7 +122,7 @@ def value_label(value: float, unit: str, qualifier: str = "exact", value_high: f
 def exact_label(value: float, unit: str, qualifier: str = "exact", value_high: float | None = None) -> str:
     """The exact reading for hovers and the quote panel: '≥ 1,000,000 人'."""
     suffix = unit_suffix(unit)
-    spaced = f" {suffix}" if suffix else ""
+    spaced = f" {suffix}" if suffix and suffix not in ("%", "/万人") else suffix
     if unit in PREFIX_UNITS:
         return value_label(value, unit, qualifier, value_high)
     if qualifier == "range" and value_high is not None and not _isnan(value_high):

