@@ -72,6 +72,11 @@ LINE_HEIGHT = 14.5  # points per line of 10.5 pt text, as LibreOffice and Excel 
 MAX_LINES = 20
 SMALL_TEXT_SCALE = 10.5 / 9  # zt_small is 9 pt: more characters fit a line
 CHART_ROWS = 16  # rows a 7.5 cm chart covers
+CHART_SCALES = {
+    "yuan": ((1e8, 1e8, "亿元"), (1e5, 1e4, "万元")),
+    "person": ((1e5, 1e4, "万人"),),
+    "person_time": ((1e5, 1e4, "万人次"),),
+}
 
 
 @dataclass(frozen=True)
@@ -354,8 +359,9 @@ def write_summary(layout: Layout, ws: Worksheet) -> None:
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=max(n_cols, 2))
     ws.row_dimensions[2].height = 30
     ws.column_dimensions["A"].width = 26
+    year_width = min(max(12, number_width(cells["value"]) + 2), 24) if len(cells) else 12
     for i in range(len(years)):
-        ws.column_dimensions[get_column_letter(i + 2)].width = 14
+        ws.column_dimensions[get_column_letter(i + 2)].width = year_width
     ws.column_dimensions[get_column_letter(n_cols)].width = SUMMARY_NOTE_WIDTH
     ws.print_title_rows = "1:2"
     if cells.empty:
@@ -422,6 +428,7 @@ def write_chart(layout: Layout, ws: Worksheet) -> None:
     ws.merge_cells("A2:L2")
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 16
+    ws.column_dimensions["C"].width = 12
     comparisons = chart_comparisons(layout.cells, layout.tree, layout.region_levels)
     if not comparisons:
         put_text(ws, 4, 1, "筛选后的数据不足以作对比图：同一指标同一年份至少需要两个同级地区。", "zt_para")
@@ -431,20 +438,31 @@ def write_chart(layout: Layout, ws: Worksheet) -> None:
         row = _chart_block(layout, ws, row, code, year, level, part)
 
 
+def chart_scale(unit: str, largest: float, unit_zh: str) -> tuple[float, str]:
+    """Divisor and unit label that keep a chart's labels short: 亿元 and 万元, 万人; the tables stay exact."""
+    for threshold, divisor, label in CHART_SCALES.get(unit, ()):
+        if largest >= threshold:
+            return divisor, label
+    return 1.0, unit_zh
+
+
 def _chart_block(layout: Layout, ws: Worksheet, row: int, code: str, year: int, level: str,
                  part: pd.DataFrame) -> int:
+    """The chart's data (regions and values, scaled to 亿/万 where large) with the chart beside it."""
     indicator = layout.indicators.loc[code]
     unit = indicator["unit"]
-    title = f"{indicator['name_zh']}：{year}年{LEVEL_GROUP_ZH.get(level, '')}（{layout.unit_zh(unit)}）"
+    divisor, unit_label = chart_scale(unit, float(part["value"].max()), layout.unit_zh(unit))
+    title = f"{indicator['name_zh']}：{year}年{LEVEL_GROUP_ZH.get(level, '')}（{unit_label}）"
     put_text(ws, row, 1, title, "zt_block")
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-    header_rows(ws, row + 1, [Column("地区", "Region", ""), Column(f"{year}年", str(year), "")])
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+    header_rows(ws, row + 1, [Column("地区", "Region", ""), Column(f"{year}年（{unit_label}）", str(year), "")])
     first = row + 3
     for r, fact in enumerate(part.to_dict("records"), start=first):
         put_text(ws, r, 1, region_label(layout, fact["region_code"]), "zt_text")
-        cell = ws.cell(row=r, column=2, value=display_value(unit, fact["value"]))
-        cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
-                                  fact["status"] == "needs_review")
+        shown = display_value(unit, fact["value"]) / divisor
+        kind = value_kind(unit, fact["value"]) if divisor == 1 else "dec"
+        cell = ws.cell(row=r, column=2, value=shown)
+        cell.style = number_style(layout.workbook, kind, fact["qualifier"], fact["status"] == "needs_review")
     last = first + len(part) - 1
     ws.add_chart(column_chart(ws, title, unit, first, last), f"D{row}")
     return max(last, row + CHART_ROWS) + 2
@@ -466,7 +484,7 @@ def column_chart(ws: Worksheet, title: str, unit: str, first: int, last: int) ->
     chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
                                      showPercent=False)
     n = last - first + 1
-    chart.width, chart.height = min(max(14.0, 1.6 * n + 4), 32.0), 7.5
+    chart.width, chart.height = min(max(16.0, 1.6 * n + 4), 32.0), 7.5
     return chart
 
 

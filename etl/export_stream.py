@@ -68,12 +68,12 @@ def _styles(column: StreamColumn, start: int, stop: int) -> Sequence[int]:
 
 def _text_cells(refs: list[str], column: StreamColumn, start: int, stop: int,
                 escaped: dict[str, tuple[str, bool]]) -> list[str]:
-    """`<c>` elements for texts (None or '' leaves no cell); `escaped` keeps each distinct text's XML."""
+    """`<c>` elements for texts (None or '' an empty cell with its borders); `escaped` keeps each text's XML."""
     guarded = column.guarded_style if column.guarded_style is not None else column.styles
     out = []
     for ref, text, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
         if not text:
-            out.append("")
+            out.append(f'<c r="{ref}" s="{s}"/>')
             continue
         known = escaped.get(text)
         if known is None:
@@ -89,7 +89,7 @@ def _number_cells(refs: list[str], column: StreamColumn, start: int, stop: int) 
     out = []
     for ref, value, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
         if value is None or value != value:  # NaN is the only value unequal to itself
-            out.append("")
+            out.append(f'<c r="{ref}" s="{s}"/>')
         else:
             out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
     return out
