@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import filecmp
 import shutil
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,3 +197,24 @@ def test_export_dir_comes_from_the_environment(monkeypatch, tmp_path: Path) -> N
     assert Options(curated_dir=tmp_path).workbook_path() == tmp_path / "officials" / "zj_talent_latest.xlsx"
     monkeypatch.delenv("EXPORT_DIR")
     assert Options(curated_dir=tmp_path).workbook_path() == tmp_path / "exports" / "zj_talent_latest.xlsx"
+
+
+def test_the_lock_heartbeat_is_renewed_while_held_and_the_row_removed_on_release(ws: Workspace,
+                                                                                   monkeypatch) -> None:
+    from etl import locking
+
+    monkeypatch.setattr(locking, "HEARTBEAT_SECONDS", 0.1)
+    engine = make_engine(ws.db_url)
+    lock = locking.DatabaseLock(engine).acquire()
+    try:
+        first = lock.holder().heartbeat_at
+        deadline = datetime.now(UTC) + timedelta(seconds=10)
+        while lock.holder().heartbeat_at == first and datetime.now(UTC) < deadline:
+            time.sleep(0.05)
+        assert lock.holder().heartbeat_at > first
+        with pytest.raises(locking.LockBusy, match="pid"):
+            locking.DatabaseLock(engine).acquire(wait=0.2)
+    finally:
+        lock.release()
+    assert lock.holder() is None
+    engine.dispose()
