@@ -147,6 +147,20 @@ def diff_facts(old: pd.DataFrame, new: pd.DataFrame) -> FactDiff:
 
 
 @dataclass
+class TablePatch:
+    """Rows of a derived table that hang on given facts: those rows go, `rows` come in their place."""
+
+    table: str
+    key: str
+    remove: set[str]
+    rows: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return not self.remove and self.rows.empty
+
+
+@dataclass
 class Delta:
     """Everything one run publishes. Facts and articles are replaced only for `dirty` articles; the small
     tables in `replace` (rejected_inputs, corrections, regions, …) are replaced whole."""
@@ -161,6 +175,7 @@ class Delta:
     inputs: list[dict]
     dropped_inputs: set[str]
     replace: dict[str, pd.DataFrame]
+    patches: list[TablePatch] = field(default_factory=list)
 
 
 def _insert(conn: Connection, table, frame_or_records) -> None:
@@ -200,6 +215,10 @@ def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None
         _insert(conn, article_inputs, delta.inputs)
         for name, frame in delta.replace.items():
             _replace(conn, metadata.tables[name], frame)
+        for patch in delta.patches:
+            table = metadata.tables[patch.table]
+            _delete_in(conn, table.c[patch.key], patch.remove)
+            _insert(conn, table, patch.rows)
         total = conn.execute(select(func.count()).select_from(facts)).scalar_one()
         conn.execute(update(runs).where(runs.c.run_id == run_id)
                      .values(facts_total=total, finished_at=datetime.now(UTC)))

@@ -63,6 +63,7 @@ from etl.pipeline import (
 from etl.publish import (
     Delta,
     FactDiff,
+    TablePatch,
     diff_facts,
     normalise_facts,
     publish_delta,
@@ -387,13 +388,18 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
     old_facts = read_facts(engine, plan.dirty)
     diff = diff_facts(old_facts, built.facts)
     old_rejections = read_table(engine, "rejected_inputs")
-    replace = {
+    derived, patches = fairness_update(engine, taxonomy, plan, built, old_facts, diff, opts.full)
+    candidates = {
         "rejected_inputs": rejections_table(built.rejections, old_rejections),
         "corrections": built.corrections,
         "regions": regions_frame(gazetteer),
         "indicators": indicators_frame(taxonomy),
-        **fairness_update(engine, taxonomy, plan, built, old_facts, diff, opts.full),
+        **derived,
     }
+    replace = {name: frame for name, frame in candidates.items()
+               if not same_table(old_rejections if name == "rejected_inputs" else read_table(engine, name), frame,
+                                 KEY_COLUMNS.get(name, list(frame.columns)))}
+    patches = [p for p in patches if not p.empty]
     inputs = [asdict(s) for a, s in scan.states.items() if previous.get(a) != s]
 
     summary.articles_read = len(scan.states) - len(built.failed)
@@ -406,12 +412,9 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
     summary.corrections_applied = built.corrections_applied
     summary.correction_orphans = [f"line {c.line}: fact {c.fact_id}" for c in built.orphans]
 
-    unchanged = (diff.empty and not plan.removed and not (built.failed & published)
-                 and same_table(read_articles(engine, plan.rebuild | plan.statistics), built.articles,
-                                list(built.articles.columns))
-                 and all(same_table(old_rejections if name == "rejected_inputs" else read_table(engine, name),
-                                    frame, KEY_COLUMNS.get(name, list(frame.columns)))
-                         for name, frame in replace.items()))
+    unchanged = (diff.empty and not plan.removed and not (built.failed & published) and not replace
+                 and not patches and same_table(read_articles(engine, plan.rebuild | plan.statistics),
+                                                built.articles, list(built.articles.columns)))
     summary.message = (("nothing new; " if unchanged else "") + summary.message
                        + describe(plan, built, diff, scan))
 
@@ -424,7 +427,7 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
         summary.outcome = "success"
         delta = Delta(run=run_row(summary), dirty=plan.dirty, new_facts=built.facts, old_facts=old_facts,
                       diff=diff, retire_reasons=retire_reasons(plan), articles=built.articles, inputs=inputs,
-                      dropped_inputs=set(previous) - set(scan.states), replace=replace)
+                      dropped_inputs=set(previous) - set(scan.states), replace=replace, patches=patches)
         lock.pause_heartbeat()
         try:
             summary.run_id = publish_delta(engine, delta, before_commit=pause_for_tests)
@@ -432,21 +435,37 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
             lock.resume_heartbeat()
         checkpoint(engine)
         summarise_current(engine, summary)
-    write_outputs(engine, opts, summary, plan, prior_version)
+    changed_tables = {"articles", *replace, *(p.table for p in patches)} if summary.outcome == "success" else set()
+    write_outputs(engine, opts, summary, plan, prior_version, changed_tables)
 
 
 def fairness_update(engine: Engine, taxonomy: Taxonomy, plan: Plan, built: Built, old_facts: pd.DataFrame,
-                    diff: FactDiff, full: bool) -> dict[str, pd.DataFrame]:
-    """derived_facts and crosscheck, recomputed from the facts they read, when one of those changed."""
-    relevant = fairness_indicators(taxonomy)
+                    diff: FactDiff, full: bool) -> tuple[dict[str, pd.DataFrame], list[TablePatch]]:
+    """derived_facts and crosscheck after this job's fact changes: whole tables or patches.
+
+    Each of their rows hangs on one article fact (plus the official statistics), so while the statistics
+    are unchanged only the rows of added, changed and retired facts need computing. A change in the
+    statistics, or a full run, recomputes both tables from every fact they read.
+    """
     touched = set(diff.added) | set(diff.changed) | set(diff.retired)
     rows = pd.concat([old_facts, built.facts], ignore_index=True)
     rows = rows[rows["fact_id"].isin(touched)]
-    if not full and not (rows["indicator_code"].isin(relevant) | (rows["source_kind"] == STATISTICS_SOURCE)).any():
-        return {}
-    published = read_facts(engine, indicator_codes=relevant)
-    published = published[~published["article_id"].isin(plan.dirty)]
-    return fairness_tables(pd.concat([published, built.facts], ignore_index=True), taxonomy)
+    relevant = fairness_indicators(taxonomy)
+    if not full and (rows["source_kind"] == STATISTICS_SOURCE).any():
+        published = read_facts(engine, indicator_codes=relevant)
+        published = published[~published["article_id"].isin(plan.dirty)]
+        return fairness_tables(pd.concat([published, built.facts], ignore_index=True), taxonomy), []
+    if full:
+        return fairness_tables(built.facts[built.facts["indicator_code"].isin(relevant)
+                                           | (built.facts["source_kind"] == STATISTICS_SOURCE)], taxonomy), []
+    if not rows["indicator_code"].isin(relevant).any():
+        return {}, []
+    fresh = set(diff.added) | set(diff.changed)
+    inputs = built.facts[(built.facts["fact_id"].isin(fresh) & built.facts["indicator_code"].isin(relevant))
+                         | (built.facts["source_kind"] == STATISTICS_SOURCE)]
+    tables = fairness_tables(inputs, taxonomy)
+    return {}, [TablePatch("derived_facts", "numerator_fact_id", touched, tables["derived_facts"]),
+                TablePatch("crosscheck", "article_fact_id", touched, tables["crosscheck"])]
 
 
 def describe(plan: Plan, built: Built, diff: FactDiff, scan: Scan) -> str:
@@ -522,15 +541,15 @@ def summarise_current(engine: Engine, summary: RunSummary) -> None:
 
 # --- derived files: CSV and the officials' workbook -------------------------------------------------------
 
-def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan, prior_version: int | None
-                  ) -> None:
+def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan, prior_version: int | None,
+                  changed_tables: set[str]) -> None:
     """CSV files and workbook, when the data changed or they lag behind the database (a crash after commit)."""
     version, finished = last_success(engine)
     if version is None:
         return
     notes = []
     if facts_csv.indexed_version(opts.curated_dir) != version:
-        spliced = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty)
+        spliced = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty, changed_tables)
         notes.append("CSV files updated" if spliced else "CSV files rewritten")
     if opts.export:
         target = opts.workbook_path()
@@ -542,17 +561,20 @@ def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan
         annotate_run(engine, summary)
 
 
-def write_csvs(engine: Engine, curated_dir: Path, version: int, prior_version: int | None, dirty: set[str]
-               ) -> bool:
-    """Every curated table as CSV; facts.csv spliced when its index matches the prior state. True if spliced."""
+def write_csvs(engine: Engine, curated_dir: Path, version: int, prior_version: int | None, dirty: set[str],
+               changed_tables: set[str]) -> bool:
+    """The curated tables as CSV. When the files reflect the prior state, only tables this job changed are
+    written and facts.csv is spliced (returns True); otherwise every file is written from the database."""
     curated_dir.mkdir(parents=True, exist_ok=True)
     index = facts_csv.read_index(curated_dir)
+    current = index is not None and prior_version is not None and index["version"] == prior_version
     for name, order in CSV_TABLES.items():
+        if current and name not in changed_tables and (curated_dir / f"{name}.csv").exists():
+            continue
         frame = read_table(engine, name)
         frame = frame.sort_values(order, kind="stable") if order else frame
         write_csv_atomic(frame.drop(columns=[c for c in CSV_DROP if c in frame.columns]), curated_dir / f"{name}.csv")
-    spliceable = index is not None and prior_version is not None and index["version"] == prior_version
-    if spliceable and facts_csv.splice(curated_dir, index, dirty, read_facts(engine, dirty), version):
+    if current and facts_csv.splice(curated_dir, index, dirty, read_facts(engine, dirty), version):
         return True
     facts_csv.write_full(curated_dir, read_facts(engine), version)
     return False
