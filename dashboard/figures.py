@@ -124,7 +124,7 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
     keep = list(dict.fromkeys(ranked["region_code"].astype(str)))[:max_bars]
     ranked = ranked[ranked["region_code"].astype(str).isin(keep)]
     with_year = ranked["year"].nunique() > 1 and len(indicators) == 1
-    figure = go.Figure(layout=base_layout(max(260, BAR_HEIGHT * len(ranked) + 90)))
+    figure = go.Figure(layout=base_layout(max(200, BAR_HEIGHT * len(ranked) + 90)))
     for i, code in enumerate(indicators):
         part = ranked[ranked["indicator_code"].astype(str) == code]
         color = PALETTE[i % len(PALETTE)]
@@ -146,7 +146,7 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
                                else ranked["region_name"].astype(str)))
     figure.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True, ticks="",
                         tickfont={"size": 13})
-    figure.update_layout(barmode="group", bargap=0.28, showlegend=len(indicators) > 1)
+    figure.update_layout(barmode="group", bargap=0.28 if len(ranked) > 3 else 0.5, showlegend=len(indicators) > 1)
     return figure
 
 
@@ -272,8 +272,10 @@ def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, hei
             hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
             marker={"line": {"color": [INK if x else "white" for x in shown["inexact"]],
                              "width": [2.4 if x else 0.8 for x in shown["inexact"]]}},
-            colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}}, "thickness": 12, "len": 0.55,
-                      "tickvals": tickvals, "ticktext": ticktext, "x": 0.98},
+            colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}, "side": "top"},
+                      "orientation": "h", "thickness": 10, "len": 0.45, "x": 0.02, "xanchor": "left",
+                      "y": 0.03, "yanchor": "bottom", "tickvals": tickvals, "ticktext": ticktext,
+                      "bgcolor": "rgba(255,255,255,0.85)", "outlinewidth": 0},
         ))
     figure.update_layout(
         map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": MAP_ZOOM},

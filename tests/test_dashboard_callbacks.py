@@ -148,3 +148,17 @@ def test_summary_counts_match_the_filtered_facts():
     snap = data.repository().snapshot()
     n = int((snap.facts["region_code"] == JIAXING).sum())
     assert f"{n:,}" in str(stats[0])
+
+
+def test_year_slider_left_at_its_ends_follows_the_data():
+    """Choosing 嘉兴 narrows the years to 2024; adding 秀洲 must widen them again, not keep 2024 only."""
+    values = _defaults()
+    values[1], values[2] = ["postdocs"], [JIAXING]
+    first = callbacks.sync_state("f-region", "", values, None, None, (0, 0))
+    low, high = first[CONTROL_COUNT + 3], first[CONTROL_COUNT + 4]
+    values[5] = first[5] if first[5] is not callbacks.no_update else values[5]
+    values[2] = [JIAXING, "330411"]
+    second = callbacks.sync_state("f-region", "?ind=postdocs&reg=330400", values, None, None, (low, high))
+    state = from_query(second[CONTROL_COUNT + 8])
+    assert state.year_from is None and state.year_to is None
+    assert second[CONTROL_COUNT + 3] <= low
