@@ -220,6 +220,7 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
     x = [_short(str(indicator_names.get(i, i))) for i in indicators]
     y = [_short(str(region_names.get(r, r))) for r in regions]
     height = max(320, 34 * len(regions) + 170)
+    width = min(0.9, 0.12 + 0.08 * len(indicators))  # a few columns stay cell-sized instead of stretching
     figure = go.Figure(layout=base_layout(height))
     figure.add_heatmap(
         z=z, x=x, y=y, text=text, hovertext=hover, hoverinfo="text", customdata=ids, xgap=2, ygap=2,
@@ -227,9 +228,9 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
         texttemplate="%{text}" if len(indicators) <= CELL_TEXT_MAX_COLS else None,
         textfont={"size": 11},
         colorbar={"title": {"text": "引文数<br>quotes", "font": {"size": 11}}, "thickness": 10, "len": 0.5,
-                  "dtick": 1, "outlinewidth": 0},
+                  "dtick": 1, "outlinewidth": 0, "x": width + 0.02, "xanchor": "left"},
     )
-    figure.update_xaxes(side="top", tickangle=-45, showgrid=False, tickfont={"size": 12})
+    figure.update_xaxes(side="top", tickangle=-45, showgrid=False, tickfont={"size": 12}, domain=[0, width])
     figure.update_yaxes(autorange="reversed", showgrid=False, tickfont={"size": 13})
     figure.update_layout(plot_bgcolor=NO_DATA, margin={"l": 10, "r": 10, "t": 130, "b": 10})
     return figure

