@@ -230,6 +230,7 @@ def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path
                                                       "family_name_en", "unit", "headline", "description"])
         runs = _read_table(conn, "runs")
         rejected = _read_table(conn, "rejected_inputs", ["file", "reason", "detail"])
+    next_run_time()  # the first call imports the scheduler (slow); done here, once, not in a callback
     if facts.empty:
         snap = Snapshot(version, "empty", "数据表是空的 The facts table is empty", label, regions=regions,
                         runs=runs, rejected=rejected)
