@@ -129,6 +129,11 @@ class Repository:
                                  name="dashboard-reload").start()
             return self._snapshot
 
+    def clear_cache(self) -> None:
+        """Forget filtered and sorted frames (the snapshot stays); for timing the real work."""
+        with self._memo_lock:
+            self._cache.clear()
+
     def _install(self, snap: Snapshot) -> None:
         self._snapshot = snap
         with self._memo_lock:
