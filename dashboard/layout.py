@@ -35,7 +35,8 @@ def field_label(zh: str, en: str) -> html.Div:
     return html.Div(bi(zh, en), className="field-label")
 
 
-def header() -> html.Header:
+def header(with_controls: bool = True) -> html.Header:
+    """Title, data-as-of and the language switch (which needs data to act on, so it is left out without)."""
     return html.Header(className="app-header", children=[
         html.Div(className="brand", children=[
             html.Div("浙", className="brand-mark"),
@@ -47,13 +48,14 @@ def header() -> html.Header:
         ]),
         html.Div(className="header-right", children=[
             html.Div(id="as-of", className="as-of"),
+        ] + ([] if not with_controls else [
             dbc.RadioItems(
                 id="lang", value="zh-en", inline=True, class_name="lang-switch",
                 input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-light",
                 label_checked_class_name="active",
                 options=[{"label": "中文 + EN", "value": "zh-en"}, {"label": "中文", "value": "zh"}],
             ),
-        ]),
+        ])),
     ])
 
 
@@ -254,7 +256,7 @@ def build(snap: Snapshot) -> html.Div:
     """The whole page for the current data; the empty state when there is none."""
     if not snap.ok:
         body = html.Main(className="main main-empty", children=[empty_state(snap)])
-        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(), body])
+        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False), body])
     body = html.Div(className="body", children=[
         sidebar(),
         html.Main(className="main", children=[
