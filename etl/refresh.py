@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 
-from etl import facts_csv
+from etl import curated_csv
 from etl.corrections import (
     Correction,
     Vocabulary,
@@ -41,6 +41,7 @@ from etl.corrections import (
     load_corrections,
     where,
 )
+from etl.curated_csv import BlockSpec
 from etl.extract import Fact, extract_article
 from etl.indicators import Taxonomy, load_taxonomy
 from etl.locking import DatabaseLock, LockBusy
@@ -70,11 +71,19 @@ from etl.publish import (
     read_facts,
     read_table,
     record_run,
-    write_csv_atomic,
 )
 from etl.regions import Gazetteer, load_gazetteer
 from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
-from etl.schema import article_inputs, articles, ensure_schema, facts, make_engine, runs, validate_facts
+from etl.schema import (
+    article_inputs,
+    articles,
+    ensure_schema,
+    facts,
+    make_engine,
+    metadata,
+    runs,
+    validate_facts,
+)
 from etl.sources import Article, Rejection
 
 log = logging.getLogger("etl.refresh")
@@ -85,10 +94,13 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 WORKBOOK_NAME = "zj_talent_latest.xlsx"
 RUN_LOCK_WAIT = 600.0  # a full run started by hand waits this long for a refresh to finish
 KEY_COLUMNS = {"rejected_inputs": ["file", "reason", "detail"]}  # detected_at is kept, not compared
-CSV_TABLES = {  # table → row order of its CSV (None: as stored); facts.csv is written by etl.facts_csv
-    "articles": ["article_id"], "rejected_inputs": ["id"], "corrections": ["line"], "regions": None,
-    "indicators": None, "derived_facts": ["fact_id"], "crosscheck": ["article_fact_id"],
+BLOCK_CSVS = {  # tables written one block of rows per article, spliced by a refresh: group, row order
+    "facts": ("article_id", ("article_id", "char_start", "char_end", "indicator_code", "fact_id")),
+    "articles": ("article_id", ("article_id",)),
+    "derived_facts": ("numerator_article_id", ("numerator_article_id", "fact_id")),
+    "crosscheck": ("article_id", ("article_id", "article_fact_id")),
 }
+PLAIN_CSVS = {"rejected_inputs": "id", "corrections": "line", "regions": None, "indicators": None}  # row order
 CSV_DROP = ("id",)
 
 
@@ -248,7 +260,7 @@ class Built:
 
 def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, corrections: list[Correction],
           correction_problems: list[Rejection], old_corrections: pd.DataFrame) -> Built:
-    """Extract the articles to rebuild, apply the corrections, validate."""
+    """Extract the articles to rebuild and apply the corrections (validation follows the comparison)."""
     scan = plan.scan
     to_extract = []
     for article_id in sorted(plan.rebuild):
@@ -265,9 +277,7 @@ def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, correcti
 
     frame = normalise_facts(facts_frame([*(f for a in kept for f in extracted[a.article_id]), *official]))
     frame, applied, invalid = apply_corrections(frame, corrections, vocab)
-    frame = normalise_facts(validate_facts(
-        frame, known_regions=set(vocab.regions.regions), known_indicators=set(vocab.taxonomy.indicators),
-        known_units=set(vocab.units), known_articles=set(sources["article_id"]) if len(sources) else set()))
+    frame = normalise_facts(frame)
 
     outcomes = correction_outcomes(plan, engine, corrections, applied, invalid, frame, old_corrections)
     name = opts.corrections_file().name
@@ -283,6 +293,15 @@ def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, correcti
         orphans=[c for c in corrections if outcomes[c.line][0] == "orphan"],
         failed={a.article_id for a in to_extract} - set(extracted),
     )
+
+
+def validate_new(built: Built, diff: FactDiff, vocab: Vocabulary) -> None:
+    """Check the facts this job adds or changes (the others passed when they were published)."""
+    fresh = built.facts[built.facts["fact_id"].isin(set(diff.added) | set(diff.changed))]
+    if len(fresh):
+        validate_facts(fresh, known_regions=set(vocab.regions.regions),
+                       known_indicators=set(vocab.taxonomy.indicators), known_units=set(vocab.units),
+                       known_articles=set(built.articles["article_id"]))
 
 
 def correction_outcomes(plan: Plan, engine: Engine, corrections: list[Correction], applied: list[Correction],
@@ -387,6 +406,7 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
     plan.statistics |= set(built.articles["article_id"]) - set(scan.states) if len(built.articles) else set()
     old_facts = read_facts(engine, plan.dirty)
     diff = diff_facts(old_facts, built.facts)
+    validate_new(built, diff, vocab)
     old_rejections = read_table(engine, "rejected_inputs")
     derived, patches = fairness_update(engine, taxonomy, plan, built, old_facts, diff, opts.full)
     candidates = {
@@ -435,8 +455,11 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
             lock.resume_heartbeat()
         checkpoint(engine)
         summarise_current(engine, summary)
-    changed_tables = {"articles", *replace, *(p.table for p in patches)} if summary.outcome == "success" else set()
-    write_outputs(engine, opts, summary, plan, prior_version, changed_tables)
+    changed_tables = spliceable = set()
+    if summary.outcome == "success":
+        spliceable = {"facts", "articles", *(p.table for p in patches)}
+        changed_tables = spliceable | set(replace)
+    write_outputs(engine, opts, summary, plan, prior_version, changed_tables, spliceable)
 
 
 def fairness_update(engine: Engine, taxonomy: Taxonomy, plan: Plan, built: Built, old_facts: pd.DataFrame,
@@ -542,15 +565,17 @@ def summarise_current(engine: Engine, summary: RunSummary) -> None:
 # --- derived files: CSV and the officials' workbook -------------------------------------------------------
 
 def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan, prior_version: int | None,
-                  changed_tables: set[str]) -> None:
+                  changed_tables: set[str], spliceable: set[str]) -> None:
     """CSV files and workbook, when the data changed or they lag behind the database (a crash after commit)."""
     version, finished = last_success(engine)
     if version is None:
         return
     notes = []
-    if facts_csv.indexed_version(opts.curated_dir) != version:
-        spliced = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty, changed_tables)
-        notes.append("CSV files updated" if spliced else "CSV files rewritten")
+    state_version, entries = curated_csv.read_state(opts.curated_dir)
+    if state_version != version or set(entries) != {*BLOCK_CSVS, *PLAIN_CSVS} or changed_tables:
+        written = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty, changed_tables,
+                             spliceable)
+        notes.append(f"CSV files written: {', '.join(written)}" if written else "CSV files current")
     if opts.export:
         target = opts.workbook_path()
         stale = not target.exists() or finished is None or target.stat().st_mtime < finished.timestamp()
@@ -562,22 +587,57 @@ def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan
 
 
 def write_csvs(engine: Engine, curated_dir: Path, version: int, prior_version: int | None, dirty: set[str],
-               changed_tables: set[str]) -> bool:
-    """The curated tables as CSV. When the files reflect the prior state, only tables this job changed are
-    written and facts.csv is spliced (returns True); otherwise every file is written from the database."""
+               changed_tables: set[str], spliceable: set[str]) -> list[str]:
+    """The curated tables as CSV; returns what was written ('facts (spliced)', 'articles', …).
+
+    When the files reflect the prior state, a table this job did not change keeps its file, and a table in
+    `spliceable` (changed only for the `dirty` articles) has those articles' blocks replaced. Everything else
+    is written whole from the database.
+    """
     curated_dir.mkdir(parents=True, exist_ok=True)
-    index = facts_csv.read_index(curated_dir)
-    current = index is not None and prior_version is not None and index["version"] == prior_version
-    for name, order in CSV_TABLES.items():
-        if current and name not in changed_tables and (curated_dir / f"{name}.csv").exists():
+    state_version, entries = curated_csv.read_state(curated_dir)
+    current = prior_version is not None and state_version == prior_version
+    files, written = {}, []
+    for name, (group, order) in BLOCK_CSVS.items():
+        spec = BlockSpec(metadata.tables[name], group, order)
+        entry = entries.get(name) if current and entries.get(name, {}).get("columns") == spec.columns else None
+        if entry is not None and name not in changed_tables:
+            files[name] = entry
             continue
-        frame = read_table(engine, name)
-        frame = frame.sort_values(order, kind="stable") if order else frame
-        write_csv_atomic(frame.drop(columns=[c for c in CSV_DROP if c in frame.columns]), curated_dir / f"{name}.csv")
-    if current and facts_csv.splice(curated_dir, index, dirty, read_facts(engine, dirty), version):
-        return True
-    facts_csv.write_full(curated_dir, read_facts(engine), version)
-    return False
+        if entry is not None and name in spliceable:
+            fresh = read_rows(engine, spec.table, group, dirty)
+            spliced = curated_csv.splice_blocks(curated_dir, spec, entry, dirty, fresh)
+            if spliced is not None:
+                files[name] = {**spliced, "columns": spec.columns}
+                written.append(f"{name} (spliced)")
+                continue
+        files[name] = {**curated_csv.write_blocks(curated_dir, spec, read_table(engine, name)),
+                       "columns": spec.columns}
+        written.append(name)
+    for name, order in PLAIN_CSVS.items():
+        table = metadata.tables[name]
+        columns = [c.name for c in table.columns if c.name not in CSV_DROP]
+        entry = entries.get(name) if current and entries.get(name, {}).get("columns") == columns else None
+        if entry is not None and name not in changed_tables:
+            files[name] = entry
+            continue
+        frame = curated_csv.normalise(read_table(engine, name), table)
+        frame = (frame.sort_values(order, kind="stable") if order else frame)[columns]
+        files[name] = {**curated_csv.write_plain(curated_dir, name, frame), "columns": columns}
+        written.append(name)
+    curated_csv.write_state(curated_dir, version, files)
+    return written
+
+
+def read_rows(engine: Engine, table, column: str, values: set[str]) -> pd.DataFrame:
+    """Rows of `table` whose `column` is one of `values`."""
+    ids = sorted(values)
+    frames = []
+    with engine.connect() as conn:
+        for start in range(0, len(ids), 900):
+            frames.append(pd.read_sql(select(table).where(table.c[column].in_(ids[start:start + 900])), conn))
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in table.columns])
 
 
 def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:

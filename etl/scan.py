@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import os
+import re
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
@@ -22,16 +24,18 @@ from pathlib import Path
 
 from etl.paths import PROJECT_ROOT, REFERENCE_DIR
 from etl.sources import (
+    ARTICLE_SUFFIXES,
+    ENCODINGS,
     MANIFEST_NAME,
     Article,
     ManifestRow,
     Rejection,
-    article_paths,
     build_article,
     decode_article,
     parse_manifest,
 )
 
+CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab, LF, CR
 RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
 EXTRACTOR_ROOTS = ("etl/extract.py", "etl/sources.py", "etl/pipeline.py", "etl/corrections.py")
 EXTRACTOR_FOLLOWS = "etl/extract.py"  # whose etl imports are followed: the extraction code proper
@@ -110,9 +114,34 @@ def manifest_digest(row: ManifestRow | None) -> str:
     return hashlib.sha256(repr(row).encode("utf-8")).hexdigest()[:32]
 
 
-def stat_key(path: Path) -> tuple[str, int]:
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}", st.st_ctime_ns
+def stat_key(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def list_articles(raw_dir: Path) -> list[tuple[Path, os.stat_result | OSError]]:
+    """The files `sources.article_paths` lists, in its order, each with its stat (one system call each)."""
+    found = []
+    with os.scandir(raw_dir) as entries:
+        for entry in entries:
+            if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES and entry.is_file():
+                try:
+                    found.append((entry.name, entry.stat()))
+                except OSError as exc:
+                    found.append((entry.name, exc))
+    found.sort(key=lambda item: item[0])  # one folder: ordering by name is ordering by path
+    return [(raw_dir / name, st) for name, st in found]
+
+
+def decode_manifest(data: bytes) -> str:
+    """`decode_article` for the manifest, with a fast path: bytes without control characters decode alike,
+    so the character-by-character check is only needed when there are some."""
+    if data.strip() and not CONTROL_BYTES.search(data):
+        for encoding in ENCODINGS:
+            try:
+                return data.decode(encoding).lstrip("\ufeff")
+            except UnicodeDecodeError:
+                continue
+    return decode_article(data)[0]
 
 
 def read_manifest(raw_dir: Path, scan: Scan) -> None:
@@ -121,7 +150,7 @@ def read_manifest(raw_dir: Path, scan: Scan) -> None:
     if not manifest_path.exists():
         return
     try:
-        manifest_text, _ = decode_article(manifest_path.read_bytes())
+        manifest_text = decode_manifest(manifest_path.read_bytes())
     except ValueError as exc:
         scan.rejections.append(Rejection(MANIFEST_NAME, "manifest_unreadable", str(exc)))
         return
@@ -145,19 +174,18 @@ def scan_raw(raw_dir: Path, previous: dict[str, InputState], extractor: str, ful
     scan = Scan()
     published = published or set()
     read_manifest(raw_dir, scan)
-    paths = article_paths(raw_dir)
-    present = {p.name for p in paths}
+    listed = list_articles(raw_dir)
+    present = {p.name for p, _ in listed}
     for name in sorted(set(scan.manifest) - present):
         scan.rejections.append(Rejection(f"{MANIFEST_NAME}: {name}", "manifest_file_missing",
                                          f"the manifest lists {name} but there is no such file in {raw_dir}"))
     seen: dict[str, str] = {}
-    for path in paths:
+    for path, st in listed:
         article_id, row = path.stem, scan.manifest.get(path.name)
-        try:
-            key, ctime_ns = stat_key(path)
-        except OSError as exc:
-            scan.rejections.append(Rejection(path.name, "unreadable", f"{path.name}: {exc}"))
+        if isinstance(st, OSError):
+            scan.rejections.append(Rejection(path.name, "unreadable", f"{path.name}: {st}"))
             continue
+        key, ctime_ns = stat_key(st), st.st_ctime_ns
         before = previous.get(article_id)
         trusted = (not full and before is not None and before.file == path.name and before.stat_key == key
                    and ctime_ns < before.verified_ns - RACY_NS)

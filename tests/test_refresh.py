@@ -146,7 +146,8 @@ def test_a_sequence_of_refreshes_equals_one_run_from_scratch(tmp_path: Path) -> 
     for name, (key, drop) in STABLE_TABLES.items():
         pd.testing.assert_frame_equal(comparable(inc.table(name), key, drop), comparable(full.table(name), key, drop),
                                       obj=name)
-    for name in ("facts.csv", "articles.csv", "derived_facts.csv", "regions.csv", "indicators.csv"):
+    for name in ("facts.csv", "articles.csv", "derived_facts.csv", "crosscheck.csv", "regions.csv",
+                 "indicators.csv", "corrections.csv"):
         assert filecmp.cmp(inc.curated / name, full.curated / name, shallow=False), name
 
 
@@ -156,7 +157,7 @@ def test_csv_files_that_lag_behind_the_database_are_written_again(ws: Workspace)
     summary = ws.refresh()
     assert summary.outcome == "nothing_new"
     assert (ws.curated / "facts.csv").read_bytes() == written
-    assert "CSV files rewritten" in summary.message
+    assert "CSV files written: facts" in summary.message
 
 
 def test_a_lock_held_elsewhere_is_respected_until_its_heartbeat_goes_stale(ws: Workspace) -> None:
