@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 
 import pandas as pd
-import pandera.pandas as pa
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -350,47 +349,59 @@ def has_schema(engine: Engine) -> bool:
     return inspect(engine).has_table("facts")
 
 
-def _in(values: tuple[str, ...]) -> pa.Check:
-    return pa.Check.isin(list(values))
+@functools.cache
+def facts_schema():
+    """The pandera schema of `facts`, built on first use: importing pandera costs a third of a second, which
+    processes that never validate (the dashboard, a refresh with nothing new) should not pay."""
+    import pandera.pandas as pa
+
+    def _in(values: tuple[str, ...]) -> pa.Check:
+        return pa.Check.isin(list(values))
+
+    return pa.DataFrameSchema(
+        {
+            "fact_id": pa.Column(str, unique=True),
+            "article_id": pa.Column(str),
+            "region_code": pa.Column(str, pa.Check.str_length(min_value=6)),
+            "region_name": pa.Column(str),
+            "region_level": pa.Column(str, _in(("province", "city", "county", "zone", "town"))),
+            "indicator_code": pa.Column(str),
+            "family": pa.Column(str, _in(FAMILIES)),
+            "value": pa.Column(float, pa.Check.ge(0)),
+            "value_high": pa.Column(float, nullable=True),
+            "unit": pa.Column(str),
+            "qualifier": pa.Column(str, _in(QUALIFIERS)),
+            "period_start": pa.Column(str, nullable=True),
+            "period_end": pa.Column(str),
+            "period_kind": pa.Column(str, _in(PERIOD_KINDS)),
+            "year": pa.Column(int, pa.Check.in_range(1949, 2100)),
+            "quote": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "char_start": pa.Column(int, pa.Check.ge(0)),
+            "char_end": pa.Column(int, pa.Check.ge(1)),
+            "status": pa.Column(str, _in(STATUSES)),
+            "source_kind": pa.Column(str, _in(SOURCE_KINDS)),
+        },
+        checks=[
+            pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),
+            pa.Check(lambda df: (df["value_high"].isna() | (df["value_high"] >= df["value"])).all(),
+                     error="value_high must not be below value"),
+        ],
+        strict=False,
+        coerce=True,
+    )
 
 
-FACTS_SCHEMA = pa.DataFrameSchema(
-    {
-        "fact_id": pa.Column(str, unique=True),
-        "article_id": pa.Column(str),
-        "region_code": pa.Column(str, pa.Check.str_length(min_value=6)),
-        "region_name": pa.Column(str),
-        "region_level": pa.Column(str, _in(("province", "city", "county", "zone", "town"))),
-        "indicator_code": pa.Column(str),
-        "family": pa.Column(str, _in(FAMILIES)),
-        "value": pa.Column(float, pa.Check.ge(0)),
-        "value_high": pa.Column(float, nullable=True),
-        "unit": pa.Column(str),
-        "qualifier": pa.Column(str, _in(QUALIFIERS)),
-        "period_start": pa.Column(str, nullable=True),
-        "period_end": pa.Column(str),
-        "period_kind": pa.Column(str, _in(PERIOD_KINDS)),
-        "year": pa.Column(int, pa.Check.in_range(1949, 2100)),
-        "quote": pa.Column(str, pa.Check.str_length(min_value=1)),
-        "char_start": pa.Column(int, pa.Check.ge(0)),
-        "char_end": pa.Column(int, pa.Check.ge(1)),
-        "status": pa.Column(str, _in(STATUSES)),
-        "source_kind": pa.Column(str, _in(SOURCE_KINDS)),
-    },
-    checks=[
-        pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),
-        pa.Check(lambda df: (df["value_high"].isna() | (df["value_high"] >= df["value"])).all(),
-                 error="value_high must not be below value"),
-    ],
-    strict=False,
-    coerce=True,
-)
+def __getattr__(name: str):
+    """`FACTS_SCHEMA` still works, built when first asked for."""
+    if name == "FACTS_SCHEMA":
+        return facts_schema()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validate_facts(frame: pd.DataFrame, known_regions: set[str], known_indicators: set[str],
                    known_units: set[str], known_articles: set[str]) -> pd.DataFrame:
     """Check the facts table and its references; raises pandera's SchemaError or ValueError saying why."""
-    validated = FACTS_SCHEMA.validate(frame, lazy=True)
+    validated = facts_schema().validate(frame, lazy=True)
     problems = []
     for column, known in (("region_code", known_regions), ("indicator_code", known_indicators),
                           ("unit", known_units), ("article_id", known_articles)):
