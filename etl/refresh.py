@@ -573,8 +573,8 @@ def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan
     notes = []
     state_version, entries = curated_csv.read_state(opts.curated_dir)
     if state_version != version or set(entries) != {*BLOCK_CSVS, *PLAIN_CSVS} or changed_tables:
-        written = write_csvs(engine, opts.curated_dir, version, prior_version, plan.dirty, changed_tables,
-                             spliceable)
+        written = write_csvs(engine, opts.curated_dir, (version, prior_version, state_version), entries,
+                             plan.dirty, changed_tables, spliceable)
         notes.append(f"CSV files written: {', '.join(written)}" if written else "CSV files current")
     if opts.export:
         target = opts.workbook_path()
@@ -586,16 +586,18 @@ def write_outputs(engine: Engine, opts: Options, summary: RunSummary, plan: Plan
         annotate_run(engine, summary)
 
 
-def write_csvs(engine: Engine, curated_dir: Path, version: int, prior_version: int | None, dirty: set[str],
-               changed_tables: set[str], spliceable: set[str]) -> list[str]:
+def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | None, int | None],
+               entries: dict[str, dict], dirty: set[str], changed_tables: set[str], spliceable: set[str]
+               ) -> list[str]:
     """The curated tables as CSV; returns what was written ('facts (spliced)', 'articles', …).
 
     When the files reflect the prior state, a table this job did not change keeps its file, and a table in
     `spliceable` (changed only for the `dirty` articles) has those articles' blocks replaced. Everything else
-    is written whole from the database.
+    is written whole from the database. `versions`: this run, the prior publish, the run the files reflect;
+    `entries`: the state file's valid entries.
     """
     curated_dir.mkdir(parents=True, exist_ok=True)
-    state_version, entries = curated_csv.read_state(curated_dir)
+    version, prior_version, state_version = versions
     current = prior_version is not None and state_version == prior_version
     files, written = {}, []
     for name, (group, order) in BLOCK_CSVS.items():
