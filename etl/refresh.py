@@ -356,7 +356,10 @@ def rejections_table(rejections: list[Rejection], old: pd.DataFrame) -> pd.DataF
 # --- the job ------------------------------------------------------------------------------------------------
 
 def update(opts: Options) -> RunSummary:
-    """One run or refresh under the database lock; raises after logging a failed run."""
+    """One run or refresh under the database lock; raises after logging a failed run. A refresh that finds
+    the lock held logs 'skipped' and returns; a run raises LockBusy (someone asked for it by hand)."""
+    if opts.db_url.startswith("sqlite:///"):
+        Path(opts.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(opts.db_url)
     ensure_schema(engine)
     summary = RunSummary(kind=opts.kind, db_url=opts.db_url, curated_dir=str(opts.curated_dir),
@@ -368,6 +371,8 @@ def update(opts: Options) -> RunSummary:
         summary.outcome, summary.message = "skipped", f"not started: {busy}"
         summary.run_id = record_run(engine, run_row(summary))
         engine.dispose()
+        if opts.kind == "run":
+            raise
         return summary
     try:
         if lock.taken_over:

@@ -219,3 +219,17 @@ def test_the_lock_heartbeat_is_renewed_while_held_and_the_row_removed_on_release
         lock.release()
     assert lock.holder() is None
     engine.dispose()
+
+
+def test_a_run_started_by_hand_fails_loudly_when_the_lock_stays_held(ws: Workspace) -> None:
+    from etl.locking import LockBusy
+
+    engine = make_engine(ws.db_url)
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(insert(locks).values(name="refresh", token="elsewhere", pid=4242, host="other-host",
+                                          command="refresh", started_at=now, heartbeat_at=now))
+    engine.dispose()
+    with pytest.raises(LockBusy, match="other-host"):
+        ws.run(lock_wait=0.5)
+    assert ws.runs().iloc[-1]["outcome"] == "skipped"
