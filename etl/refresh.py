@@ -188,18 +188,15 @@ def fact_articles(engine: Engine, fact_ids: set[str]) -> dict[str, str]:
 
 # --- planning ------------------------------------------------------------------------------------------------
 
-def _signature(action: str, changes: str, reason: str, analyst: str) -> tuple[str, str, str, str]:
-    return action, changes, reason, analyst
-
-
 def correction_signatures(corrections: list[Correction]) -> dict[str, tuple]:
-    return {c.fact_id: _signature(c.action, c.describe_changes(), c.reason, c.analyst) for c in corrections}
+    """Per fact, what shapes its corrected row, in the form the `corrections` table keeps it."""
+    return {c.fact_id: (c.action, c.describe_changes(), c.reason, c.analyst) for c in corrections}
 
 
 def published_signatures(old: pd.DataFrame) -> dict[str, tuple]:
-    """What the last publish applied, per fact (orphans and invalid lines changed no fact)."""
+    """What the last publish applied, per fact (orphan lines changed no fact)."""
     applied = old[old["outcome"].isin(["applied", "invalid"])] if len(old) else old
-    return {r.fact_id: _signature(r.action, r.changes, r.reason, r.analyst) for r in applied.itertuples()}
+    return {r.fact_id: (r.action, r.changes, r.reason, r.analyst) for r in applied.itertuples()}
 
 
 def plan_changes(scan: Scan, published: set[str], previous: dict[str, InputState],
