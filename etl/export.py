@@ -28,6 +28,7 @@ from etl.export_sheets import build_workbook
 from etl.export_stream import save
 from etl.indicators import FAMILIES
 from etl.paths import resolve_db_url
+from etl.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.schema import make_engine
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
@@ -39,6 +40,10 @@ REQUIRED = {
     "articles": ["article_id", "title", "published"],
     "indicators": ["code", "name_zh", "family", "unit"],
     "regions": ["code", "name_zh", "level", "parent_code"],
+    "derived": ["indicator_code", "family", "region_code", "region_name", "year", "value", "unit", "status",
+                "numerator_indicator_code", "numerator_value"],
+    "crosscheck": ["region_code", "region_name", "indicator_code", "indicator_name_zh", "article_year",
+                   "official_year", "article_value", "official_value", "relative_difference", "consistent"],
 }
 OPTIONAL = {
     "facts": {"region_level": "", "indicator_name_en": "", "value_high": None, "period_start": None,
@@ -49,7 +54,14 @@ OPTIONAL = {
     "indicators": {"name_en": "", "family_name_zh": "", "family_name_en": "", "headline": False,
                    "description": ""},
     "regions": {"name_en": "", "aliases": "", "note": ""},
+    # derived_facts and crosscheck (etl.percapita): numbers missing are empty cells, texts missing are blank
+    "derived": {c: None if c in ("value_high", "numerator_value_high", "denominator_value", "denominator_year",
+                                 "numerator_year", "proxy_year") else ""
+                for c in DERIVED_COLUMNS if c not in REQUIRED["derived"]},
+    "crosscheck": {c: "" for c in CROSSCHECK_COLUMNS if c not in REQUIRED["crosscheck"]},
 }
+DERIVED_NUMBERS = ("value", "value_high", "numerator_value", "numerator_value_high", "denominator_value",
+                   "denominator_year")
 
 
 @dataclass(frozen=True)
@@ -71,9 +83,21 @@ def now_beijing() -> datetime:
     return datetime.now(BEIJING)
 
 
+def empty_derived() -> pd.DataFrame:
+    return _normalise_derived(pd.DataFrame(columns=DERIVED_COLUMNS))
+
+
+def empty_crosscheck() -> pd.DataFrame:
+    return _normalise_crosscheck(pd.DataFrame(columns=CROSSCHECK_COLUMNS))
+
+
 @dataclass
 class ExportData:
-    """Everything the workbook shows, already filtered to current facts and the reader's filters."""
+    """Everything the workbook shows, already filtered to current facts and the reader's filters.
+
+    `derived` (per-capita values) and `crosscheck` (article vs official figures) are the pipeline's
+    `derived_facts` and `crosscheck` tables; a caller without them gets their sheets with a sentence instead.
+    """
 
     facts: pd.DataFrame
     articles: pd.DataFrame
@@ -83,34 +107,51 @@ class ExportData:
     data_as_of: str
     generated_at: datetime = field(default_factory=now_beijing)
     region_filter_labels: tuple[str, ...] = ()
+    derived: pd.DataFrame = field(default_factory=empty_derived)
+    crosscheck: pd.DataFrame = field(default_factory=empty_crosscheck)
 
     @classmethod
     def from_frames(cls, facts: pd.DataFrame, articles: pd.DataFrame, indicators: pd.DataFrame,
                     regions: pd.DataFrame, filters: ExportFilters | None = None,
-                    data_as_of: str = "") -> ExportData:
+                    data_as_of: str = "", derived: pd.DataFrame | None = None,
+                    crosscheck: pd.DataFrame | None = None) -> ExportData:
         """Filter full tables as every caller must: current facts, then families, indicators, regions, years.
 
         The region filter keeps a chosen region and everything beneath it. The reference tables are cut to
-        what the kept facts use (regions with their parents, so the hierarchy still reads).
+        what the kept rows use (regions with their parents, so the hierarchy still reads). Derived values
+        follow the same filters, matched on the derived indicator or its numerator (see `_derived_mask`);
+        cross-check rows on their indicator and the article figure's year.
         """
         filters = filters or ExportFilters()
-        _check_columns({"facts": facts, "articles": articles, "indicators": indicators, "regions": regions})
+        given = {"facts": facts, "articles": articles, "indicators": indicators, "regions": regions,
+                 "derived": derived, "crosscheck": crosscheck}
+        _check_columns({name: frame for name, frame in given.items() if frame is not None})
         facts, articles = _normalise_facts(facts), _normalise_articles(articles)
         indicators, regions = _normalise_indicators(indicators), _normalise_regions(regions)
+        derived = empty_derived() if derived is None else _normalise_derived(derived)
+        crosscheck = empty_crosscheck() if crosscheck is None else _normalise_crosscheck(crosscheck)
         tree = RegionTree.from_frame(regions)
         region_codes = resolve_regions(filters.regions, regions)
         keep = _filter_mask(facts, indicators, filters, tree, region_codes)
         facts = facts[keep].reset_index(drop=True)
-        used_regions = tree.with_ancestors(facts["region_code"])
+        derived = derived[_derived_mask(derived, indicators, filters, tree, region_codes)].reset_index(drop=True)
+        crosscheck = crosscheck[_crosscheck_mask(crosscheck, indicators, filters, tree, region_codes)]
+        used_regions = tree.with_ancestors(pd.concat([facts["region_code"], derived["region_code"],
+                                                      crosscheck["region_code"]]))
+        used_indicators = pd.concat([facts["indicator_code"], derived["indicator_code"]])
+        used_articles = pd.concat([facts["article_id"], derived["numerator_article_id"],
+                                   crosscheck["article_id"]])
         names = regions.set_index("code")["name_zh"].to_dict()
         return cls(
             facts=facts,
-            articles=_rows_in(articles, "article_id", facts["article_id"]),
-            indicators=_rows_in(indicators, "code", facts["indicator_code"]),
+            articles=_rows_in(articles, "article_id", used_articles),
+            indicators=_rows_in(indicators, "code", used_indicators),
             regions=_rows_in(regions, "code", used_regions),
             filters=filters,
             data_as_of=data_as_of or latest_article_month(articles),
             region_filter_labels=tuple(names.get(c, c) for c in region_codes),
+            derived=derived,
+            crosscheck=crosscheck.reset_index(drop=True),
         )
 
 
@@ -162,6 +203,33 @@ def _normalise_regions(regions: pd.DataFrame) -> pd.DataFrame:
     return _complete(regions, "regions").assign(parent_code=regions["parent_code"].fillna(""))
 
 
+def _truthy(values: pd.Series) -> pd.Series:
+    """Booleans as SQLite (0/1), PostgreSQL (bool) or a CSV file ('True') spell them."""
+    numeric = pd.to_numeric(values.astype(object).where(values.notna(), 0), errors="coerce")
+    words = values.astype(str).str.strip().str.lower().isin(("true", "t", "yes"))
+    return ((numeric.fillna(0) != 0) | words).astype(bool)
+
+
+def _normalise_derived(derived: pd.DataFrame) -> pd.DataFrame:
+    derived = _complete(derived, "derived")
+    numbers = {c: pd.to_numeric(derived[c], errors="coerce").astype(float) for c in DERIVED_NUMBERS}
+    return derived.assign(
+        **numbers,
+        year=pd.to_numeric(derived["year"], errors="coerce").astype(int),
+        proxy_year=_truthy(derived["proxy_year"]),
+    )
+
+
+def _normalise_crosscheck(crosscheck: pd.DataFrame) -> pd.DataFrame:
+    crosscheck = _complete(crosscheck, "crosscheck")
+    numbers = ("article_value", "official_value", "relative_difference")
+    return crosscheck.assign(
+        **{c: pd.to_numeric(crosscheck[c], errors="coerce").astype(float) for c in numbers},
+        **{c: pd.to_numeric(crosscheck[c], errors="coerce").astype(int) for c in ("article_year", "official_year")},
+        consistent=_truthy(crosscheck["consistent"]),
+    )
+
+
 def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters, tree: RegionTree,
                  region_codes: list[str]) -> pd.Series:
     """Rows kept by every filter; a family or indicator nobody declared is a typo and stops the export."""
@@ -178,13 +246,47 @@ def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportF
         keep &= facts["family"].isin(filters.families)
     if filters.indicators:
         keep &= facts["indicator_code"].isin(filters.indicators)
+    return keep & _place_and_time(facts["region_code"], facts["year"], filters, tree, region_codes)
+
+
+def _place_and_time(region: pd.Series, year: pd.Series, filters: ExportFilters, tree: RegionTree,
+                    region_codes: list[str]) -> pd.Series:
+    """The region (with everything beneath it) and year filters, shared by every table."""
+    keep = pd.Series(True, index=region.index)
     if region_codes:
-        keep &= facts["region_code"].isin(tree.descendants(region_codes))
+        keep &= region.isin(tree.descendants(region_codes))
     if filters.year_from is not None:
-        keep &= facts["year"] >= filters.year_from
+        keep &= year >= filters.year_from
     if filters.year_to is not None:
-        keep &= facts["year"] <= filters.year_to
+        keep &= year <= filters.year_to
     return keep
+
+
+def _derived_mask(derived: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters, tree: RegionTree,
+                  region_codes: list[str]) -> pd.Series:
+    """A per-capita value is kept when its own indicator or its numerator's matches the family and indicator
+    filters, so `--indicator talent_total` keeps 每万常住人口人才资源数 beside the talent total itself."""
+    keep = pd.Series(True, index=derived.index)
+    numerator_family = derived["numerator_indicator_code"].map(indicators.set_index("code")["family"])
+    if filters.families:
+        keep &= derived["family"].isin(filters.families) | numerator_family.isin(filters.families)
+    if filters.indicators:
+        keep &= (derived["indicator_code"].isin(filters.indicators)
+                 | derived["numerator_indicator_code"].isin(filters.indicators))
+    return keep & _place_and_time(derived["region_code"], derived["year"], filters, tree, region_codes)
+
+
+def _crosscheck_mask(crosscheck: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters,
+                     tree: RegionTree, region_codes: list[str]) -> pd.Series:
+    """Cross-check rows by their indicator's family and code, region, and the article figure's year."""
+    keep = pd.Series(True, index=crosscheck.index)
+    if filters.families:
+        family = crosscheck["indicator_code"].map(indicators.set_index("code")["family"])
+        keep &= family.isin(filters.families)
+    if filters.indicators:
+        keep &= crosscheck["indicator_code"].isin(filters.indicators)
+    return keep & _place_and_time(crosscheck["region_code"], crosscheck["article_year"], filters, tree,
+                                  region_codes)
 
 
 def latest_article_month(articles: pd.DataFrame) -> str:
@@ -208,8 +310,17 @@ def last_refresh(conn: Connection) -> str:
     return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间，最近一次成功更新）"
 
 
+def read_if_present(conn: Connection, table) -> pd.DataFrame | None:
+    """A table's columns that exist in this database, or None when the table does not (an older database)."""
+    inspector = inspect(conn)
+    if not inspector.has_table(table.name):
+        return None
+    present = {c["name"] for c in inspector.get_columns(table.name)}
+    return pd.read_sql(select(*[c for c in table.c if c.name in present]), conn)
+
+
 def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> ExportData:
-    """Read the curated tables (current facts only) and apply the filters."""
+    """Read the curated tables (current facts only), the per-capita and cross-check tables, apply the filters."""
     with engine.connect() as conn:
         if not inspect(conn).has_table("facts"):
             raise ValueError(f"{engine.url!r} has no facts table; run `python -m etl run` first")
@@ -217,8 +328,11 @@ def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> Ex
         articles = pd.read_sql(select(schema.articles), conn)
         indicators = pd.read_sql(select(schema.indicators), conn)
         regions = pd.read_sql(select(schema.regions), conn)
+        derived = read_if_present(conn, schema.derived_facts)
+        crosscheck = read_if_present(conn, schema.crosscheck)
         as_of = last_refresh(conn)
-    return ExportData.from_frames(facts, articles, indicators, regions, filters, as_of)
+    return ExportData.from_frames(facts, articles, indicators, regions, filters, as_of, derived=derived,
+                                  crosscheck=crosscheck)
 
 
 def workbook_bytes(data: ExportData) -> bytes:
@@ -261,7 +375,8 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> None:
     """Register `python -m etl export`."""
     parser = subparsers.add_parser(
         "export", help="write the officials' Excel workbook",
-        description="Write the Excel workbook (cover, summary, chart, facts, sources, indicators, regions). "
+        description="Write the Excel workbook (cover, summary, chart, per-capita values, facts, cross-check, "
+                    "sources, indicators, regions). "
                     "Repeat a filter or give it several values; filters of different kinds all apply.")
     parser.add_argument("--out", required=True, type=Path,
                         help="the .xlsx file to write (replaced atomically)")

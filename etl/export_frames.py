@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.percapita import TOLERANCE
+
 EXCLUDED_STATUSES = ("rejected", "retired")
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县（市、区）", "zone": "功能区", "town": "乡镇（街道）"}
 STATUS_ZH = {"extracted": "自动摘录", "needs_review": "待复核", "corrected": "已人工核正"}
@@ -28,6 +30,11 @@ EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 COMPARABLE_LEVELS = {"province": "province", "city": "city", "county": "county", "zone": "county",
                      "town": "town"}
 LEVEL_GROUP_ZH = {"province": "全省", "city": "各市", "county": "各县（市、区）及功能区", "town": "各乡镇（街道）"}
+# Per-capita values (derived_facts): what each status means to a reader, and the factor of each rate unit when
+# the taxonomy does not name it (a table written by an older taxonomy).
+DERIVED_STATUS_ZH = {"derived": "已计算", "derived_proxy_year": "代用年份", "no_denominator": "无分母"}
+DERIVED_HAS_VALUE = ("derived", "derived_proxy_year")
+UNIT_SCALE = {"per_10k_residents": 10_000.0, "per_10k": 10_000.0, "yuan_per_100m_gdp": 100_000_000.0}
 
 
 @dataclass(frozen=True)
@@ -263,3 +270,77 @@ def chart_comparisons(cells: pd.DataFrame, tree: RegionTree, levels: dict[str, s
         if len(out) == limit:
             break
     return out
+
+
+# --- 人均指标 and 核对: the fair-comparison tables as the sheets list them
+
+
+def per_capita_rows(derived: pd.DataFrame, articles: pd.DataFrame, indicators: pd.DataFrame, tree: RegionTree,
+                    scales: Mapping[str, float]) -> pd.DataFrame:
+    """Derived values with what an official needs to redo the sum: article title, scale, status and note.
+
+    Rows with a result come first, those without a denominator after them (each in region, indicator, year
+    order), so the sheet opens on numbers and the gaps are listed, with their reason, at the end.
+    """
+    titles = articles.set_index("article_id")["title"]
+    names = indicators.set_index("code")["name_zh"]
+    indicator_order = {code: i for i, code in enumerate(indicators["code"])}
+    scale = derived["indicator_code"].map(scales).fillna(derived["unit"].map(UNIT_SCALE)).astype(float)
+    rows = derived.assign(
+        article_title=derived["numerator_article_id"].map(titles).fillna(""),
+        denominator_name_zh=derived["denominator_indicator_code"].map(names).fillna(
+            derived["denominator_indicator_code"]),
+        scale=scale,
+        status_zh=derived["status"].map(DERIVED_STATUS_ZH).fillna(derived["status"]),
+        **_derived_notes(derived),
+        _missing=~derived["status"].isin(DERIVED_HAS_VALUE) | derived["value"].isna(),
+        _region=tree.sort_key(derived["region_code"]),
+        _indicator=derived["indicator_code"].map(indicator_order).fillna(len(indicator_order)),
+    )
+    keys = ["_missing", "_region", "_indicator", "year", "numerator_value", "fact_id"]
+    ordered = rows.sort_values(keys, kind="stable").reset_index(drop=True)
+    return ordered.drop(columns=["_region", "_indicator"])
+
+
+def _derived_notes(derived: pd.DataFrame) -> dict[str, pd.Series]:
+    """The pipeline's note ("中文 · English": proxy year, missing denominator) split into a Chinese note for
+    the printed page and an English one beside it, plus what a range or target numerator means."""
+    parts = derived["note"].fillna("").astype(str).str.partition(" · ").reindex(columns=range(3), fill_value="")
+    zh, en = parts[0].str.strip(), parts[2].str.strip()
+    is_range = (derived["qualifier"] == "range") & derived["value_high"].notna() & derived["value"].notna()
+    high = derived["value_high"].map(lambda v: f"{v:,.2f}" if v == v else "").astype(str)
+    extras = [
+        (is_range, "分子为区间，结果为下限，上限为 " + high,
+         "the numerator is a range: the result is its lower end, the upper " + high),
+        (derived["qualifier"] == "target", "分子为目标值（计划数），不是实绩", "the numerator is a target, not an outcome"),
+    ]
+    for mask, extra_zh, extra_en in extras:
+        zh = zh.where(~mask, (zh + "；").where(zh != "", "") + extra_zh)
+        en = en.where(~mask, (en + "; ").where(en != "", "") + extra_en)
+    return {"note_zh": zh, "note_en": en}
+
+
+def check_rule(qualifier: str) -> str:
+    """When an article figure counts as consistent with the official one, in words (see percapita)."""
+    if qualifier == "over":
+        return "报道为下限（超过、多）：官方数字不低于报道数字即相符"
+    if qualifier == "under":
+        return "报道为上限（不到、以内）：官方数字不高于报道数字即相符"
+    tolerance = TOLERANCE.get(qualifier, TOLERANCE["approx"])
+    kind = {"exact": "确数", "approx": "约数", "range": "区间下限", "target": "目标值"}.get(qualifier, "约数")
+    return f"报道为{kind}：与官方数字相差不超过{tolerance:.0%}即相符"
+
+
+def crosscheck_rows(crosscheck: pd.DataFrame, articles: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """Article figures beside official ones, worst first: inconsistent before consistent, then the larger gap."""
+    titles = articles.set_index("article_id")["title"]
+    units = indicators.set_index("code")["unit"]
+    rows = crosscheck.assign(
+        article_title=crosscheck["article_id"].map(titles).fillna(""),
+        unit=crosscheck["indicator_code"].map(units).fillna(""),
+        consistent_zh=np.where(crosscheck["consistent"].astype(bool), "是", "否"),
+        rule=crosscheck["article_qualifier"].map(check_rule),
+        _gap=-crosscheck["relative_difference"].abs(),
+    )
+    ordered = rows.sort_values(["consistent", "_gap", "region_code", "article_fact_id"], kind="stable")
+    return ordered.drop(columns="_gap").reset_index(drop=True)

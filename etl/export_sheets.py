@@ -1,12 +1,13 @@
 """The sheets of the officials' workbook, laid out from an `ExportData`, one function per sheet.
 
-Sheets come in reading order: the cover explains, the summary and chart compare, the facts sheet proves,
-and the reference sheets define. Every table has a Chinese header row with English beneath it, fitted
+Sheets come in reading order: the cover explains, the summary, chart and per-capita sheet compare, the facts
+and cross-check sheets prove, and the reference sheets define. Every table has a Chinese header row with English beneath it, fitted
 column widths, frozen headers and an A4 landscape page set-up that repeats the headers on every page.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.export_frames import (
+    DERIVED_HAS_VALUE,
     LEVEL_GROUP_ZH,
     LEVEL_ZH,
     QUALIFIER_ZH,
@@ -31,10 +33,12 @@ from etl.export_frames import (
     RegionTree,
     cell_note,
     chart_comparisons,
+    crosscheck_rows,
     display_width,
     excel_serial,
     line_counts,
     objects,
+    per_capita_rows,
     period_label,
     pivot_cells,
     pivot_indicators,
@@ -53,6 +57,7 @@ from etl.export_styles import (
     style_id,
     value_kind,
 )
+from etl.indicators import load_taxonomy
 from etl.numbers import load_units
 
 if TYPE_CHECKING:
@@ -60,10 +65,11 @@ if TYPE_CHECKING:
 
 TITLE = "浙江省各地人才发展指标汇编"
 TITLE_EN = "Talent indicators of Zhejiang localities, as reported in the press"
-SHEET_COVER, SHEET_SUMMARY, SHEET_CHART = "说明", "汇总", "图表"
-SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS = "明细", "来源", "指标", "地区"
-SHEET_NAMES = (SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_FACTS, SHEET_SOURCES, SHEET_INDICATORS,
-               SHEET_REGIONS)
+SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_PER_CAPITA = "说明", "汇总", "图表", "人均指标"
+SHEET_FACTS, SHEET_CHECK = "明细", "核对"
+SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS = "来源", "指标", "地区"
+SHEET_NAMES = (SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_PER_CAPITA, SHEET_FACTS, SHEET_CHECK,
+               SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS)
 FACTS_PRINTED_COLUMNS = 12  # the reading columns; codes and technical columns sit to the right of the page
 SUMMARY_ROWS_PER_PAGE = 30
 SUMMARY_NOTE_WIDTH = 40  # a block that would straddle a printed page starts on a new one
@@ -104,6 +110,9 @@ class Layout:
         self.facts = sorted_facts(with_articles(data.facts, data.articles), data.indicators, self.tree)
         self.pivot_codes = pivot_indicators(self.facts, data.indicators, data.filters.indicators)
         self.cells = pivot_cells(self.facts, self.pivot_codes)
+        scales = {code: spec.scale for code, spec in load_taxonomy().derived.items()}
+        self.per_capita = per_capita_rows(data.derived, data.articles, data.indicators, self.tree, scales)
+        self.checks = crosscheck_rows(data.crosscheck, data.articles, data.indicators)
 
     def unit_zh(self, unit: str) -> str:
         return "%" if unit in PERCENT_UNITS else self.units.get(unit, {}).get("name_zh", unit)
@@ -124,13 +133,17 @@ def build_workbook(data: ExportData) -> tuple[Workbook, list[StreamedSheet]]:
     write_cover(layout, sheets[SHEET_COVER])
     write_summary(layout, sheets[SHEET_SUMMARY])
     write_chart(layout, sheets[SHEET_CHART])
-    streamed = write_facts(layout, sheets[SHEET_FACTS])
+    streamed = [
+        write_per_capita(layout, sheets[SHEET_PER_CAPITA]),
+        write_facts(layout, sheets[SHEET_FACTS]),
+        write_crosscheck(layout, sheets[SHEET_CHECK]),
+    ]
     write_sources(layout, sheets[SHEET_SOURCES])
     write_indicators(layout, sheets[SHEET_INDICATORS])
     write_regions(layout, sheets[SHEET_REGIONS])
     for ws in workbook.worksheets:
         page_setup(ws, layout, cover=ws.title == SHEET_COVER)
-    return workbook, [streamed]
+    return workbook, streamed
 
 
 # --- shared layout helpers
@@ -164,10 +177,12 @@ def fit_widths(ws: Worksheet, columns: list[Column], frame: pd.DataFrame) -> dic
     widths = {}
     for i, column in enumerate(columns, start=1):
         values = frame[column.key] if column.key in frame else pd.Series(dtype=str)
-        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count")):
+        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count", "zt_rate", "zt_scale")):
             widest = number_width(values)
         elif column.style.startswith("zt_date"):
             widest = 10
+        elif column.style.startswith("zt_year"):
+            widest = 4
         else:
             widest = display_width(values)
         header = max(display_width(pd.Series([column.zh])), display_width(pd.Series([column.en])) * 0.8)
@@ -258,7 +273,12 @@ def filter_lines(layout: Layout) -> list[tuple[str, str]]:
 SHEET_GUIDE = (
     (SHEET_SUMMARY, "重点指标按地区（市 → 县（市、区））和年份汇总；每格为该地区当年最新报道的数字。"),
     (SHEET_CHART, "同级地区对比图（Excel 原生图表，可直接复制到演示文稿）。"),
+    (SHEET_PER_CAPITA, "每万常住人口、每亿元地区生产总值的数值，便于大小不同的地区公平比较：分子为报道数字，"
+                       "分母为官方统计，结果是可核算的 Excel 公式；分母缺当年数据时用相邻年份（代用年份），"
+                       "没有分母的不计算并写明原因。"),
     (SHEET_FACTS, "全部数字及出处：原文摘录、文章标题、媒体、发布日期、复核状态；可按列筛选。"),
+    (SHEET_CHECK, "报道数字与官方统计（同年或上一年）对照：相对差异，报道的说法是否相符（是/否）；"
+                  "不相符、差异大的在前。"),
     (SHEET_SOURCES, "数字所出自的新闻报道。"),
     (SHEET_INDICATORS, "指标的中英文名称、单位和含义。"),
     (SHEET_REGIONS, "地区代码、中英文名称、层级和上级地区。"),
@@ -272,6 +292,9 @@ READING_GUIDE = (
     ("黄色底纹", "程序不能确定的数字（地区、指标或数值），待人工复核，引用前请核对原文。"),
     ("% 与 第N位", "比重按百分数显示；排名显示为“第N位”。单元格中都是可计算的数值。"),
     ("注", "汇总表最右列说明口径：部分月份、累计数、同年另有不同数值等。"),
+    ("代用年份", "人均指标的分母（官方统计）没有当年数据，用相邻年份代替；分母年份以橙色标出。"),
+    ("无分母", "没有该地区的官方常住人口或地区生产总值，不计算人均指标，结果留空（不是 0）。"),
+    ("是 / 否", "核对表中报道数字与官方统计是否相符：绿色“是”，红色“否”。"),
 )
 
 
@@ -294,14 +317,18 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
     r = _section(ws, r + 1, "数量 Counts")
     from_statistics = facts["source_kind"] == "statistics"
     n_articles = facts.loc[~from_statistics, "article_id"].nunique()
+    per_capita, checks = layout.per_capita, layout.checks
     counts = [
         ("数字（条）", len(facts)), ("其中待复核", int((facts["status"] == "needs_review").sum())),
         ("来源报道（篇）", n_articles), ("官方统计数字（条）", int(from_statistics.sum())),
         ("地区（个）", facts["region_code"].nunique()), ("指标（个）", facts["indicator_code"].nunique()),
     ]
+    counts = [(label, value) for label, value in counts if value or not label.startswith("官方统计")]
+    if len(per_capita):  # shown only when the fair-comparison tables have rows, like the statistics count
+        counts += [("人均指标（条）", len(per_capita)), ("其中已计算", int(per_capita["value"].notna().sum()))]
+    if len(checks):
+        counts += [("核对（条）", len(checks)), ("其中不相符", int((~checks["consistent"]).sum()))]
     for label, value in counts:
-        if label.startswith("官方统计") and not value:
-            continue
         put_text(ws, r, 1, label, "zt_label")
         ws.cell(row=r, column=2, value=int(value)).style = "zt_count_plain"
         r += 1
@@ -321,6 +348,9 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
     if from_statistics.any():
         source_text += (f"另有 {int(from_statistics.sum())} 条官方统计数字（如常住人口、地区生产总值），"
                         "“明细”中列出其出处与链接；同一地区同一年份两者都有时，汇总表采用统计数字。")
+    if len(per_capita) or len(checks):
+        source_text += (f"“{SHEET_PER_CAPITA}”用官方统计作分母，把报道数字换算为每万常住人口或每亿元地区生产"
+                        f"总值的数值；“{SHEET_CHECK}”把报道中的人口、经济数字与官方统计逐条对照。")
     put_text(ws, r, 1, "说明", "zt_label")
     put_text(ws, r, 2, source_text, "zt_para")
     ws.row_dimensions[r].height = text_lines(source_text, 92) * LINE_HEIGHT + 3
@@ -338,9 +368,14 @@ def _section(ws: Worksheet, row: int, title: str) -> int:
 
 
 def _label_rows(ws: Worksheet, row: int, pairs) -> int:
+    """Label and text rows; a text longer than the column grows its row (no reader does it by itself)."""
+    width = ws.column_dimensions["B"].width
     for label, value in pairs:
         put_text(ws, row, 1, label, "zt_label")
         put_text(ws, row, 2, value, "zt_para")
+        lines = text_lines(str(value), width)
+        if lines > 1:
+            ws.row_dimensions[row].height = lines * LINE_HEIGHT + 3
         row += 1
     return row
 
@@ -488,6 +523,205 @@ def column_chart(ws: Worksheet, title: str, unit: str, first: int, last: int) ->
     return chart
 
 
+# --- 人均指标 and 核对: the fair-comparison sheets, streamed below a title and a note
+
+FAIR_FIRST_ROW = 3  # title, note, then the two header rows
+
+
+PER_CAPITA_COLUMNS = [
+    Column("地区", "Region", "region_name", "zt_wrap", 12),
+    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
+    Column("年份", "Year", "year", "zt_year", 7),
+    Column("分子：报道数字", "Numerator (press)", "numerator_value", "zt_int", 18),
+    Column("分子单位", "Unit", "numerator_unit_zh", max_width=8),
+    Column("分子出处（文章）", "Numerator source (article)", "article_title", "zt_wrap", 22),
+    Column("分母：官方统计", "Denominator (official)", "denominator_value", "zt_int", 18),
+    Column("分母年份", "Denominator year", "denominator_year", "zt_year", 9),
+    Column("分母出处", "Denominator source", "denominator_source_title", "zt_small", 26),
+    Column("换算", "Scale", "scale", "zt_scale", 13),
+    Column("结果", "Result", "value", "zt_rate", 14),
+    Column("结果单位", "Unit of result", "unit_zh", max_width=13),
+    Column("状态", "Status", "status_zh", max_width=9),
+    Column("说明", "Note", "note_zh", "zt_small", 30),
+    Column("分子原文摘录", "Numerator quote", "numerator_quote", "zt_small", 40),
+    Column("说明（英文）", "Note (English)", "note_en", "zt_small", 40),
+    Column("指标（英文）", "Indicator (English)", "indicator_name_en", max_width=30),
+    Column("分母指标", "Denominator indicator", "denominator_name_zh", max_width=16),
+    Column("分母来源链接", "Denominator source URL", "denominator_source_url", max_width=30),
+    Column("地区代码", "Region code", "region_code", max_width=12),
+    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
+    Column("分子事实编号", "Numerator fact ID", "numerator_fact_id", max_width=18),
+    Column("分母事实编号", "Denominator fact ID", "denominator_fact_id", max_width=18),
+]
+PER_CAPITA_PRINTED_COLUMNS = 14
+PER_CAPITA_NOTE = (
+    "结果 = 分子（报道数字）÷ 分母（官方统计）× 换算；“结果”列是 Excel 公式，选中单元格即可看到算式。"
+    "分子是下限（≥）或约数（≈）时，结果同样是下限或约数。分母缺当年数据时用相邻年份（状态“代用年份”，"
+    "分母年份以橙色标出）；没有官方分母时不计算（状态“无分母”，结果留空），“说明”列写明原因。"
+)
+CHECK_COLUMNS = [
+    Column("地区", "Region", "region_name", "zt_wrap", 12),
+    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 16),
+    Column("单位", "Unit", "unit_zh", max_width=8),
+    Column("报道数字", "Article figure", "article_value", "zt_int", 16),
+    Column("原文数字", "As written", "article_number_text", max_width=12),
+    Column("报道年份", "Article year", "article_year", "zt_year", 9),
+    Column("官方数字", "Official figure", "official_value", "zt_int", 16),
+    Column("官方年份", "Official year", "official_year", "zt_year", 9),
+    Column("相对差异", "Relative difference", "relative_difference", "zt_pct_signed", 11),
+    Column("相符", "Consistent", "consistent_zh", max_width=8),
+    Column("核对规则", "Rule", "rule", "zt_small", 26),
+    Column("原文摘录", "Quote", "article_quote", "zt_small", 36),
+    Column("来源（文章标题）", "Source (article title)", "article_title", "zt_wrap", 22),
+    Column("官方来源", "Official source", "official_source_title", "zt_small", 26),
+    Column("官方来源链接", "Official source URL", "official_source_url", max_width=30),
+    Column("地区代码", "Region code", "region_code", max_width=12),
+    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
+    Column("报道事实编号", "Article fact ID", "article_fact_id", max_width=18),
+    Column("统计事实编号", "Statistics fact ID", "statistics_fact_id", max_width=18),
+]
+CHECK_PRINTED_COLUMNS = 14
+CHECK_NOTE = (
+    "报道中的数字与同一地区、同一指标的官方统计（同年，没有时取上一年）对照。相对差异 =（报道数字 − 官方数字）"
+    "÷ 官方数字。“相符”看报道的说法是否与官方数字吻合：“超过、多”要求官方数字不低于报道数字，“约、近”允许"
+    "相差5%，确数允许相差1%。不相符、差异大的排在前面。"
+)
+
+
+def _sheet_heading(ws: Worksheet, title: str, note: str, n_columns: int) -> None:
+    """A title and a note that says how to read the sheet, merged across the printed columns."""
+    put_text(ws, 1, 1, title, "zt_title")
+    ws.row_dimensions[1].height = 26
+    put_text(ws, 2, 1, note, "zt_note")
+    if n_columns > 1:
+        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=n_columns)
+
+
+def _note_height(ws: Worksheet, note: str, widths: dict[int, float], n_columns: int) -> None:
+    """Grow the merged note row to show its text whole (no reader grows merged rows by itself)."""
+    width = sum(widths[i] for i in range(1, n_columns + 1))
+    ws.row_dimensions[2].height = text_lines(note, width * SMALL_TEXT_SCALE) * LINE_HEIGHT * 0.9 + 4
+
+
+def _streamed_table(ws: Worksheet, columns: list[Column], frame: pd.DataFrame, printed: int,
+                    streamed: list[StreamColumn], note: str) -> StreamedSheet:
+    """Widths, row heights, filter, frozen headers and print area for a table below `_sheet_heading`.
+
+    Rows are as tall as the printed columns need: a long quote to the right of the page is read in the
+    formula bar rather than stretching every printed row.
+    """
+    widths = fit_widths(ws, columns, frame)
+    for i, column in enumerate(columns, start=1):
+        if column.style.startswith(("zt_int", "zt_rate", "zt_scale", "zt_pct")):  # room for ≥ and decimals
+            widths[i] += 2
+            ws.column_dimensions[get_column_letter(i)].width = widths[i]
+    _note_height(ws, note, widths, printed)
+    first = FAIR_FIRST_ROW + 2
+    finish_table(ws, columns, first, len(frame))
+    ws.print_area = f"A1:{get_column_letter(printed)}{first - 1 + len(frame)}"
+    heights = [h or None for h in row_heights(columns[:printed], frame, widths).tolist()]
+    return StreamedSheet(ws.title, first_row=first, columns=streamed, row_heights=heights)
+
+
+def _empty_sheet(ws: Worksheet, title: str, note: str, sentence: str) -> StreamedSheet:
+    """Title, note and a sentence saying why there are no rows, in one wide column."""
+    _sheet_heading(ws, title, note, 1)
+    ws.column_dimensions["A"].width = 100
+    _note_height(ws, note, {1: 100}, 1)
+    put_text(ws, FAIR_FIRST_ROW + 1, 1, sentence, "zt_para")
+    ws.print_area = f"A1:A{FAIR_FIRST_ROW + 1}"
+    return StreamedSheet(ws.title, first_row=FAIR_FIRST_ROW + 2)
+
+
+def per_capita_formulas(rows: pd.DataFrame, first_row: int) -> list[str | None]:
+    """`D5/H5*K5` for each row with a result: the arithmetic in the cell, over the cells beside it."""
+    letter = {c.key: get_column_letter(i) for i, c in enumerate(PER_CAPITA_COLUMNS, start=1)}
+    numerator, denominator, scale = letter["numerator_value"], letter["denominator_value"], letter["scale"]
+    computable = (rows["value"].notna() & rows["numerator_value"].notna() & rows["scale"].notna()
+                  & rows["denominator_value"].fillna(0).ne(0)).tolist()
+    return [f"{numerator}{r}/{denominator}{r}*{scale}{r}" if ok else None
+            for r, ok in enumerate(computable, start=first_row)]
+
+
+def write_per_capita(layout: Layout, ws: Worksheet) -> StreamedSheet:
+    """Per-10,000-residents and per-100-million-yuan-GDP values, each with its numerator, denominator and sum.
+
+    The result cell is the formula over the numerator, denominator and scale cells with the stored value
+    cached, so Excel shows the arithmetic and any reader (pandas, a phone) the number; without a
+    denominator the cell stays empty and the status and note say why, never a zero.
+    """
+    rows = layout.per_capita
+    n_columns = PER_CAPITA_PRINTED_COLUMNS
+    title = "人均指标：每万常住人口、每亿元地区生产总值"
+    if rows.empty:
+        return _empty_sheet(ws, title, PER_CAPITA_NOTE, "本工作簿中没有人均指标（筛选条件下没有，或导出时未附人均"
+                            "指标表）。人均指标需要报道中的人才、项目或资金数字，以及同一地区官方统计的常住人口或"
+                            "地区生产总值，由数据更新程序计算。")
+    _sheet_heading(ws, title, PER_CAPITA_NOTE, n_columns)
+    units = {u: layout.unit_zh(u) for u in pd.concat([rows["numerator_unit"], rows["unit"]]).unique()}
+    rows = rows.assign(numerator_unit_zh=rows["numerator_unit"].map(units), unit_zh=rows["unit"].map(units))
+    header_rows(ws, FAIR_FIRST_ROW, PER_CAPITA_COLUMNS)
+    first = FAIR_FIRST_ROW + 2
+    has_value = rows["status"].isin(DERIVED_HAS_VALUE)
+    exact = pd.Series("exact", index=rows.index)
+    streamed = []
+    for column in PER_CAPITA_COLUMNS:
+        key = column.key
+        if key == "numerator_value":
+            streamed.append(_number_column(layout, ws, rows[key], rows["numerator_unit"], rows["qualifier"]))
+        elif key == "denominator_value":
+            streamed.append(_number_column(layout, ws, rows[key], rows["denominator_unit"], exact))
+        elif key == "value":
+            streamed.append(_number_column(layout, ws, rows[key].where(has_value), rows["unit"],
+                                           rows["qualifier"], kind="rate",
+                                           formulas=per_capita_formulas(rows, first)))
+        elif key in ("year", "denominator_year"):
+            flagged = rows["proxy_year"] & (key == "denominator_year")
+            ids = {False: style_id(ws, "zt_year"), True: style_id(ws, "zt_year_flag")}
+            styles = [ids[bool(f)] for f in flagged.tolist()]
+            streamed.append(StreamColumn([None if v != v else int(v) for v in rows[key].tolist()], styles,
+                                         numeric=True))
+        elif key == "scale":
+            streamed.append(StreamColumn(rows[key].tolist(), style_id(ws, "zt_scale"), numeric=True))
+        elif key == "status_zh":
+            styles = ["zt_text" if s == "derived" else "zt_flag" for s in rows["status"].tolist()]
+            streamed.append(_text_column(ws, rows, column, styles))
+        else:
+            streamed.append(_text_column(ws, rows, column))
+    return _streamed_table(ws, PER_CAPITA_COLUMNS, rows, n_columns, streamed, PER_CAPITA_NOTE)
+
+
+def write_crosscheck(layout: Layout, ws: Worksheet) -> StreamedSheet:
+    """Article figures beside the official ones, worst first, with the rule that decides 是/否."""
+    rows = layout.checks
+    n_columns = CHECK_PRINTED_COLUMNS
+    title = "核对：报道数字与官方统计"
+    if rows.empty:
+        return _empty_sheet(ws, title, CHECK_NOTE, "本工作簿中没有可与官方统计对照的报道数字（筛选条件下没有，"
+                            "或导出时未附核对表）。目前对照常住人口、地区生产总值等有官方统计的指标。")
+    _sheet_heading(ws, title, CHECK_NOTE, n_columns)
+    rows = rows.assign(unit_zh=rows["unit"].map(layout.unit_zh))
+    header_rows(ws, FAIR_FIRST_ROW, CHECK_COLUMNS)
+    exact = pd.Series("exact", index=rows.index)
+    streamed = []
+    for column in CHECK_COLUMNS:
+        key = column.key
+        if key == "article_value":
+            streamed.append(_number_column(layout, ws, rows[key], rows["unit"], rows["article_qualifier"]))
+        elif key == "official_value":
+            streamed.append(_number_column(layout, ws, rows[key], rows["unit"], exact))
+        elif key in ("article_year", "official_year"):
+            streamed.append(StreamColumn(rows[key].astype(int).tolist(), style_id(ws, "zt_year"), numeric=True))
+        elif key == "relative_difference":
+            streamed.append(StreamColumn(rows[key].tolist(), style_id(ws, "zt_pct_signed"), numeric=True))
+        elif key == "consistent_zh":
+            styles = ["zt_yes" if ok else "zt_no" for ok in rows["consistent"].tolist()]
+            streamed.append(_text_column(ws, rows, column, styles))
+        else:
+            streamed.append(_text_column(ws, rows, column))
+    return _streamed_table(ws, CHECK_COLUMNS, rows, n_columns, streamed, CHECK_NOTE)
+
+
 # --- 明细: every fact with its provenance, streamed
 
 
@@ -535,23 +769,40 @@ def facts_for_sheet(layout: Layout) -> pd.DataFrame:
     )
 
 
-def _number_column(layout: Layout, ws: Worksheet, facts: pd.DataFrame, value_key: str,
-                   qualifiers: pd.Series) -> StreamColumn:
-    """Values scaled for display, each cell's format chosen from its unit, qualifier and review status."""
-    values = facts[value_key].astype(float)
-    percent = facts["unit"].isin(PERCENT_UNITS).to_numpy()
+def _number_column(layout: Layout, ws: Worksheet, values: pd.Series, units: pd.Series, qualifiers: pd.Series,
+                   review: pd.Series | None = None, kind: str | None = None,
+                   formulas: list[str | None] | None = None) -> StreamColumn:
+    """Values scaled for display, each cell's format chosen from its unit (or `kind`), qualifier and review
+    status; `formulas` make the cells formulas with these values cached."""
+    values = values.astype(float)
+    percent = units.isin(PERCENT_UNITS).to_numpy()
     shown = np.where(percent, values / 100, values)
-    integral = np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)
-    by_value = pd.Series(np.where(integral, "int", "dec"), index=facts.index)
-    kinds = facts["unit"].map(UNIT_KIND).fillna(by_value)
-    review = (facts["status"] == "needs_review").to_numpy()
+    if kind is None:
+        integral = np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)
+        by_value = pd.Series(np.where(integral, "int", "dec"), index=values.index)
+        kinds = units.map(UNIT_KIND).fillna(by_value)
+    else:
+        kinds = pd.Series(kind, index=values.index)
+    flags = [False] * len(values) if review is None else review.to_numpy(dtype=bool).tolist()
     ids: dict[tuple[str, str, bool], int] = {}
     styles = []
-    for key in zip(objects(kinds), objects(qualifiers), review.tolist(), strict=True):
+    for key in zip(objects(kinds), objects(qualifiers), flags, strict=True):
         if key not in ids:
             ids[key] = style_id(ws, number_style(layout.workbook, key[0], key[1], bool(key[2])))
         styles.append(ids[key])
-    return StreamColumn([None if v != v else float(v) for v in shown.tolist()], styles, numeric=True)
+    return StreamColumn([None if v != v else float(v) for v in shown.tolist()], styles, numeric=True,
+                        formulas=formulas)
+
+
+def _text_column(ws: Worksheet, frame: pd.DataFrame, column: Column,
+                 styles: Sequence[str] | None = None) -> StreamColumn:
+    """Texts as strings, never formulas: a text starting with '=' or '@' gets Excel's quote prefix."""
+    texts = frame[column.key].to_numpy(dtype=object, na_value=None).tolist()  # fast even for str dtype
+    if styles is None:
+        return StreamColumn(texts, style_id(ws, column.style),
+                            guarded_style=style_id(ws, column.style, quote_prefix=True))
+    ids = {name: style_id(ws, name) for name in set(styles)}
+    return StreamColumn(texts, [ids[name] for name in styles], guarded_style=style_id(ws, column.style, True))
 
 
 def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
@@ -559,12 +810,13 @@ def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
     facts = facts_for_sheet(layout)
     header_rows(ws, 1, FACT_COLUMNS)
     columns = []
+    review = facts["status"] == "needs_review"
     for column in FACT_COLUMNS:
         if column.key == "value":
-            columns.append(_number_column(layout, ws, facts, "value", facts["qualifier"]))
+            columns.append(_number_column(layout, ws, facts["value"], facts["unit"], facts["qualifier"], review))
         elif column.key == "value_high":
             exact = pd.Series("exact", index=facts.index)
-            columns.append(_number_column(layout, ws, facts, "value_high", exact))
+            columns.append(_number_column(layout, ws, facts["value_high"], facts["unit"], exact, review))
         elif column.key == "year":
             years = facts["year"].astype(int).tolist()
             columns.append(StreamColumn(years, style_id(ws, "zt_year"), numeric=True))
@@ -576,9 +828,7 @@ def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
             columns.append(StreamColumn([None if v != v else int(v) for v in serial.tolist()],
                                         [ids[p] for p in objects(precision)], numeric=True))
         else:
-            texts = facts[column.key].to_numpy(dtype=object, na_value=None).tolist()  # fast even for str dtype
-            columns.append(StreamColumn(texts, style_id(ws, column.style),
-                                        guarded_style=style_id(ws, column.style, quote_prefix=True)))
+            columns.append(_text_column(ws, facts, column))
     widths = fit_widths(ws, FACT_COLUMNS, facts)
     finish_table(ws, FACT_COLUMNS, 3, len(facts))
     ws.print_area = f"A1:{get_column_letter(FACTS_PRINTED_COLUMNS)}{max(len(facts) + 2, 2)}"
@@ -619,7 +869,8 @@ def _published_text(published: object, precision: object) -> str:
 
 
 def write_indicators(layout: Layout, ws: Worksheet) -> None:
-    counts = layout.facts["indicator_code"].value_counts()
+    counts = layout.facts["indicator_code"].value_counts().add(
+        layout.per_capita["indicator_code"].value_counts(), fill_value=0)  # derived ones count their rows
     indicators = layout.data.indicators.assign(
         unit_zh=layout.data.indicators["unit"].map(layout.unit_zh),
         unit_en=layout.data.indicators["unit"].map(layout.unit_en),

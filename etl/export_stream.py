@@ -3,7 +3,9 @@
 openpyxl serialises every cell through an XML element writer: about 9 µs a cell without lxml, so 100,000
 facts × 20 columns take 20 s. The facts sheet is a plain grid whose cell formats are known before the first
 row, so its rows are formatted here as text (inline strings, pre-registered format indices), column by
-column, and spliced into the sheet that openpyxl wrote with its header rows only. Everything else in the
+column, and spliced into the sheet that openpyxl wrote with its header rows only. The per-capita and
+cross-check sheets go the same way; openpyxl could not write the per-capita sheet's formulas with their
+cached results anyway (it writes a formula with an empty value, which pandas and most viewers read as blank). Everything else in the
 workbook (styles, header rows, filters, print set-up, charts) is plain openpyxl.
 """
 
@@ -40,12 +42,16 @@ class StreamColumn:
 
     `styles` is one index for the whole column or one per row. A text that Excel would take for a
     formula gets `guarded_style` (the same format with Excel's quote prefix) and is always a string.
+    A numeric column may carry `formulas` (without the '='), one per row or None: the cell is then that
+    formula with its value as the cached result, so every reader shows the number and Excel the arithmetic.
+    Formulas come from the export's own code, never from data.
     """
 
     values: Sequence[object]
     styles: Sequence[int] | int
     numeric: bool = False
     guarded_style: int | None = None
+    formulas: Sequence[str | None] | None = None
 
 
 @dataclass
@@ -86,10 +92,27 @@ def _text_cells(refs: list[str], column: StreamColumn, start: int, stop: int,
 
 
 def _number_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
+    if column.formulas is not None:
+        return _formula_cells(refs, column, start, stop)
     out = []
     for ref, value, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
         if value is None or value != value:  # NaN is the only value unequal to itself
             out.append(f'<c r="{ref}" s="{s}"/>')
+        else:
+            out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
+    return out
+
+
+def _formula_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
+    """Numbers written as `<f>` with the value cached in `<v>`; no value means an empty cell, formula or not."""
+    out = []
+    rows = zip(refs, column.values[start:stop], _styles(column, start, stop), column.formulas[start:stop],
+               strict=True)
+    for ref, value, s, formula in rows:
+        if value is None or value != value:
+            out.append(f'<c r="{ref}" s="{s}"/>')
+        elif formula:
+            out.append(f'<c r="{ref}" s="{s}"><f>{escape(formula)}</f><v>{value!r}</v></c>')
         else:
             out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
     return out

@@ -20,6 +20,8 @@ BODY_SIZE = 10.5  # 五号, the usual size of Chinese office tables
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BLOCK_FILL = PatternFill("solid", fgColor="F2F5F9")
 REVIEW_FILL = PatternFill("solid", fgColor="FFF2CC")
+YES_FILL = PatternFill("solid", fgColor="E2EFDA")  # 核对: consistent with the official figure
+NO_FILL = PatternFill("solid", fgColor="FCE4D6")  # 核对: not consistent
 GRID = Side(style="thin", color="BFBFBF")
 BOX = Border(left=GRID, right=GRID, top=GRID, bottom=GRID)
 RULE = Border(bottom=Side(style="medium", color="1F3864"))
@@ -27,7 +29,7 @@ RULE = Border(bottom=Side(style="medium", color="1F3864"))
 # How a unit's values are shown; percent values are stored as fractions so Excel treats them as percent.
 UNIT_KIND = {"percent": "pct", "rank": "rank"}
 PERCENT_UNITS = frozenset({"percent"})
-KIND_FORMATS = {"int": "#,##0", "dec": "#,##0.0#", "pct": "0.0#%", "rank": '"第"0"位"'}
+KIND_FORMATS = {"int": "#,##0", "dec": "#,##0.0#", "pct": "0.0#%", "rank": '"第"0"位"', "rate": "#,##0.00"}
 QUALIFIER_MARKS = {"over": "≥", "under": "≤", "approx": "≈", "range": "≥"}
 DATE_FORMATS = {"day": "yyyy-mm-dd", "month": 'yyyy"年"m"月"', "year": 'yyyy"年"'}
 
@@ -62,6 +64,18 @@ def _base_styles() -> list[NamedStyle]:
                    alignment=Alignment(vertical="top", horizontal="center")),
         NamedStyle("zt_count", font=_font(), border=BOX, number_format="#,##0", alignment=top_left),
         NamedStyle("zt_count_plain", font=_font(), number_format="#,##0", alignment=top_left),
+        # per-capita and cross-check sheets: the scale factor, a signed percent, yes/no, a flagged word or year
+        NamedStyle("zt_scale", font=_font(), border=BOX, number_format='"×"#,##0',
+                   alignment=Alignment(vertical="top")),
+        NamedStyle("zt_pct_signed", font=_font(), border=BOX, number_format="+0.0%;-0.0%;0.0%",
+                   alignment=Alignment(vertical="top")),
+        NamedStyle("zt_yes", font=_font(bold=True, color="375623"), fill=YES_FILL, border=BOX,
+                   alignment=Alignment(vertical="top", horizontal="center")),
+        NamedStyle("zt_no", font=_font(bold=True, color="C00000"), fill=NO_FILL, border=BOX,
+                   alignment=Alignment(vertical="top", horizontal="center")),
+        NamedStyle("zt_flag", font=_font(color="9C5700"), border=BOX, alignment=top_left),
+        NamedStyle("zt_year_flag", font=_font(bold=True, color="9C5700"), border=BOX, number_format="0",
+                   alignment=Alignment(vertical="top", horizontal="center")),
     ]
     for depth in range(4):
         styles.append(NamedStyle(f"zt_region{depth}", font=_font(bold=depth <= 1), border=BOX,
@@ -86,7 +100,7 @@ def number_format(kind: str, qualifier: str = "exact") -> str:
 
 
 def number_style(workbook: Workbook, kind: str, qualifier: str = "exact", review: bool = False) -> str:
-    """Name of the style for this combination, created on first use (at most 4 × 4 × 2 of them)."""
+    """Name of the style for this combination, created on first use (at most 5 × 4 × 2 of them)."""
     mark = {"over": "ge", "range": "ge", "under": "le", "approx": "ap"}.get(qualifier, "")
     name = f"zt_{kind}{'_' + mark if mark else ''}{'_r' if review else ''}"
     if name not in workbook.named_styles:
@@ -97,7 +111,7 @@ def number_style(workbook: Workbook, kind: str, qualifier: str = "exact", review
 
 
 def value_kind(unit: str, value: float) -> str:
-    """int, dec, pct or rank: how one value of `unit` is shown."""
+    """int, dec, pct or rank: how one value of `unit` is shown (rates are chosen by the caller)."""
     kind = UNIT_KIND.get(unit)
     if kind:
         return kind

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
+import sqlite3
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from etl import schema
@@ -24,13 +26,26 @@ from etl.export import (
     workbook_bytes,
     write_workbook,
 )
-from etl.export_frames import RegionTree, period_label, pivot_cells
-from etl.export_sheets import FACT_COLUMNS, SHEET_FACTS, SHEET_NAMES, SHEET_SUMMARY
+from etl.export_frames import RegionTree, crosscheck_rows, period_label, pivot_cells
+from etl.export_sheets import (
+    CHECK_COLUMNS,
+    FACT_COLUMNS,
+    PER_CAPITA_COLUMNS,
+    SHEET_CHECK,
+    SHEET_FACTS,
+    SHEET_NAMES,
+    SHEET_PER_CAPITA,
+    SHEET_SUMMARY,
+)
 from etl.paths import PROJECT_ROOT
 from etl.pipeline import run
 from etl.schema import make_engine
 
 FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
+PER_CAPITA_HEADERS_ZH = [c.zh for c in PER_CAPITA_COLUMNS]
+CHECK_HEADERS_ZH = [c.zh for c in CHECK_COLUMNS]
+FIRST_DATA_ROW = 5  # title, note, Chinese header, English header
+OWN_FORMULA = re.compile(r"=[A-Z]+\d+/[A-Z]+\d+\*[A-Z]+\d+")  # numerator / denominator * scale
 INJECTED_QUOTE = '=HYPERLINK("http://x","点击")嘉兴新增就业大学生1.8万人。'
 INJECTED_TITLE = "@SUM(1+1)嘉兴人才快讯"
 INJECTED_OUTLET = "=cmd|' /C calc'!A0"
@@ -39,6 +54,12 @@ INJECTED_OUTLET = "=cmd|' /C calc'!A0"
 @pytest.fixture(scope="module")
 def seed_workbook(seed_db_url, tmp_path_factory) -> Path:
     return export_to_file(seed_db_url, tmp_path_factory.mktemp("export") / "talent.xlsx")
+
+
+@pytest.fixture(scope="module")
+def seed_book(seed_workbook) -> Workbook:
+    """The seed workbook loaded once (formulas as written), for tests that only read it."""
+    return load_workbook(seed_workbook)
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +76,10 @@ def read_facts_sheet(path: Path) -> pd.DataFrame:
     return pd.read_excel(path, sheet_name=SHEET_FACTS, header=0, skiprows=[1], dtype={"事实编号": str})
 
 
-def cover_section(path: Path, title: str) -> dict[str, object]:
+def cover_section(source: Path | Workbook, title: str) -> dict[str, object]:
     """Label → value rows of one section of the cover."""
-    rows = list(load_workbook(path)["说明"].iter_rows(values_only=True))
+    workbook = source if isinstance(source, Workbook) else load_workbook(source)
+    rows = list(workbook["说明"].iter_rows(values_only=True))
     start = next(i for i, row in enumerate(rows) if row[0] == title) + 1
     section = {}
     for label, value, *_ in rows[start:]:
@@ -69,6 +91,7 @@ def cover_section(path: Path, title: str) -> dict[str, object]:
 
 def test_sheets_are_named_in_reading_order(seed_workbook):
     assert load_workbook(seed_workbook).sheetnames == list(SHEET_NAMES)
+    assert list(SHEET_NAMES) == ["说明", "汇总", "图表", "人均指标", "明细", "核对", "来源", "指标", "地区"]
 
 
 def test_facts_sheet_has_bilingual_headers_filter_and_frozen_panes(seed_workbook):
@@ -139,20 +162,20 @@ def test_workbook_has_a_native_chart(seed_workbook):
     assert charts
 
 
-def test_cover_states_date_counts_and_reading_guide(seed_workbook, db_facts):
-    ws = load_workbook(seed_workbook)["说明"]
+def test_cover_states_date_counts_and_reading_guide(seed_book, db_facts):
+    ws = seed_book["说明"]
     values = {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row[0]}
     assert values["数据截至"]
-    assert cover_section(seed_workbook, "数量 Counts")["数字（条）"] == len(db_facts)
-    assert {"≥", "≤", "≈"} <= set(cover_section(seed_workbook, "如何阅读数值 Reading the figures"))
+    assert cover_section(seed_book, "数量 Counts")["数字（条）"] == len(db_facts)
+    assert {"≥", "≤", "≈"} <= set(cover_section(seed_book, "如何阅读数值 Reading the figures"))
     assert ws.page_setup.fitToHeight == 1
 
 
-def test_reference_sheets_describe_indicators_and_regions(seed_workbook, db_facts):
+def test_reference_sheets_describe_indicators_and_regions(seed_workbook, db_facts, db_derived):
     workbook = load_workbook(seed_workbook)
     indicators = pd.read_excel(seed_workbook, sheet_name="指标", header=0, skiprows=[1])
     regions = pd.read_excel(seed_workbook, sheet_name="地区", header=0, skiprows=[1])
-    assert set(indicators["指标代码"]) == set(db_facts["indicator_code"])
+    assert set(indicators["指标代码"]) == set(db_facts["indicator_code"]) | set(db_derived["indicator_code"])
     assert set(db_facts["region_code"]) <= set(regions["地区代码"])
     assert {"英文名称", "单位", "含义"} <= set(indicators.columns)
     assert {"英文名称", "上级地区", "层级"} <= set(regions.columns)
@@ -182,9 +205,15 @@ def test_text_that_looks_like_a_formula_stays_text(injected_workbook):
         assert text in cells, f"{text!r} should be in the facts sheet"
         assert cells[text].data_type == "s"
         assert cells[text].quotePrefix, "Excel's quote prefix keeps it text even when the cell is edited"
-    with zipfile.ZipFile(injected_workbook) as package:
-        sheets = [package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert not any(b"<f>" in xml or b"<f " in xml for xml in sheets)
+    per_capita = load_workbook(injected_workbook)[SHEET_PER_CAPITA]
+    quoted = [c for row in per_capita.iter_rows(min_row=FIRST_DATA_ROW) for c in row if c.value == INJECTED_QUOTE]
+    assert quoted, "the injected figure is a numerator, so its quote is on the per-capita sheet too"
+    assert all(c.data_type == "s" and c.quotePrefix for c in quoted)
+    workbook = load_workbook(injected_workbook)
+    formulas = {ws.title: [c.value for row in ws.iter_rows() for c in row if c.data_type == "f"]
+                for ws in workbook.worksheets}
+    assert {title for title, found in formulas.items() if found} == {SHEET_PER_CAPITA}
+    assert all(OWN_FORMULA.fullmatch(f) for f in formulas[SHEET_PER_CAPITA]), "only the export's own arithmetic"
 
 
 def test_sources_sheet_guards_titles_too(injected_workbook):
@@ -215,7 +244,8 @@ def test_family_and_indicator_filters_combine(seed_db_url, db_facts):
     assert set(data.facts["indicator_code"]) == {"doctors"}
     assert len(data.facts) == ((db_facts["family"] == "high_level_talent")
                                & (db_facts["indicator_code"] == "doctors")).sum()
-    assert set(data.indicators["code"]) == {"doctors"}
+    assert set(data.derived["indicator_code"]) == {"doctors_per_10k_residents"}, "matched on its numerator"
+    assert set(data.indicators["code"]) == {"doctors", "doctors_per_10k_residents"}
 
 
 @pytest.mark.parametrize("filters, message", [
@@ -317,6 +347,11 @@ def test_workbook_renders_to_pdf(seed_workbook, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "talent.pdf").stat().st_size > 10_000
     assert sorted(p.name for p in tmp_path.glob("page-*.png")) == ["page-01.png", "page-02.png"]
+    if shutil.which("pdftotext"):  # the printed per-capita page shows the formula's result, the check page its verdict
+        text = subprocess.run(["pdftotext", str(tmp_path / "talent.pdf"), "-"], capture_output=True, text=True,
+                              timeout=60).stdout
+        assert "人均指标：每万常住人口" in text and "2,311.43" in text
+        assert "核对：报道数字与官方统计" in text and "-1.5%" in text
 
 
 def test_write_workbook_replaces_an_existing_file(seed_db_url, tmp_path):
@@ -327,3 +362,171 @@ def test_write_workbook_replaces_an_existing_file(seed_db_url, tmp_path):
     write_workbook(data, target)
     assert target.stat().st_ino != first, "a new file is renamed into place, not rewritten in place"
     assert target.stat().st_mode & 0o044 == 0o044
+
+
+# --- 人均指标 (per-capita values) and 核对 (cross-check)
+
+
+def read_fair_sheet(path: Path | io.BytesIO, sheet: str) -> pd.DataFrame:
+    """A per-capita or cross-check sheet as pandas sees it (cached results): Chinese headers, one row a value."""
+    return pd.read_excel(path, sheet_name=sheet, header=0, skiprows=[0, 1, 3],
+                         dtype={"地区代码": str, "分子事实编号": str, "报道事实编号": str})
+
+
+def sheet_row(ws, column_zh: list[str], **match: object) -> int:
+    """The sheet row whose cells equal `match` (Chinese header → value); exactly one must."""
+    index = {name: column_zh.index(name) + 1 for name in match}
+    rows = [r for r in range(FIRST_DATA_ROW, ws.max_row + 1)
+            if all(ws.cell(row=r, column=index[name]).value == value for name, value in match.items())]
+    assert len(rows) == 1, f"{match} matches rows {rows}"
+    return rows[0]
+
+
+def evaluate(ws, formula: str) -> float:
+    """`=D5/H5*K5` worked out from the cells it names, as Excel would."""
+    numerator, denominator, scale = re.findall(r"[A-Z]+\d+", formula)
+    return ws[numerator].value / ws[denominator].value * ws[scale].value
+
+
+@pytest.fixture(scope="module")
+def db_derived(seed_db_url) -> pd.DataFrame:
+    engine = make_engine(seed_db_url)
+    with engine.connect() as conn:
+        derived = pd.read_sql(select(schema.derived_facts), conn)
+    engine.dispose()
+    return derived
+
+
+def test_fair_comparison_sheets_have_bilingual_headers_and_frozen_panes(seed_book):
+    for sheet, columns in ((SHEET_PER_CAPITA, PER_CAPITA_COLUMNS), (SHEET_CHECK, CHECK_COLUMNS)):
+        ws = seed_book[sheet]
+        assert [c.value for c in ws[3]] == [c.zh for c in columns]
+        assert [c.value for c in ws[4]] == [c.en for c in columns]
+        assert ws.freeze_panes == f"B{FIRST_DATA_ROW}"
+        assert ws.print_title_rows == "$3:$4"
+        assert ws.page_setup.orientation == "landscape"
+    assert {"地区", "指标", "年份", "分子：报道数字", "分子单位", "分子出处（文章）", "分母：官方统计", "分母年份",
+            "分母出处", "换算", "结果", "状态", "说明"} <= set(PER_CAPITA_HEADERS_ZH)
+    assert {"报道数字", "官方数字", "报道年份", "官方年份", "相对差异", "相符", "原文摘录", "官方来源"} <= set(CHECK_HEADERS_ZH)
+
+
+def test_per_capita_sheet_lists_every_derived_value(seed_workbook, db_derived):
+    sheet = read_fair_sheet(seed_workbook, SHEET_PER_CAPITA)
+    assert sorted(sheet["分子事实编号"]) == sorted(db_derived["numerator_fact_id"])
+    has_value = sheet["结果"].notna()
+    assert list(has_value) == sorted(has_value, reverse=True), "results first, rows without a denominator last"
+
+
+def test_jiaxing_talent_per_10k_residents_shows_its_arithmetic(seed_workbook, seed_book):
+    ws = seed_book[SHEET_PER_CAPITA]
+    r = sheet_row(ws, PER_CAPITA_HEADERS_ZH, 地区代码="330400", 指标代码="talent_total_per_10k_residents")
+    cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(PER_CAPITA_HEADERS_ZH, start=1)}
+    expected = 1290700 / 5584000 * 10000
+    assert cell["分子：报道数字"].value == 1290700
+    assert cell["分母：官方统计"].value == 5584000
+    assert cell["换算"].value == 10000
+    assert cell["分母年份"].value == 2023 and cell["年份"].value == 2024
+    assert cell["状态"].value == "代用年份"
+    assert "2023" in cell["说明"].value
+    assert cell["分母出处"].value, "the denominator names its statistics source"
+    assert cell["分子出处（文章）"].value, "the numerator names its article"
+    formula = cell["结果"].value
+    assert OWN_FORMULA.fullmatch(formula) and evaluate(ws, formula) == pytest.approx(expected)
+    assert cell["结果"].number_format == "#,##0.00"
+    cached = load_workbook(seed_workbook, data_only=True)[SHEET_PER_CAPITA].cell(row=r, column=cell["结果"].column)
+    assert cached.value == pytest.approx(expected), "the stored value is the formula's cached result"
+
+
+def test_per_capita_result_carries_the_numerators_qualifier_mark(seed_book):
+    ws = seed_book[SHEET_PER_CAPITA]
+    r = sheet_row(ws, PER_CAPITA_HEADERS_ZH, 地区代码="330400", 指标代码="skilled_talent_per_10k_residents")
+    result = ws.cell(row=r, column=PER_CAPITA_HEADERS_ZH.index("结果") + 1)
+    numerator = ws.cell(row=r, column=PER_CAPITA_HEADERS_ZH.index("分子：报道数字") + 1)
+    assert result.number_format.startswith('"≥"') and numerator.number_format.startswith('"≥"')
+    assert result.data_type == "f", "the mark is in the format; the cell stays arithmetic"
+
+
+def test_a_row_without_denominator_shows_the_reason_and_no_number(seed_book, db_derived):
+    ws = seed_book[SHEET_PER_CAPITA]
+    missing = db_derived[(db_derived["status"] == "no_denominator")
+                         & (db_derived["indicator_code"] == "doctors_per_10k_residents")
+                         & (db_derived["region_name"] == "秀洲区")]
+    assert len(missing) == 1, "the seed data has no population figure for 秀洲区"
+    r = sheet_row(ws, PER_CAPITA_HEADERS_ZH, 分子事实编号=missing["numerator_fact_id"].iloc[0])
+    cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(PER_CAPITA_HEADERS_ZH, start=1)}
+    assert cell["结果"].value is None, "empty, never 0"
+    assert cell["分母：官方统计"].value is None and cell["分母年份"].value is None
+    assert cell["状态"].value == "无分母"
+    assert cell["说明"].value.startswith("没有秀洲区") and "官方数据" in cell["说明"].value
+    assert cell["分子：报道数字"].value == 84
+
+
+def test_crosscheck_sheet_puts_the_article_figure_beside_the_official_one(seed_book):
+    ws = seed_book[SHEET_CHECK]
+    r = sheet_row(ws, CHECK_HEADERS_ZH, 地区="嘉兴市", 指标代码="resident_population")
+    cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(CHECK_HEADERS_ZH, start=1)}
+    assert cell["报道数字"].value == 5500000 and cell["报道数字"].number_format.startswith('"≥"')
+    assert cell["官方数字"].value == 5584000 and cell["官方年份"].value == 2023
+    assert cell["报道年份"].value == 2024
+    assert cell["相对差异"].value == pytest.approx((5500000 - 5584000) / 5584000)
+    assert cell["相对差异"].number_format.endswith("%")
+    assert cell["相符"].value == "是" and cell["相符"].style == "zt_yes"
+    assert cell["原文摘录"].value.startswith("在嘉兴550多万常住人口中")
+    assert "人口" in cell["官方来源"].value
+
+
+def test_crosscheck_rows_put_the_worst_first():
+    frame = pd.DataFrame({
+        "article_fact_id": ["a", "b", "c"], "region_code": ["1", "2", "3"], "article_id": ["x"] * 3,
+        "indicator_code": ["gdp"] * 3, "article_qualifier": ["approx", "over", "exact"],
+        "relative_difference": [0.30, -0.02, 0.001], "consistent": [True, False, True],
+    })
+    rows = crosscheck_rows(frame, pd.DataFrame({"article_id": ["x"], "title": ["t"]}),
+                           pd.DataFrame({"code": ["gdp"], "unit": ["yuan"]}))
+    assert list(rows["article_fact_id"]) == ["b", "a", "c"], "not consistent first, then the larger gap"
+    assert list(rows["consistent_zh"]) == ["否", "是", "是"]
+
+
+def test_cover_guides_to_the_new_sheets(seed_book, db_derived):
+    assert {SHEET_PER_CAPITA, SHEET_CHECK} <= set(cover_section(seed_book, "工作表 Sheets"))
+    assert {"代用年份", "无分母"} <= set(cover_section(seed_book, "如何阅读数值 Reading the figures"))
+    counts = cover_section(seed_book, "数量 Counts")
+    assert counts["人均指标（条）"] == len(db_derived)
+    assert counts["其中已计算"] == db_derived["value"].notna().sum()
+    assert counts["核对（条）"] == 1
+
+
+def test_filters_apply_to_per_capita_and_crosscheck_rows(seed_db_url):
+    engine = make_engine(seed_db_url)
+    jiaxing = load_export_data(engine, ExportFilters(regions=("嘉兴",)))
+    assert set(jiaxing.derived["region_name"]) >= {"嘉兴市", "秀洲区"}
+    assert not {"拱墅区", "衢州智造新城"} & set(jiaxing.derived["region_name"])
+    assert list(jiaxing.crosscheck["region_name"]) == ["嘉兴市"]
+    hangzhou = load_export_data(engine, ExportFilters(regions=("杭州",)))
+    assert set(hangzhou.derived["region_name"]) == {"拱墅区"} and hangzhou.crosscheck.empty
+    talent = load_export_data(engine, ExportFilters(families=("talent_total",)))
+    assert set(talent.derived["indicator_code"]) == {"talent_total_per_10k_residents"}
+    assert talent.crosscheck.empty
+    graduates = load_export_data(engine, ExportFilters(indicators=("new_graduates",)))
+    assert set(graduates.derived["indicator_code"]) == {"new_graduates_per_10k_residents"}
+    early = load_export_data(engine, ExportFilters(year_to=2023))
+    assert set(early.derived["year"]) <= {2022, 2023} and len(early.derived)
+    assert early.crosscheck.empty, "the article figure is from 2024"
+    engine.dispose()
+    sheet = read_fair_sheet(io.BytesIO(workbook_bytes(talent)), SHEET_PER_CAPITA)
+    assert set(sheet["指标代码"]) == {"talent_total_per_10k_residents"}
+    empty = load_workbook(io.BytesIO(workbook_bytes(talent)))[SHEET_CHECK]
+    assert empty.cell(row=4, column=1).value.startswith("本工作簿中没有"), "an empty sheet says why"
+
+
+def test_database_without_the_fair_comparison_tables_still_exports(seed_db_url, tmp_path):
+    copy = tmp_path / "old.sqlite"
+    shutil.copy(seed_db_url.removeprefix("sqlite:///"), copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DROP TABLE derived_facts")
+        conn.execute("DROP TABLE crosscheck")
+    data = load_export_data(make_engine(f"sqlite:///{copy}"))
+    assert data.derived.empty and data.crosscheck.empty and len(data.facts)
+    workbook = load_workbook(io.BytesIO(workbook_bytes(data)))
+    assert workbook.sheetnames == list(SHEET_NAMES)
+    assert workbook[SHEET_PER_CAPITA].cell(row=4, column=1).value.startswith("本工作簿中没有人均指标")
