@@ -22,6 +22,7 @@ REQUIRED_MANIFEST_COLUMNS = ("file",)
 ARTICLE_SUFFIXES = (".txt",)
 ENCODINGS = ("utf-8-sig", "gb18030")
 MAX_CONTROL_CHAR_SHARE = 0.01
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 DATE_PATTERN = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
 YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 MONTH_IN_TEXT = re.compile(r"(?<![\d年])(1[0-2]|[1-9])\s*月")
@@ -135,7 +136,7 @@ def decode_article(data: bytes) -> tuple[str, str]:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t")
+        controls = len(CONTROL_CHARS.findall(text))
         if controls > MAX_CONTROL_CHAR_SHARE * len(text):
             raise ValueError("binary: too many control characters for a text article")
         return text.lstrip("\ufeff"), "utf-8" if encoding == "utf-8-sig" else encoding
