@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
 from dashboard import fmt
-from dashboard.urlstate import LATEST, ViewState
+from dashboard.urlstate import LATEST, RATE, ViewState
 from etl.paths import REFERENCE_DIR, resolve_db_url
 from etl.schema import make_engine
 
@@ -52,6 +53,19 @@ class DataAsOf:
         return f"{self.when}（{self.source_zh} {self.source_en}）" if self.when else ""
 
 
+@dataclass(frozen=True)
+class DerivedIndicator:
+    """A per-capita or per-GDP indicator the taxonomy declares for a numerator indicator."""
+
+    code: str
+    numerator: str
+    denominator: str
+    scale: float
+    unit: str
+    name_zh: str
+    name_en: str
+
+
 @dataclass
 class Snapshot:
     """One data version: the current facts and the reference tables the views need."""
@@ -70,6 +84,9 @@ class Snapshot:
     availability: pd.DataFrame = field(default_factory=pd.DataFrame)
     region_order: list[str] = field(default_factory=list)
     children: dict[str, list[str]] = field(default_factory=dict)
+    derived: pd.DataFrame = field(default_factory=pd.DataFrame)
+    crosscheck: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rate_of: dict[str, DerivedIndicator] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -149,6 +166,20 @@ class Repository:
     def filtered(self, snap: Snapshot, query: Query) -> pd.DataFrame:
         """The facts a query selects, remembered per data version so repeated views cost nothing."""
         return self._memo(("filtered", snap.version, query), lambda: apply_query(snap, query))
+
+    def derived(self, snap: Snapshot, query: Query) -> pd.DataFrame:
+        """The derived rows whose numerator fact the query selects, in the facts' best-first order.
+
+        Every filter (indicator, region, level, years, review) thus applies to a rate exactly as to the figure
+        it was computed from; remembered per data version like the facts.
+        """
+        def compute() -> pd.DataFrame:
+            if snap.derived.empty:
+                return snap.derived
+            chosen = np.zeros(len(snap.facts), dtype=bool)
+            chosen[self.filtered(snap, query).index.to_numpy()] = True
+            return snap.derived[chosen[snap.derived["_pos"].to_numpy()]]
+        return self._memo(("derived", snap.version, query), compute)
 
     def sorted(self, snap: Snapshot, query: Query, sort_model: list[dict] | None) -> pd.DataFrame:
         """The table's rows in the grid's order; remembered, since the grid asks block by block."""
@@ -235,6 +266,8 @@ def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path
                                                       "family_name_en", "unit", "headline", "description"])
         runs = _read_table(conn, "runs")
         rejected = _read_table(conn, "rejected_inputs", ["file", "reason", "detail"])
+        derived = _read_table(conn, "derived_facts")
+        crosscheck = _read_table(conn, "crosscheck")
     next_run_time()  # the first call imports the scheduler (slow); done here, once, not in a callback
     if facts.empty:
         snap = Snapshot(version, "empty", "数据表是空的 The facts table is empty", label, regions=regions,
@@ -250,11 +283,185 @@ def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path
         children.setdefault(parent, []).append(code)
     availability = (facts.groupby(["family", "indicator_code", "region_code", "region_level", "year"],
                                   observed=True).size().rename("n").reset_index())
+    rate_of = derived_indicators(derived)
     return Snapshot(
         version=version, state="ok", message="", db_label=label, facts=facts, regions=regions,
         indicators=indicators, runs=runs, rejected=rejected, articles=articles, as_of=data_as_of(runs, articles, sqlite_path),
         availability=availability, region_order=order, children=children,
+        derived=prepare_derived(derived, facts, rate_of, indicators), crosscheck=prepare_crosscheck(crosscheck, facts, indicators),
+        rate_of=rate_of,
     )
+
+
+# --- fair comparison: derived rates and the cross-check ------------------------------------------------
+
+
+def derived_indicators(derived: pd.DataFrame) -> dict[str, DerivedIndicator]:
+    """Numerator indicator → its derived indicator, as the taxonomy declares (first declared wins).
+
+    The taxonomy, not the data, decides what may be divided: a percentage or rank never has an entry. When
+    the taxonomy cannot be read, the pairs present in `derived_facts` stand in for it.
+    """
+    out: dict[str, DerivedIndicator] = {}
+    try:
+        from etl.indicators import load_taxonomy
+
+        taxonomy = load_taxonomy()
+        for spec in taxonomy.derived.values():
+            indicator = taxonomy.indicators[spec.code]
+            out.setdefault(spec.numerator, DerivedIndicator(spec.code, spec.numerator, spec.denominator, spec.scale,
+                                                            indicator.unit, indicator.name_zh, indicator.name_en))
+    except Exception:  # noqa: BLE001 - the dashboard must still show what the pipeline published
+        for row in derived.drop_duplicates("indicator_code").itertuples(index=False):
+            scale = 1e8 if row.unit == "yuan_per_100m_gdp" else 1e4
+            out.setdefault(str(row.numerator_indicator_code), DerivedIndicator(
+                str(row.indicator_code), str(row.numerator_indicator_code), str(row.denominator_indicator_code),
+                scale, str(row.unit), str(row.indicator_name_zh), str(row.indicator_name_en)))
+    return out
+
+
+NUMERATOR_COLUMNS = ["title", "outlet", "published", "needs_review", "number_text", "period", "region_name_en",
+                     "source_kind"]  # copied from the numerator fact; `status` stays the derived row's own
+
+
+def prepare_derived(derived: pd.DataFrame, facts: pd.DataFrame, rate_of: dict[str, DerivedIndicator],
+                    indicators: pd.DataFrame) -> pd.DataFrame:
+    """Derived rows shaped like facts (labels, marks, article) so the same figures draw them.
+
+    Rows whose numerator is no longer a current fact are left out; the rest are ordered like their
+    numerators, so the first row of a region × indicator (× year) group is the rate of the figure the
+    absolute view shows. `_pos` is the numerator's row in `facts`, for filtering without a join.
+    """
+    if derived.empty or facts.empty:
+        return pd.DataFrame(columns=[*derived.columns, *NUMERATOR_COLUMNS, "_pos", "computable", "proxy", "inexact",
+                                     "numerator_name_zh", "display", "exact", "formula"])
+    position = pd.Series(np.arange(len(facts)), index=facts["fact_id"].astype(str).to_numpy())
+    derived = derived[derived["numerator_fact_id"].isin(position.index)].copy()
+    derived["_pos"] = derived["numerator_fact_id"].map(position).astype(int)
+    numerators = facts.iloc[derived["_pos"].to_numpy()]
+    for column in NUMERATOR_COLUMNS:
+        values = numerators[column].to_numpy()
+        derived[column] = values.astype(str) if column not in ("needs_review",) else values.astype(bool)
+    derived["value"] = pd.to_numeric(derived["value"], errors="coerce")
+    derived["value_high"] = pd.to_numeric(derived["value_high"], errors="coerce")
+    derived["denominator_value"] = pd.to_numeric(derived["denominator_value"], errors="coerce")
+    derived["denominator_year"] = pd.to_numeric(derived["denominator_year"], errors="coerce")
+    derived["year"] = derived["year"].astype(int)
+    derived["computable"] = derived["value"].notna()
+    derived["proxy"] = derived["proxy_year"].fillna(False).astype(bool) & derived["computable"]
+    derived["inexact"] = derived["qualifier"] != "exact"
+    derived["numerator_name_zh"] = numerators["indicator_name_zh"].astype(str).to_numpy()
+    names = indicators["name_zh"].astype(str).to_dict() if "name_zh" in indicators else {}
+    labels, exacts, formulas = [], [], []
+    for row in derived.itertuples(index=False):
+        if not row.computable:
+            labels.append(fmt.CANNOT[0])
+            exacts.append(fmt.bilingual(fmt.CANNOT))
+            formulas.append(str(row.note))
+            continue
+        high = None if pd.isna(row.value_high) else float(row.value_high)
+        mark = f" {fmt.PROXY_MARK}" if row.proxy else ""
+        labels.append(fmt.value_label(float(row.value), str(row.unit), str(row.qualifier), high) + mark)
+        exacts.append(fmt.exact_label(float(row.value), str(row.unit), str(row.qualifier), high) + mark)
+        spec = rate_of.get(str(row.numerator_indicator_code))
+        denominator = names.get(str(row.denominator_indicator_code), str(row.denominator_indicator_code))
+        formulas.append(
+            f"{fmt.value_label(float(row.numerator_value), str(row.numerator_unit), str(row.qualifier))}"
+            f" ÷ {fmt.value_label(float(row.denominator_value), str(row.denominator_unit))}"
+            + (f" × {fmt.short_number(spec.scale, 'count')}" if spec else "")
+            + f"<br>分母 denominator: {int(row.denominator_year)}年 {denominator}"
+            + (f" {fmt.PROXY_MARK} 代用年份 proxy year" if row.proxy else ""))
+    derived["display"], derived["exact"], derived["formula"] = labels, exacts, formulas
+    return derived.sort_values("_pos", kind="stable", ignore_index=True)
+
+
+def prepare_crosscheck(crosscheck: pd.DataFrame, facts: pd.DataFrame, indicators: pd.DataFrame) -> pd.DataFrame:
+    """The cross-check pairs with labels as read on screen; inconsistent pairs first, then the largest gaps."""
+    if crosscheck.empty:
+        return crosscheck
+    frame = crosscheck.copy()
+    frame["consistent"] = frame["consistent"].astype(bool)
+    units = frame["indicator_code"].map(indicators["unit"]).fillna("").astype(str)
+    frame["unit"] = units
+    frame["article_display"] = [fmt.value_label(float(v), u, str(q)) for v, u, q in
+                                zip(frame["article_value"], units, frame["article_qualifier"], strict=True)]
+    frame["official_display"] = [fmt.value_label(float(v), u) for v, u in zip(frame["official_value"], units, strict=True)]
+    frame["difference_text"] = [fmt.percent_change(float(d)) for d in frame["relative_difference"]]
+    frame["verdict_text"] = np.where(frame["consistent"], "✓ 相符 consistent", "✗ 不符 inconsistent")
+    by_id = facts.drop_duplicates("fact_id").set_index("fact_id")
+    for column in ("title", "outlet", "published"):
+        known = dict(zip(by_id.index, by_id[column].astype(str), strict=True))
+        frame[f"article_{column}"] = [known.get(i, "") for i in frame["article_fact_id"]]
+    frame["_gap"] = frame["relative_difference"].abs()
+    frame = frame.sort_values(["consistent", "_gap"], ascending=[True, False], kind="stable", ignore_index=True)
+    return frame.drop(columns=["_gap"])
+
+
+@dataclass(frozen=True)
+class RateBasis:
+    """What the per-capita toggle means for the indicators on screen."""
+
+    derived: tuple[DerivedIndicator, ...]  # for the indicators that have a derived counterpart
+    missing: tuple[str, ...]  # chosen indicators without one (percentages, ranks, indices, …)
+
+    @property
+    def available(self) -> bool:
+        return bool(self.derived)
+
+    def label(self) -> tuple[str, str]:
+        """'每万常住人口 per 10,000 residents', '每亿元GDP …', or both when the indicators differ."""
+        units = list(dict.fromkeys(d.unit for d in self.derived))
+        if not units:
+            return "人均", "per capita"
+        labels = [fmt.RATE_BASIS_LABEL.get(u, (u, u)) for u in units]
+        return "、".join(zh for zh, _ in labels), " / ".join(en for _, en in labels)
+
+
+def rate_basis(snap: Snapshot, indicators: tuple[str, ...]) -> RateBasis:
+    """Which of `indicators` may be shown per capita or per GDP, by the taxonomy."""
+    found = tuple(snap.rate_of[i] for i in indicators if i in snap.rate_of)
+    return RateBasis(found, tuple(i for i in indicators if i not in snap.rate_of))
+
+
+def rate_rows(repo: Repository, snap: Snapshot, state: ViewState, indicators: tuple[str, ...]) -> pd.DataFrame:
+    """The derived rows behind a view: those of the chosen indicators' figures that pass the filters."""
+    if not snap.ok or snap.derived.empty:
+        return snap.derived
+    derived = repo.derived(snap, query_for(snap, state))
+    return derived[derived["numerator_indicator_code"].isin(indicators)]
+
+
+def wants_rate(state: ViewState) -> bool:
+    return state.norm == RATE
+
+
+def derived_provenance(snap: Snapshot, derived_id: str) -> dict | None:
+    """A derived value with the numerator fact (article, quote) and the denominator fact (official source)."""
+    if not snap.ok or snap.derived.empty or not derived_id:
+        return None
+    hit = snap.derived[snap.derived["fact_id"] == derived_id]
+    if hit.empty:
+        return None
+    row = hit.iloc[0].to_dict()
+    facts = snap.facts
+
+    def fact(fact_id) -> dict | None:
+        if not isinstance(fact_id, str) or not fact_id:
+            return None
+        found = facts[facts["fact_id"] == fact_id]
+        return found.iloc[0].to_dict() if len(found) else None
+
+    spec = snap.rate_of.get(str(row["numerator_indicator_code"]))
+    return {"derived": row, "numerator": fact(row["numerator_fact_id"]),
+            "denominator": fact(row.get("denominator_fact_id")), "scale": spec.scale if spec else None}
+
+
+def checks_for(snap: Snapshot, fact_id: str) -> pd.DataFrame:
+    """Cross-check pairs a fact takes part in, as the article figure or as the official one."""
+    frame = snap.crosscheck
+    if frame.empty or not fact_id:
+        return frame
+    return frame[(frame["article_fact_id"] == fact_id) | (frame["statistics_fact_id"] == fact_id)]
 
 
 def _complete_indicators(indicators: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
@@ -307,7 +514,7 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     # Categories make filters and table sorts compare small integer codes instead of strings.
     for column in ("region_code", "region_level", "indicator_code", "family", "unit", "qualifier", "status",
                    "region_name", "indicator_name_zh", "indicator_name_en", "title", "outlet", "published",
-                   "period", "quote"):
+                   "period", "quote", "source_kind"):
         facts[column] = facts[column].astype("category")
     return facts.drop(columns=["_review_rank", "_exact_rank"])
 
@@ -396,6 +603,7 @@ class Query:
     year_to: int | None = None
     review: bool = True
     search: str = ""
+    source: str = ""  # article | statistics | '' (both); the table's filter, like the search
 
 
 def descendants(snap: Snapshot, codes: tuple[str, ...]) -> tuple[str, ...]:
@@ -416,7 +624,7 @@ def query_for(snap: Snapshot, state: ViewState, with_search: bool = False) -> Qu
     regions = descendants(snap, state.regions) if state.include_sub and state.regions else state.regions
     return Query(families=state.families, indicators=state.indicators, regions=tuple(regions),
                  levels=state.levels, year_from=state.year_from, year_to=state.year_to, review=state.review,
-                 search=state.search.strip() if with_search else "")
+                 search=state.search.strip() if with_search else "", source=state.source if with_search else "")
 
 
 def apply_query(snap: Snapshot, query: Query) -> pd.DataFrame:
@@ -439,6 +647,8 @@ def apply_query(snap: Snapshot, query: Query) -> pd.DataFrame:
         mask &= facts["year"] <= query.year_to
     if not query.review:
         mask &= ~facts["needs_review"]
+    if query.source:
+        mask &= facts["source_kind"] == query.source
     selected = facts[mask]
     if query.search:
         selected = selected[selected["search_text"].str.contains(query.search.lower(), regex=False)]
@@ -643,6 +853,31 @@ def boundaries(level: str) -> dict:
         return json.load(handle)
 
 
+@lru_cache(maxsize=2)
+def centres(level: str) -> dict[str, tuple[float, float]]:
+    """Each area's centre (the centroid of its largest ring), where the map puts a mark an area cannot carry."""
+    out = {}
+    for feature in boundaries(level)["features"]:
+        geometry = feature.get("geometry") or {}
+        polygons = geometry.get("coordinates") or []
+        if geometry.get("type") == "Polygon":
+            polygons = [polygons]
+        best: tuple[float, float, float] | None = None
+        for polygon in polygons:
+            ring = polygon[0] if polygon else []
+            area = cx = cy = 0.0
+            for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True):
+                cross = x0 * y1 - x1 * y0
+                area += cross
+                cx += (x0 + x1) * cross
+                cy += (y0 + y1) * cross
+            if area and (best is None or abs(area) > best[0]):
+                best = (abs(area), cx / (3 * area), cy / (3 * area))
+        if best is not None:
+            out[str(feature.get("properties", {}).get("adcode"))] = (best[1], best[2])
+    return out
+
+
 def map_rows(facts: pd.DataFrame, level: str, period: str = LATEST) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Figures for the map's level with a boundary, and the zones and towns that have none (listed beside)."""
     rows = latest_rows(facts, period)
@@ -661,6 +896,7 @@ TABLE_COLUMNS = [
     ("indicator_name_zh", "指标 Indicator"),
     ("display", "数值 Value"),
     ("year", "年份 Year"),
+    ("source_text", "来源 Source"),
     ("quote", "原文 Quote"),
     ("title", "文章 Article"),
     ("outlet", "媒体 Outlet"),
@@ -672,7 +908,8 @@ TABLE_COLUMNS = [
     ("period", "期间 Period"),
     ("fact_id", "编号 Fact ID"),
 ]
-SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status"}
+SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status",
+                "source_text": "source_kind"}
 DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
 
 
@@ -703,6 +940,7 @@ def table_records(facts: pd.DataFrame) -> pd.DataFrame:
         "period": facts["period"],
         "qualifier_text": _labels(facts["qualifier"], fmt.qualifier_text),
         "status_text": _labels(facts["status"], fmt.status_text),
+        "source_text": _labels(facts["source_kind"], fmt.source_text),
         "quote": facts["quote"],
         "title": facts["title"],
         "outlet": facts["outlet"],
@@ -711,6 +949,7 @@ def table_records(facts: pd.DataFrame) -> pd.DataFrame:
     })
     frame["inexact"] = facts["inexact"].to_numpy()
     frame["needs_review"] = facts["needs_review"].to_numpy()
+    frame["statistics"] = (facts["source_kind"] == "statistics").to_numpy()
     return frame
 
 

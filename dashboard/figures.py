@@ -33,6 +33,8 @@ LABEL_CHARS = 10
 BAR_HEIGHT = 30
 ZHEJIANG_CENTER = {"lat": 29.2, "lon": 120.4}
 MAP_ZOOM = 6.15
+STAT_COLOR = "#2e7d4f"  # official statistics, wherever they are drawn
+PROXY_RING = "#b7791f"
 SYMBOLS = {"exact": "circle", "over": "triangle-up-open", "under": "triangle-down-open", "approx": "circle-open",
            "target": "diamond-open", "range": "square-open"}
 
@@ -93,16 +95,35 @@ def cn_ticks(low: float, high: float, unit: str, n: int = 5) -> tuple[list[float
     return values, [fmt.short_number(v, unit) for v in values]
 
 
+def _clip(text: str, n: int = 28) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def is_statistics(rows: pd.DataFrame) -> list[bool]:
+    """Which rows are official statistics (derived rows and older databases have no such column)."""
+    if "source_kind" not in rows.columns:
+        return [False] * len(rows)
+    return [str(k) == "statistics" for k in rows["source_kind"]]
+
+
 def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
-    """Region and indicator in both languages, exact value, period, original wording."""
+    """Region and indicator in both languages, exact value, period, original wording, and where it comes from:
+    the article, the official source, or (for a rate) the computation and its denominator's year."""
     out = []
-    for row in rows.itertuples(index=False):
+    derived = "formula" in rows.columns
+    for row, official in zip(rows.itertuples(index=False), is_statistics(rows), strict=True):
         review = "<br>⚑ 待复核 needs review" if row.needs_review else ""
         quotes = f"<br>{row.n_quotes} 条引文 quotes" if getattr(row, "n_quotes", 1) > 1 else ""
+        if derived:
+            source = f"<br>计算 computed: {row.formula}<br>分子出处 numerator: {_clip(str(row.title))}"
+        elif official:
+            source = f"<br>{fmt.STAT_MARK} 官方统计 official statistics: {_clip(str(row.title))}"
+        else:
+            source = f"<br>报道 article: {_clip(str(row.title))}"
         out.append(
             f"<b>{row.region_name}</b> {row.region_name_en}<br>{row.indicator_name_zh} {row.indicator_name_en}"
             f"<br><b>{row.exact}</b>　{row.year}年<br>原文 text: {row.number_text}"
-            f"<br>{fmt.qualifier_text(str(row.qualifier))}{review}{quotes}{extra}"
+            f"<br>{fmt.qualifier_text(str(row.qualifier))}{review}{quotes}{source}{extra}"
             "<br><i>点击查看出处 click for the quote</i>")
     return out
 
@@ -124,20 +145,28 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
     keep = list(dict.fromkeys(ranked["region_code"].astype(str)))[:max_bars]
     ranked = ranked[ranked["region_code"].astype(str).isin(keep)]
     with_year = ranked["year"].nunique() > 1 and len(indicators) == 1
+    official = pd.Series(is_statistics(ranked), index=ranked.index)
     figure = go.Figure(layout=base_layout(max(200, BAR_HEIGHT * len(ranked) + 90)))
     for i, code in enumerate(indicators):
-        part = ranked[ranked["indicator_code"].astype(str) == code]
-        color = PALETTE[i % len(PALETTE)]
-        labels = _region_label(part, with_year) if len(indicators) == 1 else list(part["region_name"].astype(str))
-        figure.add_bar(
-            x=part["value"], y=labels, orientation="h", name=f"{part['indicator_name_zh'].iloc[0]}",
-            customdata=part["fact_id"], hovertext=_hover(part), hoverinfo="text",
-            text=[f"{d} ⚑" if r else d for d, r in zip(part["display"], part["needs_review"], strict=True)],
-            textposition="outside", cliponaxis=False, textfont={"size": 12, "color": INK},
-            marker={"color": color, "line": {"color": color, "width": 1},
-                    "pattern": {"shape": ["/" if x else "" for x in part["inexact"]], "fgcolor": "white",
-                                "size": 6, "solidity": 0.35}},
-        )
+        of_indicator = ranked["indicator_code"].astype(str) == code
+        for from_statistics in (False, True):  # official figures get their own colour and legend entry
+            part = ranked[of_indicator & (official == from_statistics)]
+            if part.empty:
+                continue
+            color = STAT_COLOR if from_statistics else PALETTE[i % len(PALETTE)]
+            labels = _region_label(part, with_year) if len(indicators) == 1 else list(part["region_name"].astype(str))
+            name = str(part["indicator_name_zh"].iloc[0]) if len(indicators) > 1 else "报道 article"
+            if from_statistics:
+                name = f"{name} · 官方统计" if len(indicators) > 1 else "官方统计 official statistics"
+            figure.add_bar(
+                x=part["value"], y=labels, orientation="h", name=name, offsetgroup=code,
+                customdata=part["fact_id"], hovertext=_hover(part), hoverinfo="text",
+                text=[f"{d} ⚑" if r else d for d, r in zip(part["display"], part["needs_review"], strict=True)],
+                textposition="outside", cliponaxis=False, textfont={"size": 12, "color": INK},
+                marker={"color": color, "line": {"color": color, "width": 1},
+                        "pattern": {"shape": ["/" if x else "" for x in part["inexact"]], "fgcolor": "white",
+                                    "size": 6, "solidity": 0.35}},
+            )
     tickvals, ticktext = cn_ticks(0, float(ranked["value"].max()) * 1.18, unit)
     figure.update_xaxes(tickvals=tickvals, ticktext=ticktext, gridcolor=GRID, zeroline=True, zerolinecolor="#c9d2dc",
                         title={"text": fmt.unit_label(unit), "font": {"size": 12, "color": MUTED}},
@@ -146,7 +175,8 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
                                else ranked["region_name"].astype(str)))
     figure.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True, ticks="",
                         tickfont={"size": 13})
-    figure.update_layout(barmode="group", bargap=0.28 if len(ranked) > 3 else 0.5, showlegend=len(indicators) > 1)
+    figure.update_layout(barmode="group", bargap=0.28 if len(ranked) > 3 else 0.5,
+                         showlegend=len(indicators) > 1 or bool(official.any()))
     return figure
 
 
@@ -171,7 +201,8 @@ def trend(rows: pd.DataFrame, kind: str = "line", max_series: int = MAX_SERIES) 
             hoverinfo="text", text=part["display"], textposition="top center",
             textfont={"size": 11, "color": color},
             marker={"color": color, "size": 11 if kind == "line" else 14,
-                    "symbol": [SYMBOLS.get(str(q), "circle") for q in part["qualifier"]],
+                    "symbol": ["square" if o else SYMBOLS.get(str(q), "circle")
+                               for q, o in zip(part["qualifier"], is_statistics(part), strict=True)],
                     "line": {"color": color, "width": 2}},
         )
     values = rows["value"]
@@ -204,7 +235,8 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
             if (region, indicator) in grid.index:
                 row = grid.loc[(region, indicator)]
                 z_row.append(int(row["n_quotes"]))
-                t_row.append(str(row["display"]))
+                official = str(row.get("source_kind", "")) == "statistics"
+                t_row.append(str(row["display"]) + (f" {fmt.STAT_MARK}" if official else ""))
                 h_row.append(f"<b>{row['region_name']}</b> · {row['indicator_name_zh']}<br>{row['exact']}　{row['year']}年"
                              f"<br>{int(row['n_quotes'])} 条引文 quotes<br><i>点击查看出处 click for the quote</i>")
                 i_row.append(row["fact_id"])
@@ -236,12 +268,15 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
     return figure
 
 
-def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, height: int = 560) -> go.Figure:
+def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, height: int = 560,
+               centres: dict[str, tuple[float, float]] | None = None) -> go.Figure:
     """Zhejiang's cities or counties coloured by one indicator; regions without a figure stay grey.
 
     Uses `choropleth_map` with the `white-bg` style, which needs no tiles, fonts or anything else from
     outside the app. `source` is the URL the app serves `geojson` at: the figure then references the file
-    (fetched once by the browser) instead of carrying 300 kB of boundaries in every update.
+    (fetched once by the browser) instead of carrying 300 kB of boundaries in every update. Official
+    statistics get a green outline; a rate whose denominator is from a neighbouring year gets a ring at the
+    area's centre (`centres`), since a map area has no label to carry the ※.
     """
     features = geojson.get("features", [])
     all_codes = [_code(f) for f in features]
@@ -266,18 +301,30 @@ def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, hei
     ))
     if filled:
         unit = str(shown["unit"].iloc[0])
-        tickvals, ticktext = cn_ticks(0, float(shown["value"].max()), unit, n=4)
+        top = float(shown["value"].max())
+        ticks = [(v, t) for v, t in zip(*cn_ticks(0, top, unit, n=4), strict=True) if v <= top * 1.0001]
+        tickvals, ticktext = [v for v, _ in ticks], [t for _, t in ticks]
         figure.add_trace(go.Choroplethmap(
             geojson=boundary(filled), locations=shown["region_code"].astype(str), z=shown["value"],
-            featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, customdata=shown["fact_id"],
+            featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, zmax=top or 1,
+            customdata=shown["fact_id"],
             hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
-            marker={"line": {"color": [INK if x else "white" for x in shown["inexact"]],
-                             "width": [2.4 if x else 0.8 for x in shown["inexact"]]}},
+            marker={"line": {"color": [STAT_COLOR if o else INK if x else "white"
+                                       for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)],
+                             "width": [2.4 if x or o else 0.8
+                                       for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)]}},
             colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}, "side": "top"},
                       "orientation": "h", "thickness": 10, "len": 0.45, "x": 0.02, "xanchor": "left",
                       "y": 0.03, "yanchor": "bottom", "tickvals": tickvals, "ticktext": ticktext,
                       "bgcolor": "rgba(255,255,255,0.85)", "outlinewidth": 0},
         ))
+    if filled and centres and "proxy" in shown.columns and shown["proxy"].any():
+        proxies = shown[shown["proxy"].astype(bool) & shown["region_code"].astype(str).isin(centres)]
+        where = [centres[str(c)] for c in proxies["region_code"]]
+        for size, color in ((13, PROXY_RING), (7, "white")):  # a ring: no glyphs or sprites needed
+            figure.add_trace(go.Scattermap(
+                lon=[w[0] for w in where], lat=[w[1] for w in where], mode="markers", hoverinfo="skip",
+                marker={"size": size, "color": color}, name="proxy year", showlegend=False))
     figure.update_layout(
         map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": MAP_ZOOM},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,

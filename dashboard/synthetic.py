@@ -1,8 +1,10 @@
 """A synthetic curated database of any size, for speed tests and for developing views without the ETL.
 
 Regions, indicators and units are the real reference data; facts, articles and runs are random but shaped
-like the real ones (qualifiers, needs_review, several quotes per region and year). Never used by the app
-itself: `python -m dashboard.synthetic --facts 100000 --db sqlite:////tmp/big.sqlite`.
+like the real ones (qualifiers, needs_review, several quotes per region and year). Official statistics
+(resident population and GDP of most cities and counties, some years missing) are added, and the derived
+per-capita table and the cross-check are computed from them by `etl.percapita`, as the pipeline does.
+Never used by the app itself: `python -m dashboard.synthetic --facts 100000 --db sqlite:////tmp/big.sqlite`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from etl.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
+from etl.percapita import crosscheck, derive
 from etl.publish import write_tables
 from etl.schema import FACT_COLUMNS, make_engine, runs
 
@@ -90,16 +94,57 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
             "status": "needs_review" if rng.random() < 0.1 else "extracted",
             "review_reason": "", "source_kind": "article",
         })
+    facts += official_statistics(regions, rng)
     frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
-    text_columns = [c for c in FACT_COLUMNS if c not in facts[0]] if facts else []
-    frame[text_columns] = ""  # columns later schema versions add (source_title, …) are text with '' default
+    for column in [c for c in FACT_COLUMNS if facts and c not in facts[0]]:
+        frame[column] = frame[column].fillna("")  # columns later schema versions add (…) are text, '' default
+    taxonomy = load_taxonomy()
+    if STATISTICS_ID in set(frame["article_id"]):
+        articles.append({**articles[0], "article_id": STATISTICS_ID, "file": "statistics/synthetic.csv",
+                         "title": "官方统计数据 Official statistics: synthetic.csv", "outlet": "统计部门 statistics offices",
+                         "published_source": "statistics"})
     return {
         "facts": frame,
+        "derived_facts": derive(frame, taxonomy),
+        "crosscheck": crosscheck(frame, taxonomy),
         "articles": pd.DataFrame(articles),
         "regions": regions,
         "indicators": indicators,
         "rejected_inputs": pd.DataFrame(columns=["file", "reason", "detail", "detected_at"]),
     }
+
+
+STATISTICS_ID = "statistics/synthetic"
+OFFICIAL = {"resident_population": ("person", 2e5, 1.3e7), "gdp": ("yuan", 1e10, 2.5e12)}
+
+
+def official_statistics(regions: pd.DataFrame, rng: random.Random) -> list[dict]:
+    """Resident population and GDP of most cities and counties for 2019–2025, a few years missing."""
+    rows = []
+    for region in regions[regions["level"].isin(["province", "city", "county"])].to_dict("records"):
+        if rng.random() < 0.15:
+            continue  # some regions publish nothing: their rates cannot be computed
+        for code, (unit, low, high) in OFFICIAL.items():
+            base = rng.uniform(low, high)
+            for year in range(2019, 2026):
+                if rng.random() < 0.25:
+                    continue
+                value = round(base * (1 + 0.02 * (year - 2019)), 0)
+                digest = hashlib.sha1(f"stat:{region['code']}:{code}:{year}".encode()).hexdigest()[:16]
+                rows.append({
+                    "fact_id": digest, "article_id": STATISTICS_ID, "region_code": region["code"],
+                    "region_name": region["name_zh"], "region_level": region["level"], "indicator_code": code,
+                    "indicator_name_zh": "常住人口（年末）" if code == "resident_population" else "地区生产总值",
+                    "indicator_name_en": code, "family": "other" if code == "resident_population" else "economy_output",
+                    "value": value, "value_high": None, "unit": unit, "qualifier": "exact",
+                    "period_start": f"{year}-12-31", "period_end": f"{year}-12-31", "period_kind": "as_of",
+                    "year": year, "quote": f"{region['name_zh']} {value:.0f}", "char_start": 0, "char_end": 1,
+                    "quote_start": 0, "quote_end": 1, "number_text": f"{value:.0f}", "region_source": "statistics",
+                    "status": "extracted", "review_reason": "", "source_kind": "statistics",
+                    "source_title": f"{year}年{region['name_zh']}统计公报（合成 synthetic）",
+                    "source_url": f"http://127.0.0.1/synthetic/{region['code']}/{year}",
+                })
+    return rows
 
 
 def write_synthetic(db_url: str, n_facts: int, seed: int = 7) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qs, urlencode
 
-TABS = ("compare", "trend", "matrix", "map", "status")
+TABS = ("compare", "trend", "matrix", "map", "check", "status")
 LEVELS = ("province", "city", "county", "zone", "town")
 TREND_KINDS = ("line", "dot")
 MAP_LEVELS = ("city", "county")
 LANGS = ("zh-en", "zh")
 LATEST = "latest"
+ABSOLUTE, RATE = "abs", "rate"
+NORMS = (ABSOLUTE, RATE)  # rate: per 10,000 residents or per 100 million yuan of GDP, as the taxonomy declares
+SOURCES = ("", "article", "statistics")  # the facts table's source filter; '' = both
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,9 @@ class ViewState:
     period: str = LATEST
     trend_kind: str = "line"
     map_level: str = "city"
+    norm: str = ABSOLUTE
     search: str = ""
+    source: str = ""
     lang: str = "zh-en"
     fact: str = ""
 
@@ -57,10 +62,12 @@ class ViewState:
 PARAMS = {
     "tab": "tab", "families": "fam", "indicators": "ind", "regions": "reg", "include_sub": "sub",
     "levels": "lvl", "year_from": "from", "year_to": "to", "review": "review", "period": "period",
-    "trend_kind": "trend", "map_level": "map", "search": "q", "lang": "lang", "fact": "fact",
+    "trend_kind": "trend", "map_level": "map", "norm": "norm", "search": "q", "source": "src", "lang": "lang",
+    "fact": "fact",
 }
 LIST_FIELDS = ("families", "indicators", "regions", "levels")
-CHOICES = {"tab": TABS, "trend_kind": TREND_KINDS, "map_level": MAP_LEVELS, "lang": LANGS}
+CHOICES = {"tab": TABS, "trend_kind": TREND_KINDS, "map_level": MAP_LEVELS, "lang": LANGS, "norm": NORMS,
+           "source": SOURCES}
 MAX_ITEMS = 200
 MAX_TEXT = 200
 

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,32 +42,42 @@ def _free_port() -> int:
 
 
 def _start(db_url: str) -> tuple[subprocess.Popen, str]:
+    """The dashboard on a free loopback port. Its log goes to a file: a pipe nobody reads fills up after
+    64 kB of request lines and then blocks the server mid-test."""
     port = _free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
+    log = tempfile.NamedTemporaryFile(prefix="dashboard-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "dashboard", "--db", db_url, "--port", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    process.log_path = Path(log.name)  # removed by _stop
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"dashboard exited: {process.stdout.read().decode(errors='replace')}")
+            raise RuntimeError(f"dashboard exited: {Path(log.name).read_text(errors='replace')[-4000:]}")
         try:
             with urllib.request.urlopen(base + "/", timeout=2) as response:
                 if response.status == 200:
                     return process, base
         except OSError:
             time.sleep(0.3)
-    process.terminate()
+    _stop(process)
     raise RuntimeError("dashboard did not answer within 90 s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=20)
+    process.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
 def server(seed_db_url):
     process, base = _start(seed_db_url)
     yield base
-    process.terminate()
-    process.wait(timeout=20)
+    _stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +282,101 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
     _assert_local(requests, server)
 
 
+def test_per_capita_toggle_cannot_compute_note_and_cross_check(recorded, server, seed_db_url):
+    page, requests = recorded
+    with create_engine(seed_db_url).connect() as conn:
+        derived = pd.read_sql(text("SELECT * FROM derived_facts"), conn)
+        pairs = pd.read_sql(text("SELECT * FROM crosscheck"), conn)
+    rate = derived[(derived["indicator_code"] == "talent_total_per_10k_residents")
+                   & (derived["region_code"] == "330400")].iloc[0]
+
+    # the toggle turns the talent totals into talent per 10,000 residents, in the chart and the link
+    page.goto(f"{server}/?ind=talent_total")
+    _settle(page)
+    absolute = _bars(page)["嘉兴市"]
+    page.click("#v-norm label:has-text('每万常住人口')")
+    page.wait_for_function("() => location.search.includes('norm=rate')")
+    _settle(page)
+    assert _bars(page)["嘉兴市"] == pytest.approx(rate["value"]) != absolute
+    assert any(label.endswith("※") for label in page.locator("#g-compare text.bartext").all_text_contents()), \
+        "the proxy-year denominator is marked on the bar"
+    assert page.locator(".key-proxy").first.is_visible(), "the ※ key shows in per-capita mode"
+    page.mouse.move(5, 5)
+    _settle(page)
+    _shot(page, "09-per-capita")
+
+    # the link reopens the per-capita view; the toggle shows it
+    other = page.context.new_page()
+    other.on("request", lambda request: requests.append(request.url))
+    other.goto(page.url)
+    _settle(other)
+    assert _bars(other)["嘉兴市"] == pytest.approx(rate["value"])
+    assert other.locator("#v-norm input[value='rate']").is_checked()
+    assert other.url == page.url
+    other.close()
+
+    # the quote panel of the rate: numerator, denominator (official source, proxy year) and the result
+    page.locator("#g-compare .bars .point path").first.click(force=True)
+    page.wait_for_selector("#q-formula")
+    _settle(page)
+    panel = page.locator("#provenance").inner_text()
+    assert "129.07万" in page.locator("#q-quote mark").inner_text()
+    assert "5,584,000" in page.locator("#q-den-value").inner_text() and "代用年份" in panel
+    assert page.locator("#q-den-source").get_attribute("href") == rate["denominator_source_url"]
+    assert page.locator("#q-formula").inner_text().endswith("= 2,311.4255")
+    _shot(page, "10-per-capita-quote")
+
+    # back to absolute values: the article figure again
+    page.click("#v-norm label:has-text('绝对值')")
+    page.wait_for_function("() => !location.search.includes('norm=rate')")
+    _settle(page)
+    assert _bars(page)["嘉兴市"] == absolute
+    assert page.locator(".key-proxy").first.is_hidden()
+
+    # a region without an official denominator is listed with the reason, not drawn
+    page.goto(f"{server}/?ind=postdocs&norm=rate")
+    _settle(page)
+    assert set(_bars(page)) == {"嘉兴市"}
+    note = page.locator("#cc-compare").inner_text()
+    assert "无法计算" in note and "秀洲区" in note and "常住人口" in note
+    _shot(page, "11-cannot-compute")
+
+    # a percentage has no per-capita form: the toggle says so and cannot be switched on
+    page.goto(f"{server}/?ind=skilled_talent_share_employed&norm=rate")
+    _settle(page)
+    assert "norm=rate" not in page.url
+    assert page.locator("#v-norm input[value='rate']").is_disabled()
+    assert "无人均口径" in page.locator("#norm-note").inner_text()
+
+    # the cross-check tab: every pair, worst first; a click on a row opens its quote
+    page.goto(f"{server}/")
+    _settle(page)
+    page.click("#tabs >> text=核对 Cross-check")
+    _settle(page)
+    assert "tab=check" in page.url
+    page.wait_for_selector("#check-grid .ag-row[row-index='0']")
+    first = page.locator("#check-grid .ag-row[row-index='0']").inner_text()
+    pair = (pairs.assign(gap=pairs["relative_difference"].abs())  # inconsistent first, then the largest gap
+            .sort_values(["consistent", "gap"], ascending=[True, False]).iloc[0])
+    assert pair["region_name"] in first and pair["article_number_text"] in first and "558.4万人（2023年）" in first
+    assert "相符" in first
+    page.locator("#check-grid .ag-row[row-index='0'] [col-id='check_what']").click()
+    page.wait_for_function(f"() => location.search.includes('fact={pair['article_fact_id']}')")
+    _settle(page)
+    assert page.locator("#q-quote").inner_text().strip("“”") == pair["article_quote"]
+    assert "官方核对" in page.locator("#provenance").inner_text()
+    _shot(page, "12-cross-check")
+
+    # official statistics are told apart in the table, which filters by source
+    page.click(".source-seg label:has-text('官方统计')")
+    page.wait_for_function("() => location.search.includes('src=statistics')")
+    _settle(page)
+    sources = {row["source_text"] for row in _grid_rows(page)}
+    assert sources == {"官方统计 official statistics"}
+
+    _assert_local(requests, server)
+
+
 def test_mixed_units_are_refused_in_the_page(recorded, server):
     page, requests = recorded
     page.goto(f"{server}/?ind=talent_total,skilled_talent_share_employed")
@@ -290,8 +396,7 @@ def test_without_data_the_page_says_how_to_run_the_etl(browser, tmp_path):
         _shot(page, "08-no-data")
         page.close()
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        _stop(process)
     assert not (tmp_path / "none.sqlite").exists()
 
 

@@ -16,6 +16,11 @@ from dashboard.urlstate import ViewState, from_query
 
 JIAXING = "330400"
 CONTROL_COUNT = len(callbacks.CONTROLS)
+OUTPUTS = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
+    "family.options", "indicator.options", "region.options", "years.min", "years.max", "years.marks",
+    "years.disabled", "period.options", "norm.options", "norm.tip", "norm.note", "url", "view", "table", "root",
+    "as_of"]
+URL_AT = OUTPUTS.index("url")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,11 +38,8 @@ def _defaults() -> list:
 def _sync(search: str) -> dict:
     """Run the state callback as on page load and name its outputs."""
     out = callbacks.sync_state(None, search, _defaults(), None, None)
-    names = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
-        "family.options", "indicator.options", "region.options", "years.min", "years.max", "years.marks",
-        "years.disabled", "period.options", "url", "view", "table", "root", "as_of"]
-    assert len(out) == len(names)
-    return dict(zip(names, out, strict=True))
+    assert len(out) == len(OUTPUTS)
+    return dict(zip(OUTPUTS, out, strict=True))
 
 
 def test_page_load_sets_controls_from_the_url():
@@ -61,13 +63,13 @@ def test_controls_write_the_url():
     values[1] = ["postdocs"]
     values[7] = "compare"
     out = callbacks.sync_state("f-indicator", "", values, None, None)
-    url = out[CONTROL_COUNT + 8]
+    url = out[URL_AT]
     assert from_query(url).indicators == ("postdocs",)
 
 
 def test_compare_view_draws_the_database_value(seed_db_url):
     view = callbacks.view_key(ViewState(indicators=("talent_total",)))
-    figure, _notes = callbacks.render_compare(view)
+    figure, _notes, _cannot = callbacks.render_compare(view)
     with create_engine(seed_db_url).connect() as conn:
         value = conn.execute(text("SELECT value FROM facts WHERE region_code = :r AND indicator_code = 'talent_total' "
                                   "ORDER BY year DESC LIMIT 1"), {"r": JIAXING}).scalar()
@@ -77,25 +79,26 @@ def test_compare_view_draws_the_database_value(seed_db_url):
 
 def test_compare_view_refuses_mixed_units_with_a_warning():
     view = callbacks.view_key(ViewState(indicators=("talent_total", "skilled_talent_share_employed")))
-    figure, notes = callbacks.render_compare(view)
+    figure, notes, _cannot = callbacks.render_compare(view)
     assert not figure.data, "nothing is drawn"
     assert "不能在同一坐标轴上比较不同单位" in str(notes)
 
 
 def test_views_skip_work_when_not_shown():
     view = callbacks.view_key(ViewState(tab="trend"))
-    assert callbacks.render_compare(view) == (callbacks.no_update, callbacks.no_update)
+    assert callbacks.render_compare(view) == (callbacks.no_update,) * 3
+    assert callbacks.render_check(view) == (callbacks.no_update,) * 2
 
 
 def test_map_lists_zones_beside_the_map():
     view = callbacks.view_key(ViewState(tab="map", indicators=("enterprises",), map_level="county"))
-    figure, _notes, beside = callbacks.render_map(view)
+    figure, _notes, beside, _cannot = callbacks.render_map(view)
     assert figure.layout.map.style == "white-bg"
     assert "衢州智造新城" in str(beside)
 
 
 def test_click_on_a_bar_selects_its_fact_and_shows_the_quote():
-    figure, _ = callbacks.render_compare(callbacks.view_key(ViewState(indicators=("talent_total",))))
+    figure, _, _ = callbacks.render_compare(callbacks.view_key(ViewState(indicators=("talent_total",))))
     fact_id = figure.data[0].customdata[0]
     click = {"points": [{"customdata": fact_id, "x": 1, "y": "嘉兴市"}]}
     assert callbacks.clicked_fact("g-compare", {"g-compare": click}) == fact_id
@@ -159,6 +162,6 @@ def test_year_slider_left_at_its_ends_follows_the_data():
     values[5] = first[5] if first[5] is not callbacks.no_update else values[5]
     values[2] = [JIAXING, "330411"]
     second = callbacks.sync_state("f-region", "?ind=postdocs&reg=330400", values, None, None, (low, high))
-    state = from_query(second[CONTROL_COUNT + 8])
+    state = from_query(second[URL_AT])
     assert state.year_from is None and state.year_to is None
     assert second[CONTROL_COUNT + 3] <= low

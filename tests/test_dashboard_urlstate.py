@@ -16,7 +16,8 @@ def test_every_field_round_trips():
                       indicators=("talent_total", "skilled_talent_share_employed"),
                       regions=("330400", "330421-Z01"), include_sub=True, levels=("city", "county"),
                       year_from=2021, year_to=2024, review=False, period="2023", trend_kind="dot",
-                      map_level="county", search="博士后 人才", lang="zh", fact="a1b2c3")
+                      map_level="county", norm="rate", search="博士后 人才", source="statistics", lang="zh",
+                      fact="a1b2c3")
     query = to_query(state)
     assert query.startswith("?")
     assert from_query(query) == state
@@ -28,8 +29,16 @@ def test_query_is_readable_and_leaves_defaults_out():
 
 
 def test_junk_falls_back_to_defaults():
-    state = from_query("?tab=nowhere&from=abc&to=99999&sub=maybe&lvl=city,planet&period=soon&map=world&x=1")
+    state = from_query("?tab=nowhere&from=abc&to=99999&sub=maybe&lvl=city,planet&period=soon&map=world&x=1"
+                       "&norm=per_alien&src=rumour")
     assert state == ViewState(levels=("city",))
+
+
+def test_per_capita_source_filter_and_cross_check_tab_have_short_parameters():
+    assert to_query(ViewState(tab="check")) == "?tab=check"
+    assert to_query(ViewState(indicators=("talent_total",), norm="rate")) == "?ind=talent_total&norm=rate"
+    assert to_query(ViewState(source="statistics")) == "?src=statistics"
+    assert from_query("?norm=rate&src=article") == ViewState(norm="rate", source="article")
 
 
 def test_store_payload_round_trips():
