@@ -16,7 +16,7 @@ console = Console(stderr=True)
 
 
 def print_summary(summary) -> None:
-    table = Table(title="抽取结果 Extraction summary", show_header=True)
+    table = Table(title="抽取结果 Extraction summary (article figures)", show_header=True)
     table.add_column("family 指标族")
     table.add_column("facts 事实数", justify="right")
     for family, count in sorted(summary.facts_by_family.items(), key=lambda kv: -kv[1]):
@@ -24,7 +24,8 @@ def print_summary(summary) -> None:
     console.print(table)
     console.print(f"articles read 读取文章: {summary.articles_read}   "
                   f"set aside 搁置: {len(summary.rejections)}   facts 事实: {summary.facts_total}   "
-                  f"needing review 待复核: {summary.facts_needing_review}")
+                  f"needing review 待复核: {summary.facts_needing_review}   "
+                  f"official statistics 官方统计: {summary.statistics_facts}")
     for rejection in summary.rejections:
         console.print(f"[yellow]set aside[/yellow] {rejection.file} ({rejection.reason}): {rejection.detail}")
     console.print(f"database: {summary.db_url}\nCSV: {summary.curated_dir}")

@@ -44,6 +44,7 @@ class RunSummary:
     facts_by_family: dict[str, int] = field(default_factory=dict)
     facts_total: int = 0
     facts_needing_review: int = 0
+    statistics_facts: int = 0
     db_url: str = ""
     curated_dir: str = ""
     kind: str = "run"

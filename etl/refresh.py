@@ -554,12 +554,17 @@ def checkpoint(engine: Engine) -> None:
 
 
 def summarise_current(engine: Engine, summary: RunSummary) -> None:
+    """Article facts by family and those needing review; official statistics are counted apart."""
     with engine.connect() as conn:
-        by_family = conn.execute(select(facts.c.family, func.count()).group_by(facts.c.family)).all()
+        by_family = conn.execute(select(facts.c.family, func.count()).where(facts.c.source_kind == "article")
+                                 .group_by(facts.c.family)).all()
         review = conn.execute(select(func.count()).select_from(facts)
                               .where(facts.c.status == "needs_review")).scalar_one()
+        official = conn.execute(select(func.count()).select_from(facts)
+                                .where(facts.c.source_kind == "statistics")).scalar_one()
     summary.facts_by_family = dict(by_family)
-    summary.facts_total = sum(summary.facts_by_family.values())
+    summary.statistics_facts = official
+    summary.facts_total = sum(summary.facts_by_family.values()) + official
     summary.facts_needing_review = review
     summary.finished_at = datetime.now(UTC)
 
