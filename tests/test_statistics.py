@@ -158,3 +158,9 @@ def test_statistics_folder_is_optional(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     shutil.copytree(Path(REFERENCE_DIR).parent / "raw", raw, ignore=shutil.ignore_patterns("statistics"))
     assert load_statistics(raw) == ([], [])
+
+
+def test_derived_indicators_keep_their_full_names() -> None:
+    taxonomy = load_taxonomy()
+    assert taxonomy.indicators["talent_total_per_10k_residents"].name_en == "Talent per 10,000 residents"
+    assert taxonomy.indicators["talent_total_per_10k_residents"].description.endswith("year-end residents.")
