@@ -8,6 +8,7 @@ dropped between two halves of a paragraph, and several localities' stories under
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 TERMINAL_PUNCT = "。！？!?…；;"
@@ -152,7 +153,7 @@ def build_blocks(raw: str) -> list[Block]:
     return blocks
 
 
-def build_sections(blocks: list[Block], region_heading: callable) -> list[Section]:
+def build_sections(blocks: list[Block], region_heading: Callable[[str], bool]) -> list[Section]:
     """Start a section at a locality heading ('秀洲:…') or at a byline that opens a new story.
 
     `region_heading(text)` says whether a heading names a locality; sub-headings inside a story that
