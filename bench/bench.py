@@ -926,8 +926,8 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += ["## Excel export (`python -m etl export`)", ""]
     for backend, e in data.get("export", {}).items():
         if e.get("status") == "ok":
-            lines.append(f"- {backend}: {e['facts']:,} facts in {e['seconds']:.1f} s (best of {len(e['all_seconds'])}: "
-                         f"{', '.join(f'{s:.1f}' for s in e['all_seconds'])}), peak RSS {e['peak_mib']:,.0f} MiB, "
+            lines.append(f"- {backend}: {e['facts']:,} facts in {e['seconds']:.2f} s (best of {len(e['all_seconds'])}: "
+                         f"{', '.join(f'{s:.2f}' for s in e['all_seconds'])}), peak RSS {e['peak_mib']:,.0f} MiB, "
                          f"workbook {e['xlsx_mib']:.1f} MiB")
         else:
             lines.append(f"- {backend}: **{e.get('status')}**: {e.get('reason', '')}{e.get('log_tail', '')[-300:]}")
