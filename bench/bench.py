@@ -825,9 +825,9 @@ def target_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 def render_markdown(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
     lines = ["# Benchmark results", "",
-             f"Produced by `{meta.get('command', 'python -m bench.bench')}` on {meta.get('machine', '?')}, "
-             f"Python {meta.get('python', '?')}, commit {meta.get('commit', '?')}, {meta.get('finished', '?')}. "
-             "Re-run it to refresh this file; `bench/results.json` holds every figure.", "",
+             f"Produced by `python -m bench.bench` on {meta.get('machine', '?')}, Python {meta.get('python', '?')} "
+             "(the runs that produced these figures are listed at the end). Re-run it to refresh this file; "
+             "`bench/results.json` holds every figure with when it was measured.", "",
              "## Targets", "", "| target | measured | goal | verdict |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in target_rows(data)]
 
@@ -931,8 +931,12 @@ def render_markdown(data: dict[str, Any]) -> str:
                          f"workbook {e['xlsx_mib']:.1f} MiB")
         else:
             lines.append(f"- {backend}: **{e.get('status')}**: {e.get('reason', '')}{e.get('log_tail', '')[-300:]}")
-    lines += ["", "## Machine", "", f"- {meta.get('machine', '?')}; total bench wall time this run "
-              f"{_fmt(meta.get('wall_seconds'), 0)} s", ""]
+    lines += ["", "## Machine and runs", "", f"- {meta.get('machine', '?')}, shared with other people's jobs "
+              "(see the load column); every entry in `results.json` records when it was measured."]
+    for run in data.get("runs", []):
+        lines.append(f"- `{run.get('command', '').strip()}`: {run.get('started', '?')} → {run.get('finished', '?')}, "
+                     f"{_fmt(run.get('wall_seconds'), 0)} s wall" + (f"; {run['note']}" if run.get("note") else ""))
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -956,6 +960,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/zj-bench"), help="corpora, databases and logs")
     parser.add_argument("--out", type=Path, default=None, help="results JSON (default bench/results.json)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results")
+    parser.add_argument("--render", action="store_true", help="only render RESULTS.md from the results JSON")
     parser.add_argument("--redo", default="", help="comma-separated result keys to measure again, e.g. etl.sqlite.1000,dashboard")
     parser.add_argument("--dashboard-facts", type=int, default=None)
     parser.add_argument("--export-facts", type=int, default=None)
@@ -988,6 +993,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     apply_defaults(args)
+    if args.render:
+        results = Results(args.out, False, set())
+        markdown = render_markdown(results.data)
+        (args.out.with_name("RESULTS.md") if args.out.parent == BENCH_DIR else args.out.with_suffix(".md")).write_text(markdown)
+        print(markdown)
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the PostgreSQL server
     results = Results(args.out, args.fresh, {r.strip() for r in args.redo.split(",") if r.strip()})
     started = time.perf_counter()
@@ -1011,8 +1022,11 @@ def main(argv: list[str] | None = None) -> int:
             if name in args.parts:
                 step()
     finally:
-        results.data["meta"]["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        results.data["meta"]["wall_seconds"] = round(time.perf_counter() - started, 1)
+        meta = results.data["meta"]
+        meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+        meta["wall_seconds"] = round(time.perf_counter() - started, 1)
+        history = results.data.setdefault("runs", [])
+        history.append({k: meta[k] for k in ("command", "started", "finished", "wall_seconds", "commit")})
         results.save()
         pg.close()
     markdown = render_markdown(results.data)
