@@ -1,15 +1,14 @@
-"""The main job: raw articles in, validated curated tables out.
+"""The pieces of the main job that turn articles into table frames: extraction (across worker processes
+for big batches), the reference tables, the statistics inputs and the per-capita/cross-check tables.
 
-Reads top to bottom as load → extract → build tables → validate → publish. Only `load_articles` and
-`publish` touch storage; everything between is pure. `run` is the full job: it hands the folder to
-`etl.refresh.update`, which re-extracts every article and publishes the difference in one transaction,
-under the same lock and run log as the scheduled refresh.
+`etl.refresh.update` composes them into load → extract → build → validate → publish. `run` is the full job:
+it hands the folder to `update`, which re-extracts every article and publishes the difference in one
+transaction, under the same lock and run log as the scheduled refresh.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,11 +23,10 @@ from etl.indicators import Taxonomy, load_taxonomy
 from etl.numbers import load_units
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
-from etl.publish import write_csvs, write_tables  # noqa: F401 - re-exported for existing callers
 from etl.regions import Gazetteer, load_gazetteer
-from etl.schema import FACT_COLUMNS, validate_facts
+from etl.schema import FACT_COLUMNS
 from etl.sources import Article, Rejection
-from etl.statistics import StatisticsTable, load_statistics, statistics_facts, statistics_sources
+from etl.statistics import load_statistics, statistics_facts, statistics_sources
 
 Progress = Callable[[int, int, str], None]
 PARALLEL_THRESHOLD = 200
@@ -110,9 +108,6 @@ def unknown_region_rejection(file: str, primary_region: str, gazetteer: Gazettee
                      "the region was inferred from the text instead")
 
 
-def manifest_region_rejections(articles: list[Article], gazetteer: Gazetteer) -> list[Rejection]:
-    found = (unknown_region_rejection(a.file, a.primary_region, gazetteer) for a in articles)
-    return [r for r in found if r is not None]
 
 
 def statistics_inputs(raw_dir: Path, gazetteer: Gazetteer, taxonomy: Taxonomy
@@ -159,34 +154,8 @@ def indicators_frame(taxonomy: Taxonomy) -> pd.DataFrame:
     } for i in taxonomy.indicators.values()])
 
 
-def rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:
-    now = pd.Timestamp.now(tz="UTC")
-    return pd.DataFrame([{"file": r.file, "reason": r.reason, "detail": r.detail, "detected_at": now}
-                         for r in rejections], columns=["file", "reason", "detail", "detected_at"])
 
 
-def build_tables(articles: list[Article], facts: dict[str, list[Fact]], rejections: list[Rejection],
-                 gazetteer: Gazetteer, taxonomy: Taxonomy,
-                 statistics: list[StatisticsTable] = ()) -> dict[str, pd.DataFrame]:
-    """The curated tables, validated; raises with the reason when they do not hold together."""
-    official, official_rejections = statistics_facts(list(statistics), gazetteer, taxonomy, load_units())
-    sources = articles_frame(articles, facts, gazetteer)
-    if statistics:
-        sources = pd.concat([sources, pd.DataFrame(statistics_sources(list(statistics), official))],
-                            ignore_index=True)
-    tables = {
-        "facts": facts_frame([*(f for fs in facts.values() for f in fs), *official]),
-        "articles": sources,
-        "regions": regions_frame(gazetteer),
-        "indicators": indicators_frame(taxonomy),
-        "rejected_inputs": rejections_frame([*rejections, *official_rejections]),
-    }
-    tables["facts"] = validate_facts(
-        tables["facts"], known_regions=set(tables["regions"]["code"]),
-        known_indicators=set(tables["indicators"]["code"]), known_units=set(load_units()),
-        known_articles=set(tables["articles"]["article_id"]) if len(tables["articles"]) else set())
-    tables.update(fairness_tables(tables["facts"], taxonomy))
-    return tables
 
 
 def fairness_tables(facts: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
@@ -201,13 +170,6 @@ def fairness_indicators(taxonomy: Taxonomy) -> set[str]:
     return derived | {i.code for i in taxonomy.indicators.values() if i.statistics_names}
 
 
-def summarise(tables: dict[str, pd.DataFrame], rejections: list[Rejection]) -> RunSummary:
-    facts = tables["facts"]
-    return RunSummary(
-        articles_read=len(tables["articles"]), rejections=rejections,
-        facts_by_family=dict(Counter(facts["family"])), facts_total=len(facts),
-        facts_needing_review=int((facts["status"] == "needs_review").sum()),
-    )
 
 
 def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
