@@ -144,22 +144,37 @@ def write_plain(curated_dir: Path, name: str, frame: pd.DataFrame) -> dict:
     return atomic_write(curated_dir / f"{name}.csv", lambda fh: write_all(fh, data))
 
 
-def write_blocks(curated_dir: Path, spec: BlockSpec, frame: pd.DataFrame) -> dict:
-    """The whole file from every row of the table."""
+def write_blocks(curated_dir: Path, spec: BlockSpec, pieces: Iterable[pd.DataFrame]) -> dict:
+    """The whole file from every row of the table, given in pieces that each hold whole groups, pieces in
+    group order (so a table of millions of rows is formatted a piece at a time).
+
+    A field with a line break cannot be indexed by line: the file is then written the same, unindexed, and
+    never spliced.
+    """
     head = header_bytes(spec.columns)
-    formatted = format_blocks(frame, spec)
-    if formatted is None:  # cannot be indexed by line; written plainly and never spliced
-        sorted_frame = normalise(frame, spec.table).sort_values(list(spec.order), kind="stable")
-        return write_plain(curated_dir, spec.name, sorted_frame)
-    data, blocks = formatted
+    blocks: list[list] | None = []
 
     def write(fh: BinaryIO) -> None:
+        nonlocal blocks
         write_all(fh, head)
-        write_all(fh, data)
+        position = len(head)
+        for piece in pieces:
+            formatted = format_blocks(piece, spec)
+            if formatted is None:
+                blocks = None
+                sorted_piece = normalise(piece, spec.table).sort_values(list(spec.order), kind="stable")
+                data = csv_bytes(sorted_piece, header=False)
+            else:
+                data, piece_blocks = formatted
+                if blocks is not None:
+                    blocks.extend([group, offset + position, length] for group, offset, length in piece_blocks)
+            write_all(fh, data)
+            position += len(data)
 
     entry = atomic_write(curated_dir / f"{spec.name}.csv", write)
-    entry["header"] = len(head)
-    entry["blocks"] = [[group, offset + len(head), length] for group, offset, length in blocks]
+    if blocks is not None:
+        entry["header"] = len(head)
+        entry["blocks"] = blocks
     return entry
 
 

@@ -9,11 +9,10 @@ transaction, under the same lock and run log as the scheduled refresh.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -63,40 +62,93 @@ class RunSummary:
     workbook: str = ""
 
 
-def _extract_in_worker(reference_dir: Path, article: Article) -> tuple[str, list[Fact]]:
+def _extract_chunk(reference_dir: Path, chunk: list[Article]) -> list[tuple[str, list[Fact]]]:
     """Worker-process entry: the reference data is loaded once per process through its cache."""
-    return article.article_id, extract_article(article, load_gazetteer(reference_dir), load_taxonomy(reference_dir))
+    gazetteer, taxonomy = load_gazetteer(reference_dir), load_taxonomy(reference_dir)
+    return [(a.article_id, extract_article(a, gazetteer, taxonomy)) for a in chunk]
 
 
 def worker_count(n_articles: int) -> int:
-    """Processes to extract with: one per core for big batches (`ZJ_WORKERS` overrides), else in-process."""
+    """Processes to extract with: one per core for big jobs (`ZJ_WORKERS` overrides), else in-process."""
     configured = os.environ.get("ZJ_WORKERS")
     if configured:
         return max(1, int(configured))
     return min(os.cpu_count() or 1, 8) if n_articles >= PARALLEL_THRESHOLD else 1
 
 
-def extract_all(articles: list[Article], gazetteer: Gazetteer, taxonomy: Taxonomy,
-                progress: Progress | None = None, total: int = 0,
-                reference_dir: Path = REFERENCE_DIR) -> dict[str, list[Fact]]:
-    """Facts per article id, in input order; big batches are spread over the machine's cores."""
-    out: dict[str, list[Fact]] = {}
-    workers = worker_count(len(articles))
+@dataclass
+class ExtractedBatch:
+    """One batch of articles: the facts of those extracted, and those the extractor failed on."""
+
+    articles: list[Article]
+    facts: dict[str, list[Fact]]
+    failures: list[Rejection]
+
+
+def _isolate(chunk: list[Article], gazetteer: Gazetteer, taxonomy: Taxonomy
+             ) -> tuple[dict[str, list[Fact]], list[Rejection]]:
+    """Extract a chunk that failed as a whole one article at a time, setting aside only those at fault."""
+    out, failures = {}, []
+    for article in chunk:
+        try:
+            out[article.article_id] = extract_article(article, gazetteer, taxonomy)
+        except Exception as exc:  # noqa: BLE001 - the article is set aside with the reason
+            failures.append(Rejection(article.file, "extraction_failed",
+                                      f"{article.file}: the extractor failed ({type(exc).__name__}: {exc})"))
+    return out, failures
+
+
+def extract_batches(batches: Iterable[list[Article]], gazetteer: Gazetteer, taxonomy: Taxonomy,
+                    progress: Progress | None = None, total: int = 0,
+                    reference_dir: Path = REFERENCE_DIR) -> Iterator[ExtractedBatch]:
+    """Facts of each batch of articles, batch by batch, so a caller can finish one before the next arrives.
+
+    Big jobs are spread over the machine's cores; the next batch is handed to the workers before the
+    current one is returned, so they keep busy while the caller stores it. An article the extractor fails
+    on is set aside alone.
+    """
+    done = 0
+
+    def report(batch: ExtractedBatch) -> ExtractedBatch:
+        nonlocal done
+        for article in batch.articles:
+            done += 1
+            if progress:
+                progress(done, total, article.article_id)
+        return batch
+
+    workers = worker_count(total)
     if workers == 1:
-        results = ((a.article_id, extract_article(a, gazetteer, taxonomy)) for a in articles)
-        for done, (article_id, facts) in enumerate(results, start=1):
-            out[article_id] = facts
-            if progress:
-                progress(done, total, article_id)
-        return out
+        for batch in batches:
+            facts, failures = _isolate(batch, gazetteer, taxonomy)
+            yield report(ExtractedBatch(batch, facts, failures))
+        return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        chunksize = max(1, min(64, len(articles) // (workers * 8)))
-        for done, (article_id, facts) in enumerate(pool.map(partial(_extract_in_worker, reference_dir), articles, chunksize=chunksize),
-                                                   start=1):
-            out[article_id] = facts
-            if progress:
-                progress(done, total, article_id)
-    return out
+        def submit(batch: list[Article]) -> list[tuple[list[Article], Future]]:
+            size = max(1, min(64, len(batch) // (workers * 4)))
+            chunks = [batch[i:i + size] for i in range(0, len(batch), size)]
+            return [(chunk, pool.submit(_extract_chunk, reference_dir, chunk)) for chunk in chunks]
+
+        def collect(batch: list[Article], submitted: list[tuple[list[Article], Future]]) -> ExtractedBatch:
+            facts: dict[str, list[Fact]] = {}
+            failures: list[Rejection] = []
+            for chunk, future in submitted:
+                try:
+                    facts.update(future.result())
+                except Exception:  # noqa: BLE001 - find the article(s) at fault one by one
+                    found, failed = _isolate(chunk, gazetteer, taxonomy)
+                    facts.update(found)
+                    failures.extend(failed)
+            return report(ExtractedBatch(batch, facts, failures))
+
+        pending: tuple[list[Article], list] | None = None
+        for batch in batches:
+            submitted = submit(batch)
+            if pending is not None:
+                yield collect(*pending)
+            pending = (batch, submitted)
+        if pending is not None:
+            yield collect(*pending)
 
 
 def unknown_region_rejection(file: str, primary_region: str, gazetteer: Gazetteer) -> Rejection | None:
@@ -106,8 +158,6 @@ def unknown_region_rejection(file: str, primary_region: str, gazetteer: Gazettee
     return Rejection(file, "manifest_region_unknown",
                      f"{file}: primary_region {primary_region!r} is not in the gazetteer; "
                      "the region was inferred from the text instead")
-
-
 
 
 def statistics_inputs(raw_dir: Path, gazetteer: Gazetteer, taxonomy: Taxonomy
@@ -154,8 +204,12 @@ def indicators_frame(taxonomy: Taxonomy) -> pd.DataFrame:
     } for i in taxonomy.indicators.values()])
 
 
-
-
+FAIRNESS_TABLES = ("derived_facts", "crosscheck")
+FAIRNESS_COLUMNS = [  # the columns of the facts `fairness_tables` reads
+    "fact_id", "indicator_code", "indicator_name_zh", "status", "source_kind", "region_code", "region_name",
+    "region_level", "year", "value", "value_high", "unit", "qualifier", "article_id", "quote", "number_text",
+    "source_title", "source_url",
+]
 
 
 def fairness_tables(facts: pd.DataFrame, taxonomy: Taxonomy) -> dict[str, pd.DataFrame]:
@@ -168,8 +222,6 @@ def fairness_indicators(taxonomy: Taxonomy) -> set[str]:
     tables only when one of them changed."""
     derived = {code for spec in taxonomy.derived.values() for code in (spec.numerator, spec.denominator)}
     return derived | {i.code for i in taxonomy.indicators.values() if i.statistics_names}
-
-
 
 
 def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,

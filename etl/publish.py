@@ -33,6 +33,7 @@ from etl.schema import (
     metadata,
     runs,
 )
+from etl.spool import Spool
 
 CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
 CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to be shared
@@ -162,19 +163,19 @@ class TablePatch:
 
 @dataclass
 class Delta:
-    """Everything one run publishes. Facts and articles are replaced only for `dirty` articles; the small
-    tables in `replace` (rejected_inputs, corrections, regions, …) are replaced whole."""
+    """Everything one run publishes. Facts and articles are replaced only for `dirty` articles: the spool's
+    `history` stream holds the published facts that leave (they move to facts_history), `gone` their ids and
+    `facts` the rows that come in. The small tables in `replace` (rejected_inputs, corrections, regions, …)
+    are replaced whole, as are the tables in `replace_spooled`, from the spool stream of the same name."""
 
     run: dict
     dirty: set[str]
-    new_facts: pd.DataFrame
-    old_facts: pd.DataFrame
-    diff: FactDiff
-    retire_reasons: dict[str, str]
+    spool: Spool
     articles: pd.DataFrame
     inputs: list[dict]
     dropped_inputs: set[str]
     replace: dict[str, pd.DataFrame]
+    replace_spooled: set[str] = field(default_factory=set)
     patches: list[TablePatch] = field(default_factory=list)
 
 
@@ -201,20 +202,23 @@ def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None
     now = datetime.now(UTC)
     with engine.begin() as conn:
         run_id = conn.execute(insert(runs).values(**delta.run, finished_at=now)).inserted_primary_key[0]
-        gone = set(delta.diff.changed) | set(delta.diff.retired)
-        history = delta.old_facts[delta.old_facts["fact_id"].isin(gone)].copy()
-        history["retired_at"], history["retired_run_id"] = now, run_id
-        history["retired_reason"] = [delta.retire_reasons.get(a, "rebuilt") for a in history["article_id"]]
-        _insert(conn, facts_history, history)
-        _delete_in(conn, facts.c.fact_id, gone)
-        fresh = set(delta.diff.added) | set(delta.diff.changed)
-        _insert(conn, facts, delta.new_facts[delta.new_facts["fact_id"].isin(fresh)])
+        for history in delta.spool.pieces("history"):
+            history["retired_at"], history["retired_run_id"] = now, run_id
+            _insert(conn, facts_history, history)
+        for gone in delta.spool.pieces("gone"):
+            _delete_in(conn, facts.c.fact_id, gone["fact_id"])
+        for fresh in delta.spool.pieces("facts"):
+            _insert(conn, facts, fresh)
         _delete_in(conn, articles.c.article_id, delta.dirty)
         _insert(conn, articles, delta.articles)
         _delete_in(conn, article_inputs.c.article_id, delta.dropped_inputs | {r["article_id"] for r in delta.inputs})
         _insert(conn, article_inputs, delta.inputs)
         for name, frame in delta.replace.items():
             _replace(conn, metadata.tables[name], frame)
+        for name in sorted(delta.replace_spooled):
+            conn.execute(delete(metadata.tables[name]))
+            for piece in delta.spool.pieces(name):
+                _insert(conn, metadata.tables[name], piece)
         for patch in delta.patches:
             table = metadata.tables[patch.table]
             _delete_in(conn, table.c[patch.key], patch.remove)

@@ -16,19 +16,20 @@ dashboard watches. `schedule` runs `update` on the cron expression in REFRESH_CR
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 
@@ -42,17 +43,18 @@ from etl.corrections import (
     where,
 )
 from etl.curated_csv import BlockSpec
-from etl.extract import Fact, extract_article
 from etl.indicators import Taxonomy, load_taxonomy
 from etl.locking import DatabaseLock, LockBusy
 from etl.numbers import load_units
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 from etl.pipeline import (
+    FAIRNESS_COLUMNS,
+    FAIRNESS_TABLES,
     STATISTICS_SOURCE,
     Progress,
     RunSummary,
     articles_frame,
-    extract_all,
+    extract_batches,
     facts_frame,
     fairness_indicators,
     fairness_tables,
@@ -63,7 +65,6 @@ from etl.pipeline import (
 )
 from etl.publish import (
     Delta,
-    FactDiff,
     TablePatch,
     diff_facts,
     normalise_facts,
@@ -85,6 +86,7 @@ from etl.schema import (
     validate_facts,
 )
 from etl.sources import Article, Rejection
+from etl.spool import Spool
 
 log = logging.getLogger("etl.refresh")
 
@@ -102,6 +104,10 @@ BLOCK_CSVS = {  # tables written one block of rows per article, spliced by a ref
 }
 PLAIN_CSVS = {"rejected_inputs": "id", "corrections": "line", "regions": None, "indicators": None}  # row order
 CSV_DROP = ("id",)
+BATCH_ARTICLES = 500  # articles extracted, compared and spooled at a time: what bounds a big job's memory
+BATCH_ENV = "ZJ_BATCH_ARTICLES"
+PATCH_LIMIT = 2000  # rebuilding more articles than this recomputes the per-capita tables whole
+SPLICE_LIMIT = 2000  # more changed articles than this rewrites a CSV file from the database, piece by piece
 
 
 @dataclass
@@ -215,23 +221,6 @@ def plan_changes(scan: Scan, published: set[str], previous: dict[str, InputState
 
 # --- building -------------------------------------------------------------------------------------------------
 
-def extract_isolated(articles_in: list[Article], gazetteer: Gazetteer, taxonomy: Taxonomy, opts: Options
-                     ) -> tuple[dict[str, list[Fact]], list[Rejection]]:
-    """Facts per article; if the extractor fails on an article, that article alone is set aside."""
-    try:
-        return extract_all(articles_in, gazetteer, taxonomy, opts.progress, len(articles_in),
-                           opts.reference_dir), []
-    except Exception:  # noqa: BLE001 - find the article(s) at fault one by one
-        out, failures = {}, []
-        for article in articles_in:
-            try:
-                out[article.article_id] = extract_article(article, gazetteer, taxonomy)
-            except Exception as exc:  # noqa: BLE001
-                failures.append(Rejection(article.file, "extraction_failed",
-                                          f"{article.file}: the extractor failed ({type(exc).__name__}: {exc})"))
-        return out, failures
-
-
 def region_rejections(scan: Scan, gazetteer: Gazetteer) -> list[Rejection]:
     found = []
     for state in scan.states.values():
@@ -242,11 +231,45 @@ def region_rejections(scan: Scan, gazetteer: Gazetteer) -> list[Rejection]:
     return found
 
 
+def batch_size() -> int:
+    """Articles extracted, compared and spooled at a time (`ZJ_BATCH_ARTICLES` overrides, e.g. in tests)."""
+    return max(1, int(os.environ.get(BATCH_ENV) or BATCH_ARTICLES))
+
+
+@dataclass
+class Staging:
+    """What the batches of one job left in the spool, and what the rest of the job must know of them.
+
+    Spool streams: `history` (published facts this job replaces or retires), `gone` (their ids), `facts`
+    (rows to insert), and, when the per-capita tables are recomputed whole, `derived_facts` and `crosscheck`.
+    In patch mode (a small refresh) the touched fact ids and fresh fairness inputs are kept instead.
+    """
+
+    spool: Spool
+    relevant: set[str]
+    whole_fairness: bool = False
+    added: int = 0
+    changed: int = 0
+    retired: int = 0
+    statistics_touched: bool = False
+    relevant_touched: bool = False
+    touched: set[str] = field(default_factory=set)
+    fresh_relevant: list[pd.DataFrame] = field(default_factory=list)
+    official: pd.DataFrame = field(default_factory=pd.DataFrame)
+    applied: list[Correction] = field(default_factory=list)
+    invalid: dict[int, str] = field(default_factory=dict)
+    corrected_present: set[str] = field(default_factory=set)
+
+    @property
+    def facts_unchanged(self) -> bool:
+        return not (self.added or self.changed or self.retired)
+
+
 @dataclass
 class Built:
-    """The new tables for the articles being rebuilt, and what was set aside along the way."""
+    """The new rows for the articles being rebuilt (in the spool), and what was set aside along the way."""
 
-    facts: pd.DataFrame
+    staging: Staging
     articles: pd.DataFrame
     rejections: list[Rejection]
     corrections: pd.DataFrame
@@ -255,60 +278,142 @@ class Built:
     failed: set[str]
 
 
-def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, corrections: list[Correction],
-          correction_problems: list[Rejection], old_corrections: pd.DataFrame) -> Built:
-    """Extract the articles to rebuild and apply the corrections (validation follows the comparison)."""
-    scan = plan.scan
-    to_extract = []
+def stage_batch(staging: Staging, engine: Engine, vocab: Vocabulary, plan: Plan, corrections: list[Correction],
+                article_ids: set[str], new: pd.DataFrame) -> pd.DataFrame:
+    """Compare one batch's new facts with the published facts of the same articles and spool the difference;
+    returns the batch's facts with corrections applied."""
+    by_fact = {c.fact_id for c in corrections}
+    new, applied, invalid = apply_corrections(normalise_facts(new), corrections, vocab)
+    new = normalise_facts(new)
+    staging.applied.extend(applied)
+    staging.invalid.update(invalid)
+    staging.corrected_present |= set(new["fact_id"]) & by_fact
+    old = read_facts(engine, article_ids)
+    diff = diff_facts(old, new)
+    fresh_ids, gone_ids = set(diff.added) | set(diff.changed), set(diff.changed) | set(diff.retired)
+    fresh = new[new["fact_id"].isin(fresh_ids)]
+    if len(fresh):
+        validate_facts(fresh, known_regions=set(vocab.regions.regions), known_indicators=set(vocab.taxonomy.indicators),
+                       known_units=set(vocab.units), known_articles=article_ids)
+    reasons = retire_reasons(plan)
+    history = old[old["fact_id"].isin(gone_ids)].copy()
+    history["retired_reason"] = [reasons.get(a, "rebuilt") for a in history["article_id"]]
+    staging.spool.put("history", history)
+    staging.spool.put("gone", pd.DataFrame({"fact_id": sorted(gone_ids)}))
+    staging.spool.put("facts", fresh)
+    staging.added += len(diff.added)
+    staging.changed += len(diff.changed)
+    staging.retired += len(diff.retired)
+    touched = fresh_ids | gone_ids
+    if touched:
+        rows = pd.concat([old[old["fact_id"].isin(touched)], fresh], ignore_index=True)
+        staging.relevant_touched |= bool(rows["indicator_code"].isin(staging.relevant).any())
+        staging.statistics_touched |= bool((rows["source_kind"] == STATISTICS_SOURCE).any())
+    if staging.whole_fairness:
+        spool_fairness(staging, new, vocab.taxonomy)
+    elif touched:
+        staging.touched |= touched
+        staging.fresh_relevant.append(fairness_inputs(fresh, staging.relevant))
+    return new
+
+
+def fairness_inputs(frame: pd.DataFrame, relevant: set[str]) -> pd.DataFrame:
+    """The rows and columns the per-capita and cross-check tables read."""
+    return frame.loc[frame["indicator_code"].isin(relevant), FAIRNESS_COLUMNS]
+
+
+def spool_fairness(staging: Staging, frame: pd.DataFrame, taxonomy: Taxonomy) -> None:
+    """Per-capita and cross-check rows of some article facts: each row hangs on one article fact and the
+    official statistics, so computing them batch by batch gives the rows of computing them at once."""
+    inputs = fairness_inputs(frame[frame["source_kind"] != STATISTICS_SOURCE], staging.relevant)
+    if not len(inputs):
+        return
+    for name, table in fairness_tables(pd.concat([inputs, staging.official], ignore_index=True), taxonomy).items():
+        staging.spool.put(name, table)
+
+
+def article_batches(plan: Plan, opts: Options, size: int, unreadable: list[Rejection]) -> Iterator[list[Article]]:
+    """The articles to rebuild, read again from disk a batch at a time (the scan kept no texts)."""
+    scan, batch = plan.scan, []
     for article_id in sorted(plan.rebuild):
-        article = scan.articles.get(article_id)
-        if article is None:  # rebuilt for a correction: same text, read it now
-            state = scan.states[article_id]
+        state = scan.states[article_id]
+        try:
             article = read_article(opts.raw_dir / state.file, scan.manifest.get(state.file))
-        to_extract.append(article)
-    extracted, failures = extract_isolated(to_extract, vocab.regions, vocab.taxonomy, opts)
-    kept = [a for a in to_extract if a.article_id in extracted]
+        except (OSError, ValueError) as exc:
+            unreadable.append(Rejection(state.file, "unreadable", f"{state.file}: {exc} (read again to extract)"))
+            continue
+        if article.sha256 != state.sha256:  # changed since the scan: record what was actually extracted
+            scan.states[article_id] = dataclasses.replace(state, sha256=article.sha256)
+        batch.append(article)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, corrections: list[Correction],
+          correction_problems: list[Rejection], old_corrections: pd.DataFrame, spool: Spool) -> Built:
+    """Extract the articles to rebuild batch by batch, apply the corrections, compare each batch with what
+    is published and spool the difference; memory holds one batch of facts at a time."""
+    scan, size = plan.scan, batch_size()
+    staging = Staging(spool, relevant=fairness_indicators(vocab.taxonomy))
+
     official, official_sources, official_rejections = statistics_inputs(opts.raw_dir, vocab.regions,
                                                                         vocab.taxonomy)
-    sources = pd.concat([articles_frame(kept, extracted, vocab.regions), official_sources], ignore_index=True)
+    plan.statistics |= set(official_sources["article_id"]) if len(official_sources) else set()
+    statistics = stage_batch(staging, engine, vocab, plan, corrections, plan.statistics, facts_frame(official))
+    staging.official = statistics.loc[:, FAIRNESS_COLUMNS]
+    staging.whole_fairness = (opts.full or staging.statistics_touched or len(plan.rebuild | plan.removed) > PATCH_LIMIT)
 
-    frame = normalise_facts(facts_frame([*(f for a in kept for f in extracted[a.article_id]), *official]))
-    frame, applied, invalid = apply_corrections(frame, corrections, vocab)
-    frame = normalise_facts(frame)
+    unreadable: list[Rejection] = []
+    sources, failures, failed = [official_sources], [], set()
+    for batch in extract_batches(article_batches(plan, opts, size, unreadable), vocab.regions, vocab.taxonomy,
+                                 opts.progress, len(plan.rebuild), opts.reference_dir):
+        failures.extend(batch.failures)
+        kept = [a for a in batch.articles if a.article_id in batch.facts]
+        failed |= {a.article_id for a in batch.articles} - set(batch.facts)
+        sources.append(articles_frame(kept, batch.facts, vocab.regions))
+        stage_batch(staging, engine, vocab, plan, corrections, {a.article_id for a in kept},
+                    facts_frame([f for a in kept for f in batch.facts[a.article_id]]))
+    failed |= {r.file.rsplit(".", 1)[0] for r in unreadable}
+    retiring = sorted(plan.removed | (failed & plan.published))
+    for start in range(0, len(retiring), size):
+        stage_batch(staging, engine, vocab, plan, corrections, set(retiring[start:start + size]),
+                    facts_frame([]))
+    if staging.whole_fairness:
+        spool_published_fairness(staging, engine, plan, vocab.taxonomy, size)
 
-    outcomes = correction_outcomes(plan, engine, corrections, applied, invalid, frame, old_corrections)
+    outcomes = correction_outcomes(plan, engine, corrections, staging, old_corrections)
     name = opts.corrections_file().name
     reasons = {"invalid": "correction_invalid", "orphan": "correction_orphan"}
     correction_rejections = [Rejection(where(name, line), reasons[outcome], detail)
                              for line, (outcome, detail) in sorted(outcomes.items()) if outcome in reasons]
+    frames = [f for f in sources if len(f)]
     return Built(
-        facts=frame, articles=sources,
-        rejections=(scan.rejections + official_rejections + region_rejections(scan, vocab.regions) + failures
-                    + correction_problems + correction_rejections),
+        staging=staging, articles=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+        rejections=(scan.rejections + official_rejections + region_rejections(scan, vocab.regions) + unreadable
+                    + failures + correction_problems + correction_rejections),
         corrections=corrections_frame(corrections, outcomes),
         corrections_applied=sum(1 for outcome, _ in outcomes.values() if outcome == "applied"),
         orphans=[c for c in corrections if outcomes[c.line][0] == "orphan"],
-        failed={a.article_id for a in to_extract} - set(extracted),
+        failed=failed,
     )
 
 
-def validate_new(built: Built, diff: FactDiff, vocab: Vocabulary) -> None:
-    """Check the facts this job adds or changes (the others passed when they were published)."""
-    fresh = built.facts[built.facts["fact_id"].isin(set(diff.added) | set(diff.changed))]
-    if len(fresh):
-        validate_facts(fresh, known_regions=set(vocab.regions.regions),
-                       known_indicators=set(vocab.taxonomy.indicators), known_units=set(vocab.units),
-                       known_articles=set(built.articles["article_id"]))
+def spool_published_fairness(staging: Staging, engine: Engine, plan: Plan, taxonomy: Taxonomy, size: int) -> None:
+    """When the tables are recomputed whole, the published facts this job leaves alone count too."""
+    untouched = sorted(plan.published - plan.dirty)
+    for start in range(0, len(untouched), size):
+        spool_fairness(staging, read_facts(engine, untouched[start:start + size]), taxonomy)
 
 
-def correction_outcomes(plan: Plan, engine: Engine, corrections: list[Correction], applied: list[Correction],
-                        invalid: dict[int, str], frame: pd.DataFrame, old: pd.DataFrame
-                        ) -> dict[int, tuple[str, str]]:
+def correction_outcomes(plan: Plan, engine: Engine, corrections: list[Correction], staging: Staging,
+                        old: pd.DataFrame) -> dict[int, tuple[str, str]]:
     """Per line: applied, invalid (with why), or orphan; a line whose fact was not rebuilt keeps last outcome."""
-    outcomes = {c.line: ("applied", "") for c in applied}
-    outcomes.update({line: ("invalid", detail) for line, detail in invalid.items()})
-    rebuilt_ids = set(frame["fact_id"])
-    waiting = [c for c in corrections if c.line not in outcomes and c.fact_id not in rebuilt_ids]
+    outcomes = {c.line: ("applied", "") for c in staging.applied}
+    outcomes.update({line: ("invalid", detail) for line, detail in staging.invalid.items()})
+    waiting = [c for c in corrections if c.line not in outcomes and c.fact_id not in staging.corrected_present]
     homes = fact_articles(engine, {c.fact_id for c in waiting})
     previous = {r.fact_id: (r.outcome, r.detail) for r in old.itertuples()} if len(old) else {}
     for correction in waiting:
@@ -330,15 +435,40 @@ def correction_articles(engine: Engine, corrections: list[Correction], old: pd.D
 
 # --- comparing with what is published ------------------------------------------------------------------------
 
-def _rows(frame: pd.DataFrame, columns: list[str]) -> set[tuple]:
+def _row_strings(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     if not len(frame):
-        return set()
+        return []
     frame = frame.reindex(columns=columns).astype(object)
-    return set(map(tuple, frame.where(frame.notna(), None).astype(str).to_numpy().tolist()))
+    return list(map(tuple, frame.where(frame.notna(), None).astype(str).to_numpy().tolist()))
 
 
 def same_table(old: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> bool:
-    return len(old) == len(new) and _rows(old, columns) == _rows(new, columns)
+    return len(old) == len(new) and set(_row_strings(old, columns)) == set(_row_strings(new, columns))
+
+
+def row_hashes(frames: Iterable[pd.DataFrame], table: Table) -> list[int]:
+    """Sorted hashes of a big table's rows, typed by the table's declared columns: two tables with the same
+    rows in any order and any piecing give the same list, without holding either table's text."""
+    columns = [c.name for c in table.columns if c.name not in CSV_DROP]
+    hashes: list[int] = []
+    for frame in frames:
+        hashes.extend(map(hash, _row_strings(curated_csv.normalise(frame, table), columns)))
+    return sorted(hashes)
+
+
+def published_pieces(engine: Engine, table: Table, size: int = 50_000) -> Iterator[pd.DataFrame]:
+    """A published table in pieces, streamed from the server rather than fetched whole."""
+    with engine.connect() as conn:
+        yield from pd.read_sql(select(table), conn.execution_options(stream_results=True), chunksize=size)
+
+
+def changed_fairness_tables(engine: Engine, staging: Staging) -> set[str]:
+    """The per-capita tables whose whole recomputation differs from what is published."""
+    if not staging.whole_fairness:
+        return set()
+    return {name for name in FAIRNESS_TABLES
+            if row_hashes(staging.spool.pieces(name), metadata.tables[name])
+            != row_hashes(published_pieces(engine, metadata.tables[name]), metadata.tables[name])}
 
 
 def rejections_table(rejections: list[Rejection], old: pd.DataFrame) -> pd.DataFrame:
@@ -401,102 +531,85 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
     corrections, correction_problems = load_corrections(opts.corrections_file(), vocab)
     old_corrections = read_table(engine, "corrections")
 
-    # Process: plan, extract what changed, compare with what is published.
+    # Process: plan, extract what changed batch by batch, compare with what is published, spool the difference.
     plan = plan_changes(scan, published, previous, correction_articles(engine, corrections, old_corrections),
                         statistics=set(published_sources) - published)
-    built = build(plan, opts, engine, vocab, corrections, correction_problems, old_corrections)
-    plan.statistics |= set(built.articles["article_id"]) - set(scan.states) if len(built.articles) else set()
-    old_facts = read_facts(engine, plan.dirty)
-    diff = diff_facts(old_facts, built.facts)
-    validate_new(built, diff, vocab)
-    old_rejections = read_table(engine, "rejected_inputs")
-    derived, patches = fairness_update(engine, taxonomy, plan, built, old_facts, diff, opts.full)
-    candidates = {
-        "rejected_inputs": rejections_table(built.rejections, old_rejections),
-        "corrections": built.corrections,
-        "regions": regions_frame(gazetteer),
-        "indicators": indicators_frame(taxonomy),
-        **derived,
-    }
-    replace = {name: frame for name, frame in candidates.items()
-               if not same_table(old_rejections if name == "rejected_inputs" else read_table(engine, name), frame,
-                                 KEY_COLUMNS.get(name, list(frame.columns)))}
-    patches = [p for p in patches if not p.empty]
-    inputs = [asdict(s) for a, s in scan.states.items() if previous.get(a) != s]
+    with Spool() as spool:
+        built = build(plan, opts, engine, vocab, corrections, correction_problems, old_corrections, spool)
+        staging = built.staging
+        old_rejections = read_table(engine, "rejected_inputs")
+        candidates = {
+            "rejected_inputs": rejections_table(built.rejections, old_rejections),
+            "corrections": built.corrections,
+            "regions": regions_frame(gazetteer),
+            "indicators": indicators_frame(taxonomy),
+        }
+        replace = {name: frame for name, frame in candidates.items()
+                   if not same_table(old_rejections if name == "rejected_inputs" else read_table(engine, name),
+                                     frame, KEY_COLUMNS.get(name, list(frame.columns)))}
+        replace_spooled = changed_fairness_tables(engine, staging)
+        patches = [p for p in fairness_patches(staging, taxonomy) if not p.empty]
+        inputs = [asdict(s) for a, s in scan.states.items() if previous.get(a) != s]
 
-    summary.articles_read = len(scan.states) - len(built.failed)
-    summary.rejections = built.rejections
-    summary.articles_added = len(plan.added - built.failed)
-    summary.articles_changed = len(plan.changed - built.failed)
-    summary.articles_removed = len(plan.removed | (built.failed & published))
-    summary.facts_added, summary.facts_changed, summary.facts_retired = (
-        len(diff.added), len(diff.changed), len(diff.retired))
-    summary.corrections_applied = built.corrections_applied
-    summary.correction_orphans = [f"line {c.line}: fact {c.fact_id}" for c in built.orphans]
+        summary.articles_read = len(scan.states) - len(built.failed)
+        summary.rejections = built.rejections
+        summary.articles_added = len(plan.added - built.failed)
+        summary.articles_changed = len(plan.changed - built.failed)
+        summary.articles_removed = len(plan.removed | (built.failed & published))
+        summary.facts_added, summary.facts_changed, summary.facts_retired = (
+            staging.added, staging.changed, staging.retired)
+        summary.corrections_applied = built.corrections_applied
+        summary.correction_orphans = [f"line {c.line}: fact {c.fact_id}" for c in built.orphans]
 
-    unchanged = (diff.empty and not plan.removed and not (built.failed & published) and not replace
-                 and not patches and same_table(read_articles(engine, plan.rebuild | plan.statistics),
-                                                built.articles, list(built.articles.columns)))
-    summary.message = (("nothing new; " if unchanged else "") + summary.message
-                       + describe(plan, built, diff, scan))
+        unchanged = (staging.facts_unchanged and not plan.removed and not (built.failed & published)
+                     and not replace and not replace_spooled and not patches
+                     and same_table(read_articles(engine, plan.rebuild | plan.statistics), built.articles,
+                                    list(built.articles.columns)))
+        summary.message = (("nothing new; " if unchanged else "") + summary.message
+                           + describe(plan, built, scan))
 
-    # Save: one transaction (or just the run log when nothing changed), then the files derived from it.
-    if unchanged:
-        summary.outcome = "nothing_new"
-        summarise_current(engine, summary)
-        summary.run_id = record_run(engine, run_row(summary), inputs)
-    else:
-        summary.outcome = "success"
-        delta = Delta(run=run_row(summary), dirty=plan.dirty, new_facts=built.facts, old_facts=old_facts,
-                      diff=diff, retire_reasons=retire_reasons(plan), articles=built.articles, inputs=inputs,
-                      dropped_inputs=set(previous) - set(scan.states), replace=replace, patches=patches)
-        lock.pause_heartbeat()
-        try:
-            summary.run_id = publish_delta(engine, delta, before_commit=pause_for_tests)
-        finally:
-            lock.resume_heartbeat()
-        checkpoint(engine)
-        summarise_current(engine, summary)
+        # Save: one transaction (or just the run log when nothing changed), then the files derived from it.
+        if unchanged:
+            summary.outcome = "nothing_new"
+            summarise_current(engine, summary)
+            summary.run_id = record_run(engine, run_row(summary), inputs)
+        else:
+            summary.outcome = "success"
+            delta = Delta(run=run_row(summary), dirty=plan.dirty, spool=spool, articles=built.articles,
+                          inputs=inputs, dropped_inputs=set(previous) - set(scan.states), replace=replace,
+                          replace_spooled=replace_spooled, patches=patches)
+            lock.pause_heartbeat()
+            try:
+                summary.run_id = publish_delta(engine, delta, before_commit=pause_for_tests)
+            finally:
+                lock.resume_heartbeat()
+            checkpoint(engine)
+            summarise_current(engine, summary)
     changed_tables = spliceable = set()
     if summary.outcome == "success":
         spliceable = {"facts", "articles", *(p.table for p in patches)}
-        changed_tables = spliceable | set(replace)
+        changed_tables = spliceable | set(replace) | replace_spooled
     write_outputs(engine, opts, summary, plan, prior_version, changed_tables, spliceable)
 
 
-def fairness_update(engine: Engine, taxonomy: Taxonomy, plan: Plan, built: Built, old_facts: pd.DataFrame,
-                    diff: FactDiff, full: bool) -> tuple[dict[str, pd.DataFrame], list[TablePatch]]:
-    """derived_facts and crosscheck after this job's fact changes: whole tables or patches.
+def fairness_patches(staging: Staging, taxonomy: Taxonomy) -> list[TablePatch]:
+    """A small refresh's changes to the per-capita tables: the rows of the facts it touched, recomputed.
 
-    Each of their rows hangs on one article fact (plus the official statistics), so while the statistics
-    are unchanged only the rows of added, changed and retired facts need computing. A change in the
-    statistics, or a full run, recomputes both tables from every fact they read.
+    Each row hangs on one article fact (plus the official statistics), so while the statistics are
+    unchanged only the rows of added, changed and retired facts need computing.
     """
-    touched = set(diff.added) | set(diff.changed) | set(diff.retired)
-    rows = pd.concat([old_facts, built.facts], ignore_index=True)
-    rows = rows[rows["fact_id"].isin(touched)]
-    relevant = fairness_indicators(taxonomy)
-    if not full and (rows["source_kind"] == STATISTICS_SOURCE).any():
-        published = read_facts(engine, indicator_codes=relevant)
-        published = published[~published["article_id"].isin(plan.dirty)]
-        return fairness_tables(pd.concat([published, built.facts], ignore_index=True), taxonomy), []
-    if full:
-        return fairness_tables(built.facts[built.facts["indicator_code"].isin(relevant)
-                                           | (built.facts["source_kind"] == STATISTICS_SOURCE)], taxonomy), []
-    if not rows["indicator_code"].isin(relevant).any():
-        return {}, []
-    fresh = set(diff.added) | set(diff.changed)
-    inputs = built.facts[(built.facts["fact_id"].isin(fresh) & built.facts["indicator_code"].isin(relevant))
-                         | (built.facts["source_kind"] == STATISTICS_SOURCE)]
-    tables = fairness_tables(inputs, taxonomy)
-    return {}, [TablePatch("derived_facts", "numerator_fact_id", touched, tables["derived_facts"]),
-                TablePatch("crosscheck", "article_fact_id", touched, tables["crosscheck"])]
+    if staging.whole_fairness or not staging.relevant_touched:
+        return []
+    tables = fairness_tables(pd.concat([*staging.fresh_relevant, staging.official], ignore_index=True), taxonomy)
+    return [TablePatch("derived_facts", "numerator_fact_id", staging.touched, tables["derived_facts"]),
+            TablePatch("crosscheck", "article_fact_id", staging.touched, tables["crosscheck"])]
 
 
-def describe(plan: Plan, built: Built, diff: FactDiff, scan: Scan) -> str:
+def describe(plan: Plan, built: Built, scan: Scan) -> str:
+    staging = built.staging
     parts = [f"articles {len(plan.added - built.failed)} added, {len(plan.changed - built.failed)} changed, "
              f"{len(plan.removed)} removed of {len(scan.states)} articles ({scan.files_read} files read)",
-             f"facts {len(diff.added)} added, {len(diff.changed)} changed, {len(diff.retired)} retired"]
+             f"facts {staging.added} added, {staging.changed} changed, {staging.retired} retired"]
     if plan.reextracted:
         parts.append(f"{len(plan.reextracted)} unchanged articles re-extracted (extractor or corrections changed)")
     if built.corrections_applied:
@@ -613,14 +726,14 @@ def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | Non
         if entry is not None and name not in changed_tables:
             files[name] = entry
             continue
-        if entry is not None and name in spliceable:
+        if entry is not None and name in spliceable and len(dirty) <= SPLICE_LIMIT:
             fresh = read_rows(engine, spec.table, group, dirty)
             spliced = curated_csv.splice_blocks(curated_dir, spec, entry, dirty, fresh)
             if spliced is not None:
                 files[name] = {**spliced, "columns": spec.columns}
                 written.append(f"{name} (spliced)")
                 continue
-        files[name] = {**curated_csv.write_blocks(curated_dir, spec, read_table(engine, name)),
+        files[name] = {**curated_csv.write_blocks(curated_dir, spec, table_pieces(engine, spec)),
                        "columns": spec.columns}
         written.append(name)
     for name, order in PLAIN_CSVS.items():
@@ -636,6 +749,22 @@ def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | Non
         written.append(name)
     curated_csv.write_state(curated_dir, version, files)
     return written
+
+
+def table_pieces(engine: Engine, spec: BlockSpec, groups_per_piece: int = BATCH_ARTICLES) -> Iterator[pd.DataFrame]:
+    """A block table in pieces of whole groups, groups in the order the file keeps them (rows without a
+    group last, where sorting puts them)."""
+    column = spec.table.c[spec.group]
+    with engine.connect() as conn:
+        groups = sorted(g for (g,) in conn.execute(select(column).distinct()) if g is not None)
+        has_null = conn.execute(select(func.count()).select_from(spec.table).where(column.is_(None))).scalar_one()
+    for start in range(0, len(groups), groups_per_piece):
+        yield read_rows(engine, spec.table, spec.group, set(groups[start:start + groups_per_piece]))
+    if has_null:
+        with engine.connect() as conn:
+            yield pd.read_sql(select(spec.table).where(column.is_(None)), conn)
+    if not groups and not has_null:
+        yield pd.DataFrame(columns=spec.columns)
 
 
 def read_rows(engine: Engine, table, column: str, values: set[str]) -> pd.DataFrame:

@@ -57,11 +57,12 @@ class InputState:
 
 @dataclass
 class Scan:
-    """The raw folder now: every kept article's state, those to extract (`changed`, decoded in `articles`),
-    and what was set aside."""
+    """The raw folder now: every kept article's state, those to extract (`changed`), and what was set aside.
+
+    Texts are not kept: a run over fifty thousand articles reads them again, a batch at a time, to extract.
+    """
 
     states: dict[str, InputState] = field(default_factory=dict)
-    articles: dict[str, Article] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
     manifest: dict[str, ManifestRow] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
@@ -211,10 +212,6 @@ def scan_raw(raw_dir: Path, previous: dict[str, InputState], extractor: str, ful
         scan.states[article_id] = state
         if full or needs_extraction(state, before, article_id in published):
             scan.changed.add(article_id)
-            if article is None:  # same text, but its manifest row or the extractor changed
-                article = read_article(path, row)
-                scan.files_read += 1
-            scan.articles[article_id] = article
     return scan
 
 

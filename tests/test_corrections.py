@@ -93,10 +93,14 @@ def test_a_new_correction_reaches_the_published_fact_on_the_next_refresh_and_wit
         ws: Workspace, monkeypatch) -> None:
     fact = pick(ws, 1, 0)
     extracted: list[str] = []
-    real = refresh_module.extract_all
-    monkeypatch.setattr(refresh_module, "extract_all",
-                        lambda articles, *a, **k: (extracted.extend(x.article_id for x in articles),
-                                                   real(articles, *a, **k))[1])
+    real = refresh_module.extract_batches
+
+    def counting(batches, *args, **kwargs):
+        for batch in real(batches, *args, **kwargs):
+            extracted.extend(a.article_id for a in batch.articles)
+            yield batch
+
+    monkeypatch.setattr(refresh_module, "extract_batches", counting)
     ws.write_corrections([line(fact["fact_id"], indicator_code="talent_total")])
     summary = ws.refresh()
     assert (summary.outcome, summary.facts_changed) == ("success", 1)

@@ -49,13 +49,14 @@ def test_a_refresh_with_nothing_new_does_nothing_and_says_so(ws: Workspace) -> N
 
 def test_only_new_and_changed_articles_are_extracted(ws: Workspace, monkeypatch) -> None:
     extracted: list[str] = []
-    real = refresh_module.extract_all
+    real = refresh_module.extract_batches
 
-    def counting(articles, *args, **kwargs):
-        extracted.extend(a.article_id for a in articles)
-        return real(articles, *args, **kwargs)
+    def counting(batches, *args, **kwargs):
+        for batch in real(batches, *args, **kwargs):
+            extracted.extend(a.article_id for a in batch.articles)
+            yield batch
 
-    monkeypatch.setattr(refresh_module, "extract_all", counting)
+    monkeypatch.setattr(refresh_module, "extract_batches", counting)
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
     summary = ws.refresh()
     assert extracted == ["100_new"]
@@ -124,7 +125,38 @@ def test_bad_inputs_are_set_aside_and_the_rest_of_the_batch_lands(ws: Workspace)
     assert by_reason["manifest_row_malformed"].startswith("manifest.csv line")
 
 
-def test_a_sequence_of_refreshes_equals_one_run_from_scratch(tmp_path: Path) -> None:
+@pytest.fixture(params=["one batch", "batches of one article"])
+def batching(request, monkeypatch) -> str:
+    """Big jobs run in batches, recompute the per-capita tables whole and rewrite CSV files piece by piece;
+    the second setting takes those paths with the five seed articles."""
+    if request.param != "one batch":
+        monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
+        monkeypatch.setattr(refresh_module, "PATCH_LIMIT", 0)
+        monkeypatch.setattr(refresh_module, "SPLICE_LIMIT", 0)
+    return request.param
+
+
+def assert_same_outputs(a: Workspace, b: Workspace) -> None:
+    for name, (key, drop) in STABLE_TABLES.items():
+        pd.testing.assert_frame_equal(comparable(a.table(name), key, drop), comparable(b.table(name), key, drop),
+                                      obj=name)
+    for name in ("facts.csv", "articles.csv", "derived_facts.csv", "crosscheck.csv", "regions.csv",
+                 "indicators.csv", "corrections.csv"):
+        assert filecmp.cmp(a.curated / name, b.curated / name, shallow=False), name
+
+
+def test_a_run_in_batches_of_one_article_equals_a_run_in_one_batch(tmp_path: Path, monkeypatch) -> None:
+    whole = Workspace(tmp_path / "whole")
+    whole.run()
+    monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
+    batched = Workspace(tmp_path / "batched")
+    summary = batched.run()
+    assert summary.facts_added == len(whole.facts()) == len(batched.facts())
+    assert_same_outputs(whole, batched)
+    assert batched.run().outcome == "nothing_new", "a second run finds the whole per-capita tables unchanged"
+
+
+def test_a_sequence_of_refreshes_equals_one_run_from_scratch(tmp_path: Path, batching: str) -> None:
     inc = Workspace(tmp_path / "inc")
     inc.run()
     seed = inc.seed_files()
@@ -143,12 +175,7 @@ def test_a_sequence_of_refreshes_equals_one_run_from_scratch(tmp_path: Path) -> 
     shutil.copytree(inc.raw, tmp_path / "full" / "raw")
     full = Workspace(tmp_path / "full")
     full.run()
-    for name, (key, drop) in STABLE_TABLES.items():
-        pd.testing.assert_frame_equal(comparable(inc.table(name), key, drop), comparable(full.table(name), key, drop),
-                                      obj=name)
-    for name in ("facts.csv", "articles.csv", "derived_facts.csv", "crosscheck.csv", "regions.csv",
-                 "indicators.csv", "corrections.csv"):
-        assert filecmp.cmp(inc.curated / name, full.curated / name, shallow=False), name
+    assert_same_outputs(inc, full)
 
 
 def test_csv_files_that_lag_behind_the_database_are_written_again(ws: Workspace) -> None:
