@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Boolean, Float, Integer, String, Table, Text, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from etl.schema import (
@@ -40,6 +40,7 @@ CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to b
 INSERT_CHUNK = 5000
 ID_CHUNK = 900  # ids per IN (...) list, under SQLite's bound-parameter limit
 FACT_INTS = ("year", "char_start", "char_end", "quote_start", "quote_end")
+PLAIN_TYPES = (String, Text, Float, Integer, Boolean)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -179,12 +180,45 @@ class Delta:
     patches: list[TablePatch] = field(default_factory=list)
 
 
-def _insert(conn: Connection, table, frame_or_records) -> None:
-    records = _records(frame_or_records) if isinstance(frame_or_records, pd.DataFrame) else frame_or_records
+def _insert(conn: Connection, table: Table, frame_or_records: pd.DataFrame | list[dict]) -> None:
+    """Insert rows; big frames of plain columns go straight to the driver (COPY on PostgreSQL), which is
+    several times faster than SQLAlchemy's row-by-row parameter handling."""
     columns = {c.name for c in table.columns}
+    if isinstance(frame_or_records, pd.DataFrame) and _plain(table):
+        frame = frame_or_records[[c.name for c in table.columns if c.name in frame_or_records.columns]]
+        _bulk_insert(conn, table, frame)
+        return
+    records = _records(frame_or_records) if isinstance(frame_or_records, pd.DataFrame) else frame_or_records
     records = [{k: v for k, v in r.items() if k in columns} for r in records]
     for start in range(0, len(records), INSERT_CHUNK):
         conn.execute(insert(table), records[start:start + INSERT_CHUNK])
+
+
+def _plain(table: Table) -> bool:
+    """True when every column binds as the driver's own type (no date or time conversion by SQLAlchemy)."""
+    return all(isinstance(c.type, PLAIN_TYPES) for c in table.columns)
+
+
+def _bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+    if not len(frame):
+        return
+    columns = list(frame.columns)
+    integers = [c.name for c in table.columns if c.name in columns and isinstance(c.type, Integer)]
+    frame = frame.astype(dict.fromkeys(integers, "Int64")).astype(object)
+    rows = list(frame.where(frame.notna(), None).itertuples(index=False, name=None))
+    quote = conn.dialect.identifier_preparer.quote
+    if conn.dialect.name == "postgresql":
+        command = f"COPY {quote(table.name)} ({', '.join(map(quote, columns))}) FROM STDIN"
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(command) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    statement = insert(table).compile(dialect=conn.dialect, column_keys=columns)
+    order = [columns.index(name) for name in statement.positiontup] if statement.positiontup else None
+    if order is not None and order != list(range(len(columns))):
+        rows = [tuple(row[i] for i in order) for row in rows]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        conn.exec_driver_sql(str(statement), rows[start:start + INSERT_CHUNK])
 
 
 def _delete_in(conn: Connection, column, values: Iterable[str]) -> None:
