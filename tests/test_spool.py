@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from etl.spool import Spool
+from etl.spool import PREFIX, Spool
 
 
 def test_pieces_come_back_exactly_in_the_order_they_were_put() -> None:
@@ -33,3 +37,16 @@ def test_the_folder_is_removed_even_when_the_job_fails() -> None:
     assert not folder.exists()
     with pytest.raises(RuntimeError, match="not open"):
         spool.put("facts", pd.DataFrame({"a": [1]}))
+
+
+def test_a_killed_jobs_folder_is_removed_by_the_next_job(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    abandoned = tmp_path / f"{PREFIX}{dead}-abc123"
+    abandoned.mkdir()
+    (abandoned / "facts-000000.pkl").write_bytes(b"left by a job killed outright")
+    with Spool() as spool:
+        spool.put("facts", pd.DataFrame({"a": [1]}))
+        assert not abandoned.exists()
+        assert len(list(tmp_path.glob(f"{PREFIX}*"))) == 1, "its own folder stays while it runs"
