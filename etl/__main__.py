@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -68,8 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def stop_on_sigterm(signum: int, _frame: object) -> None:
+    """A process manager stops us with SIGTERM: unwind like an exception, so the open transaction rolls
+    back, the lock row and the scratch folder are removed, and the exit status says why."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     return args.func(args)
 
 

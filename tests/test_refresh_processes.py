@@ -78,6 +78,27 @@ def test_a_refresh_killed_inside_its_transaction_publishes_nothing_and_the_next_
     assert ws.table("locks").empty
 
 
+def test_a_refresh_stopped_with_sigterm_rolls_back_and_leaves_no_lock_or_scratch_files(ws: Workspace,
+                                                                                         tmp_path: Path) -> None:
+    ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
+    before = snapshot(ws)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    proc = ws.cli("refresh", env={PAUSE_ENV: "60", "TMPDIR": str(scratch)})
+    try:
+        wait_for_line(proc, PAUSED)
+        assert list(scratch.glob("zj-spool-*")), "the batches wait in the scratch folder until the commit"
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for name, frame in before.items():
+        pd.testing.assert_frame_equal(ws.table(name), frame, obj=f"{name} after SIGTERM")
+    assert ws.table("locks").empty and not list(scratch.iterdir())
+    assert ws.refresh().articles_added == 1
+
+
 def test_two_refreshes_at_once_one_publishes_and_the_others_skip_or_wait(ws: Workspace) -> None:
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
     first = ws.cli("refresh", env={PAUSE_ENV: "6"})
