@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from etl.paths import REFERENCE_DIR
+from etl.text import Clauses, may_match, required_chars
 
 FAMILIES = (
     "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
@@ -23,6 +24,7 @@ FAMILIES = (
 )
 BARE = "bare"
 SEGMENT_BREAK = re.compile(r"[，,；;：:。！？!?、]")
+AFTER_STOP = re.compile(r"[，,；;：:。！？!?、\d]")
 AFTER_WINDOW = 16
 AFTER_PENALTY = 3
 SENTENCE_PENALTY = 12
@@ -69,11 +71,51 @@ class Classification:
 
 
 @dataclass(frozen=True)
+class KeywordIndex:
+    """One unit's (indicator, keyword) pairs in classification order, each filed under a character it needs.
+
+    Built once from the taxonomy: a figure's text then only runs the few keywords whose characters it
+    contains, in the same order as a full scan, so the winner (and its ties) do not change.
+    """
+
+    entries: tuple[tuple[Indicator, re.Pattern[str], Clauses], ...]
+    by_char: dict[str, tuple[int, ...]]
+    always: frozenset[int]
+
+    @classmethod
+    def build(cls, indicators: tuple[Indicator, ...]) -> KeywordIndex:
+        entries = tuple((i, k, required_chars(k)) for i in indicators for k in i.keywords)
+        frequency: dict[str, int] = {}
+        for _, _, needs in entries:
+            for char in {c for clause in needs for c in clause}:
+                frequency[char] = frequency.get(char, 0) + 1
+        by_char: dict[str, list[int]] = {}
+        always = set()
+        for position, (_, _, needs) in enumerate(entries):
+            if not needs:
+                always.add(position)
+                continue
+            rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
+            for char in rarest:
+                by_char.setdefault(char, []).append(position)
+        return cls(entries, {c: tuple(p) for c, p in by_char.items()}, frozenset(always))
+
+    def candidates(self, chars: set[str]) -> list[tuple[Indicator, re.Pattern[str]]]:
+        """The pairs that can match a text made of `chars`, in classification order."""
+        positions = set(self.always)
+        for char in chars & self.by_char.keys():
+            positions.update(self.by_char[char])
+        entries = self.entries
+        return [(entries[p][0], entries[p][1]) for p in sorted(positions) if may_match(entries[p][2], chars)]
+
+
+@dataclass(frozen=True)
 class Taxonomy:
     indicators: dict[str, Indicator]
     families: dict[str, dict[str, str]]
     derived: dict[str, DerivedSpec] = field(default_factory=dict)
     by_unit: dict[str, tuple[Indicator, ...]] = field(default_factory=dict)
+    keyword_index: dict[str, KeywordIndex] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_unit: dict[str, list[Indicator]] = {}
@@ -82,6 +124,7 @@ class Taxonomy:
                 for unit in indicator.units:
                     by_unit.setdefault(unit, []).append(indicator)
         object.__setattr__(self, "by_unit", {u: tuple(i) for u, i in by_unit.items()})
+        object.__setattr__(self, "keyword_index", {u: KeywordIndex.build(i) for u, i in self.by_unit.items()})
 
     def classify(self, sentence: str, number_start: int, number_end: int, unit: str | None,
                  rank_scope: str | None = None) -> Classification:
@@ -89,20 +132,24 @@ class Taxonomy:
         unit_key = unit or BARE
         windows = _windows(sentence, number_start, number_end)
         best: tuple[tuple[bool, int, int, int], Indicator, str] | None = None
-        for indicator in self.by_unit.get(unit_key, ()):
+        index = self.keyword_index.get(unit_key)
+        if index is None:
+            return Classification(self.other_for(unit_key), "")
+        chars = set(sentence[:number_start])
+        chars.update(windows[1][0])
+        for indicator, keyword in index.candidates(chars):
             if indicator.rank_scopes and (rank_scope or "") not in indicator.rank_scopes:
                 continue
-            for keyword in indicator.keywords:
-                for text, offset, kind in windows:
-                    if kind == "sentence" and not indicator.sentence_scope:
-                        continue
-                    for match in keyword.finditer(text):
-                        distance = _distance(kind, offset + match.start(), offset + match.end(),
-                                             number_start, number_end)
-                        score = (indicator.fallback, distance, -len(match.group()) - 2 * bool(indicator.rank_scopes),
-                                 indicator.order)
-                        if best is None or score < best[0]:
-                            best = (score, indicator, match.group())
+            for text, offset, kind in windows:
+                if kind == "sentence" and not indicator.sentence_scope:
+                    continue
+                for match in keyword.finditer(text):
+                    distance = _distance(kind, offset + match.start(), offset + match.end(),
+                                         number_start, number_end)
+                    score = (indicator.fallback, distance, -len(match.group()) - 2 * bool(indicator.rank_scopes),
+                             indicator.order)
+                    if best is None or score < best[0]:
+                        best = (score, indicator, match.group())
         if best is not None:
             return Classification(best[1], best[2])
         return Classification(self.other_for(unit_key), "")
@@ -120,7 +167,7 @@ def _windows(sentence: str, number_start: int, number_end: int) -> list[tuple[st
     breaks = [m.end() for m in SEGMENT_BREAK.finditer(sentence, 0, number_start)]
     seg_start = breaks[-1] if breaks else 0
     after_end = min(len(sentence), number_end + AFTER_WINDOW)
-    stop = re.search(r"[，,；;：:。！？!?、\d]", sentence[number_end:after_end])
+    stop = AFTER_STOP.search(sentence[number_end:after_end])
     if stop:
         after_end = number_end + stop.start()
     return [

@@ -16,6 +16,8 @@ from datetime import date
 from functools import partial
 from typing import NamedTuple
 
+from etl.text import may_match, required_chars
+
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 
 EXPLICIT = 3
@@ -413,10 +415,19 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
 )
 
 
+# Per row, the characters a match needs (月, 年, 以来…): most sentences lack them, and skipping a pattern
+# there is far cheaper than letting the regex engine try it at every position.
+_CUE_ROWS = tuple((row, pattern, handler, required_chars(pattern))
+                  for row, (pattern, handler) in enumerate(CUE_TABLE))
+
+
 def find_period_cues(sentence: str) -> list[PeriodCue]:
     """All non-overlapping time cues in order; a longer reading (今年1至8月) beats its parts (今年, 8月)."""
     candidates: list[tuple[int, int, PeriodCue]] = []
-    for row, (pattern, handler) in enumerate(CUE_TABLE):
+    chars = set(sentence)
+    for row, pattern, handler, needs in _CUE_ROWS:
+        if not may_match(needs, chars):
+            continue
         for match in pattern.finditer(sentence):
             handled = handler(match)
             if handled is None:

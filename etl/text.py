@@ -8,8 +8,11 @@ dropped between two halves of a paragraph, and several localities' stories under
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import re._constants as sre
+import re._parser as sre_parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import repeat
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -200,3 +203,64 @@ def quoted_spans(text: str, max_len: int) -> list[tuple[int, int]]:
         if match.end() - match.start() - 2 < max_len:
             spans.append((match.start(), match.end()))
     return spans
+
+
+Clauses = tuple[frozenset[str], ...]
+# Character classes wider than this (such as [\u4e00-\u9fff]) say too little to be worth a clause.
+_MAX_CLAUSE_CHARS = 64
+
+
+def required_chars(pattern: re.Pattern[str]) -> Clauses:
+    """Sets of characters of which every match of `pattern` holds at least one each.
+
+    Derived once from the compiled pattern, so a sentence lacking one of them can skip the pattern
+    without running it; an empty tuple means nothing is known and the pattern must always run.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return ()
+    return tuple(dict.fromkeys(_clauses(sre_parse.parse(pattern.pattern, pattern.flags))))
+
+
+def may_match(clauses: Clauses, chars: set[str]) -> bool:
+    """False when `chars` (the characters of a text) misses a required set, so the pattern cannot match."""
+    # map over the C method rather than a generator: this runs for every pattern of every sentence
+    return not any(map(frozenset.isdisjoint, clauses, repeat(chars)))
+
+
+def _clauses(items: Iterable[tuple]) -> list[frozenset[str]]:
+    """Every item of a sequence must match, so the sequence needs what each of its items needs."""
+    return [clause for op, av in items for clause in _item_clauses(op, av)]
+
+
+def _item_clauses(op: object, av: object) -> list[frozenset[str]]:
+    if op is sre.LITERAL:
+        return [frozenset(chr(av))]
+    if op is sre.IN:
+        chars = _class_chars(av)
+        return [chars] if chars else []
+    if op is sre.SUBPATTERN:
+        _, add_flags, _, body = av
+        return [] if add_flags & re.IGNORECASE else _clauses(body)
+    if op is sre.ATOMIC_GROUP:
+        return _clauses(av)
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        low, _, body = av
+        return _clauses(body) if low >= 1 else []
+    if op is sre.BRANCH:
+        branches = [_clauses(branch) for branch in av[1]]
+        if not all(branches):
+            return []
+        return [frozenset().union(*(min(branch, key=len) for branch in branches))]
+    return []  # lookarounds consume nothing; ANY, categories and group references are not known chars
+
+
+def _class_chars(items: list[tuple]) -> frozenset[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is sre.LITERAL:
+            chars.add(chr(av))
+        elif op is sre.RANGE and av[1] - av[0] < _MAX_CLAUSE_CHARS:
+            chars.update(map(chr, range(av[0], av[1] + 1)))
+        else:
+            return None  # a negated class, a category (\\d) or a wide range
+    return frozenset(chars)
