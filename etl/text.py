@@ -12,7 +12,8 @@ import re._constants as sre
 import re._parser as sre_parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import product, repeat
+from math import prod
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -208,6 +209,8 @@ def quoted_spans(text: str, max_len: int) -> list[tuple[int, int]]:
 Clauses = tuple[frozenset[str], ...]
 # Character classes wider than this (such as [\u4e00-\u9fff]) say too little to be worth a clause.
 _MAX_CLAUSE_CHARS = 64
+# An alternation's exact requirement multiplies out; past this many sets it is summed up more loosely.
+_MAX_BRANCH_CLAUSES = 16
 
 
 def required_chars(pattern: re.Pattern[str]) -> Clauses:
@@ -218,7 +221,8 @@ def required_chars(pattern: re.Pattern[str]) -> Clauses:
     """
     if pattern.flags & re.IGNORECASE:
         return ()
-    return tuple(dict.fromkeys(_clauses(sre_parse.parse(pattern.pattern, pattern.flags))))
+    clauses = list(dict.fromkeys(_clauses(sre_parse.parse(pattern.pattern, pattern.flags))))
+    return tuple(c for c in clauses if not any(other < c for other in clauses))  # {年} makes {年,月} moot
 
 
 def may_match(clauses: Clauses, chars: set[str]) -> bool:
@@ -247,10 +251,13 @@ def _item_clauses(op: object, av: object) -> list[frozenset[str]]:
         low, _, body = av
         return _clauses(body) if low >= 1 else []
     if op is sre.BRANCH:
-        branches = [_clauses(branch) for branch in av[1]]
+        branches = [list(dict.fromkeys(_clauses(branch))) for branch in av[1]]
         if not all(branches):
             return []
-        return [frozenset().union(*(min(branch, key=len) for branch in branches))]
+        if prod(map(len, branches)) > _MAX_BRANCH_CLAUSES:
+            return [frozenset().union(*(min(branch, key=len) for branch in branches))]
+        # (a and b) or (c and d) == (a or c) and (a or d) and (b or c) and (b or d)
+        return [frozenset().union(*pick) for pick in product(*branches)]
     return []  # lookarounds consume nothing; ANY, categories and group references are not known chars
 
 

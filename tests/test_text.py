@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from etl import numbers
 from etl.extract import heading_region
 from etl.indicators import load_taxonomy
 from etl.paths import RAW_DIR
@@ -77,8 +78,8 @@ def test_a_byline_without_locality_heading_opens_a_new_story() -> None:
 
 
 def test_required_chars_lists_what_every_match_needs():
-    assert required_chars(re.compile(r"(?:开年|年初|入年)以来")) == (
-        frozenset("开年入"), frozenset("以"), frozenset("来"))
+    assert set(required_chars(re.compile(r"(?:开年|年初|入年)以来"))) == {
+        frozenset("开初入"), frozenset("年"), frozenset("以"), frozenset("来")}
     assert required_chars(re.compile(r"(?<!高)技能人才(?!之家)")) == tuple(frozenset(c) for c in "技能人才")
     assert required_chars(re.compile(r"(?:近|最近)?\d+[年月]")) == (frozenset("年月"),)
 
@@ -97,9 +98,10 @@ def test_may_match_skips_only_texts_that_lack_a_required_char():
 
 
 def test_required_chars_never_skips_a_real_match():
-    """Every cue and keyword that matches a sentence of the seed articles is let through by its prefilter."""
+    """Every cue, keyword, rank or fraction pattern that matches a sentence of the seed articles is let through by its prefilter."""
     patterns = [pattern for pattern, _ in CUE_TABLE]
     patterns += [k for indicator in load_taxonomy().indicators.values() for k in indicator.keywords]
+    patterns += [numbers._RANK_RE, numbers._FRACTION_RE]
     sentences = [s.text for name in ARTICLES for i, block in enumerate(build_blocks(raw(name.name)))
                  for s in split_sentences(block, i, 0)]
     checked = 0
