@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from etl.paths import REFERENCE_DIR
-from etl.text import Clauses, may_match, required_chars
+from etl.text import PatternIndex
 
 FAMILIES = (
     "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
@@ -71,51 +71,13 @@ class Classification:
 
 
 @dataclass(frozen=True)
-class KeywordIndex:
-    """One unit's (indicator, keyword) pairs in classification order, each filed under a character it needs.
-
-    Built once from the taxonomy: a figure's text then only runs the few keywords whose characters it
-    contains, in the same order as a full scan, so the winner (and its ties) do not change.
-    """
-
-    entries: tuple[tuple[Indicator, re.Pattern[str], Clauses], ...]
-    by_char: dict[str, tuple[int, ...]]
-    always: frozenset[int]
-
-    @classmethod
-    def build(cls, indicators: tuple[Indicator, ...]) -> KeywordIndex:
-        entries = tuple((i, k, required_chars(k)) for i in indicators for k in i.keywords)
-        frequency: dict[str, int] = {}
-        for _, _, needs in entries:
-            for char in {c for clause in needs for c in clause}:
-                frequency[char] = frequency.get(char, 0) + 1
-        by_char: dict[str, list[int]] = {}
-        always = set()
-        for position, (_, _, needs) in enumerate(entries):
-            if not needs:
-                always.add(position)
-                continue
-            rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
-            for char in rarest:
-                by_char.setdefault(char, []).append(position)
-        return cls(entries, {c: tuple(p) for c, p in by_char.items()}, frozenset(always))
-
-    def candidates(self, chars: set[str]) -> list[tuple[Indicator, re.Pattern[str]]]:
-        """The pairs that can match a text made of `chars`, in classification order."""
-        positions = set(self.always)
-        for char in chars & self.by_char.keys():
-            positions.update(self.by_char[char])
-        entries = self.entries
-        return [(entries[p][0], entries[p][1]) for p in sorted(positions) if may_match(entries[p][2], chars)]
-
-
-@dataclass(frozen=True)
 class Taxonomy:
     indicators: dict[str, Indicator]
     families: dict[str, dict[str, str]]
     derived: dict[str, DerivedSpec] = field(default_factory=dict)
     by_unit: dict[str, tuple[Indicator, ...]] = field(default_factory=dict)
-    keyword_index: dict[str, KeywordIndex] = field(default_factory=dict, repr=False, compare=False)
+    # Per unit, its (indicator, keyword) pairs in classification order, filed by characters they need.
+    keyword_index: dict[str, PatternIndex[Indicator]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_unit: dict[str, list[Indicator]] = {}
@@ -124,7 +86,8 @@ class Taxonomy:
                 for unit in indicator.units:
                     by_unit.setdefault(unit, []).append(indicator)
         object.__setattr__(self, "by_unit", {u: tuple(i) for u, i in by_unit.items()})
-        object.__setattr__(self, "keyword_index", {u: KeywordIndex.build(i) for u, i in self.by_unit.items()})
+        object.__setattr__(self, "keyword_index", {
+            u: PatternIndex([(i, k) for i in indicators for k in i.keywords]) for u, indicators in self.by_unit.items()})
 
     def classify(self, sentence: str, number_start: int, number_end: int, unit: str | None,
                  rank_scope: str | None = None) -> Classification:
@@ -137,6 +100,7 @@ class Taxonomy:
             return Classification(self.other_for(unit_key), "")
         chars = set(sentence[:number_start])
         chars.update(windows[1][0])
+        # only the keywords whose characters the text holds, in the full scan's order: same winner, same ties
         for indicator, keyword in index.candidates(chars):
             if indicator.rank_scopes and (rank_scope or "") not in indicator.rank_scopes:
                 continue

@@ -91,7 +91,7 @@ class Gazetteer:
         found = []
         for match in self.pattern.finditer(text):
             start, end = match.span()
-            if any(s <= start < e for s, e in skip):
+            if skip and any(s <= start < e for s, e in skip):
                 continue
             if INSTITUTION_AFTER.match(text[end:end + 7]) or VENUE_AFTER.match(text[end:end + 2]):
                 continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import product, repeat
 from math import prod
+from typing import Generic, TypeVar
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -271,3 +272,37 @@ def _class_chars(items: list[tuple]) -> frozenset[str] | None:
         else:
             return None  # a negated class, a category (\\d) or a wide range
     return frozenset(chars)
+
+
+T = TypeVar("T")
+
+
+class PatternIndex(Generic[T]):
+    """Patterns kept in a fixed order, each filed under a character every match of it needs.
+
+    For a text, `candidates` gives only the patterns whose required characters it holds, still in that
+    order, so scanning them finds what scanning all of them would, while most are never run.
+    """
+
+    def __init__(self, entries: Iterable[tuple[T, re.Pattern[str]]]):
+        self.entries = tuple((item, pattern, required_chars(pattern)) for item, pattern in entries)
+        frequency: dict[str, int] = {}
+        for _, _, needs in self.entries:
+            for char in {c for clause in needs for c in clause}:
+                frequency[char] = frequency.get(char, 0) + 1
+        by_char: dict[str, list[int]] = {}
+        self.always = frozenset(position for position, (_, _, needs) in enumerate(self.entries) if not needs)
+        for position, (_, _, needs) in enumerate(self.entries):
+            if needs:  # filed under its most telling set: the smallest, then the least shared
+                rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
+                for char in rarest:
+                    by_char.setdefault(char, []).append(position)
+        self.by_char = {char: tuple(positions) for char, positions in by_char.items()}
+
+    def candidates(self, chars: set[str]) -> list[tuple[T, re.Pattern[str]]]:
+        """The (item, pattern) pairs that can match a text made of `chars`, in their original order."""
+        positions = set(self.always)
+        for char in chars & self.by_char.keys():
+            positions.update(self.by_char[char])
+        entries = self.entries
+        return [(entries[p][0], entries[p][1]) for p in sorted(positions) if may_match(entries[p][2], chars)]
