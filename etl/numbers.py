@@ -439,6 +439,8 @@ def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     lead = m.start("vague") if m["vague"] else number_start
     before = norm[lead - 1] if lead else ""
     qualifier = _prefix(m, norm)
+    if m["cn"] and not _chinese_ok(m, before, qualifier, norm):
+        return None  # checked first: most numeral matches are 一 and the like inside words (一批, 统一)
     measure = m["measure"] or ""
     numeral_end = m.start("measure") if measure else (m.start("post") if m["post"] else m.end())
     after = norm[numeral_end] if numeral_end < len(norm) else ""
@@ -455,8 +457,6 @@ def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     if not measure and (after in _BAD_FOLLOWER or after.isascii() and after.isalpha()):
         return None
     if not measure and after == "分" and before and before in "时点":
-        return None
-    if m["cn"] and not _chinese_ok(m, before, qualifier, norm):
         return None
     if m["rsep"] and (bool(m["cn"]) != bool(m["cn2"]) or (m["cn"] and m["rsep"] not in "至到")):
         return None
@@ -534,7 +534,7 @@ def find_quantities(text: str) -> list[Quantity]:
     found = _ranks(text, norm, blocked, chars) + _fractions(text, norm, blocked, chars)
     taken = [(q.start, q.end) for q in found]
     for m in _numeral_matches(norm):
-        if any(a < m.end() and m.start() < b for a, b in taken):
+        if taken and any(a < m.end() and m.start() < b for a, b in taken):
             continue
         if _inside(m.start("vague") if m["vague"] else m.start("ar" if m["ar"] else "cn"), blocked):
             continue

@@ -25,6 +25,7 @@ BYLINE_MARK = "■"
 NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 HEADING_REGION = re.compile(r"^(?P<name>[^:：\s]{2,12})[:：]")
 MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+QUOTED = re.compile(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*』|「[^「」]*」")
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.、．]\D)")
 
 
@@ -117,6 +118,8 @@ def line_kind(text: str) -> str:
         return "heading"
     if len(text) <= HEADING_MAX_CHARS and NUMBERED_HEADING.match(text) and not ends_sentence(text):
         return "heading"  # numbered section titles such as 一、引才规模创新高
+    if len(text) > HEADING_MAX_CHARS:
+        return "body"  # every heading test below needs a short line
     unclosed_quote = text.count("“") > text.count("”")
     if len(text) <= HEADING_MAX_CHARS and HEADING_REGION.match(text) and text[-1] not in "。；;":
         return "heading"  # '嘉善:一把“人才密钥”,如何开启县域创新生态?' — headlines may ask questions
@@ -140,14 +143,13 @@ def build_blocks(raw: str) -> list[Block]:
             saw_blank = True
             continue
         kind = line_kind(line.text)
-        offsets = list(range(line.start, line.end))
         if kind == "body" and open_block is not None:
             open_block.text += line.text
-            open_block.offsets.extend(offsets)
+            open_block.offsets.extend(range(line.start, line.end))
             open_block.joined_across_blank |= saw_blank
             current = open_block
         else:
-            current = Block(kind, line.text, offsets)
+            current = Block(kind, line.text, list(range(line.start, line.end)))
             blocks.append(current)
         open_block = current if current.kind == "body" and not ends_sentence(current.text) else None
         saw_blank = False
@@ -193,15 +195,16 @@ def split_sentences(block: Block, block_index: int, section_index: int) -> list[
 
 def _sentence(block: Block, start: int, end: int, block_index: int, section_index: int) -> Sentence:
     text = block.text[start:end]
-    lead = len(text) - len(text.lstrip())
-    return Sentence(text.strip(), tuple(block.offsets[start + lead:start + lead + len(text.strip())]),
+    stripped = text.strip()
+    first = start + len(text) - len(text.lstrip())
+    return Sentence(stripped, tuple(block.offsets[first:first + len(stripped)]),
                     block_index, section_index, block.joined_across_blank)
 
 
 def quoted_spans(text: str, max_len: int) -> list[tuple[int, int]]:
     """Spans of “…”, "…" and 《…》 shorter than `max_len`: names and slogans, not speech."""
     spans = []
-    for match in re.finditer(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*』|「[^「」]*」", text):
+    for match in QUOTED.finditer(text):
         if match.end() - match.start() - 2 < max_len:
             spans.append((match.start(), match.end()))
     return spans
