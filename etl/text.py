@@ -288,18 +288,26 @@ class PatternIndex(Generic[T]):
     """
 
     def __init__(self, entries: Iterable[tuple[T, re.Pattern[str]]]):
-        self.entries = tuple((item, pattern, required_chars(pattern)) for item, pattern in entries)
+        patterns = [(item, pattern, required_chars(pattern)) for item, pattern in entries]
         frequency: dict[str, int] = {}
-        for _, _, needs in self.entries:
+        for _, _, needs in patterns:
             for char in {c for clause in needs for c in clause}:
                 frequency[char] = frequency.get(char, 0) + 1
         by_char: dict[str, list[int]] = {}
-        self.always = frozenset(position for position, (_, _, needs) in enumerate(self.entries) if not needs)
-        for position, (_, _, needs) in enumerate(self.entries):
-            if needs:  # filed under its most telling set: the smallest, then the least shared
-                rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
-                for char in rarest:
-                    by_char.setdefault(char, []).append(position)
+        # per pattern: item, pattern, and the required sets other than the one it is filed under
+        self.entries: tuple[tuple[T, re.Pattern[str], Clauses], ...] = ()
+        always = []
+        for position, (item, pattern, needs) in enumerate(patterns):
+            if not needs:
+                always.append(position)
+                self.entries += ((item, pattern, ()),)
+                continue
+            # filed under its most telling set (the smallest, then the least shared); the others are checked
+            rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
+            for char in rarest:
+                by_char.setdefault(char, []).append(position)
+            self.entries += ((item, pattern, tuple(c for c in needs if c is not rarest)),)
+        self.always = frozenset(always)
         self.by_char = {char: tuple(positions) for char, positions in by_char.items()}
 
     def candidates(self, chars: set[str]) -> list[tuple[T, re.Pattern[str]]]:
@@ -307,5 +315,9 @@ class PatternIndex(Generic[T]):
         positions = set(self.always)
         for char in chars & self.by_char.keys():
             positions.update(self.by_char[char])
-        entries = self.entries
-        return [(entries[p][0], entries[p][1]) for p in sorted(positions) if may_match(entries[p][2], chars)]
+        found = []
+        for position in sorted(positions):
+            item, pattern, others = self.entries[position]
+            if not others or may_match(others, chars):
+                found.append((item, pattern))
+        return found
