@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from etl.indicators import Taxonomy
 from etl.numbers import Quantity, find_quantities
 from etl.periods import find_period_cues, resolve_period
-from etl.regions import PROVINCE_CODE, Gazetteer, attribute_region, clause_start
+from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_start
 from etl.sources import Article
 from etl.text import (
     HEADING_REGION,
@@ -153,8 +153,13 @@ def _in_ratio(text: str, quantity: Quantity) -> bool:
 
 
 def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
-                        gazetteer: Gazetteer, taxonomy: Taxonomy, recent: list[str]) -> list[Fact]:
-    """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县)."""
+                        gazetteer: Gazetteer, taxonomy: Taxonomy, recent: list[str],
+                        quoted: list[tuple[int, int]], named: list[Mention]) -> list[Fact]:
+    """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县).
+
+    `quoted` are the sentence's short quotes and `named` the places it names outside them: the caller
+    needs both anyway, so they are found once per sentence.
+    """
     text = sentence.text
     if not NUMERAL.search(text):
         return []
@@ -162,8 +167,10 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
     if not quantities:
         return []
     cues = find_period_cues(text)
-    skip = quoted_spans(text, SHORT_QUOTE_CHARS) + [(q.start, q.end) for q in quantities]
-    mentions = gazetteer.anaphora(text, gazetteer.mentions(text, skip), recent, skip)
+    figures = [(q.start, q.end) for q in quantities]
+    skip = quoted + figures
+    outside_figures = [m for m in named if not any(s <= m.start < e for s, e in figures)]
+    mentions = gazetteer.anaphora(text, outside_figures, recent, skip)
     facts = []
     for quantity in quantities:
         classification = taxonomy.classify(text, quantity.number_start, quantity.number_end, quantity.unit,
@@ -212,9 +219,9 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
             if block.kind != "body":
                 continue
             for sentence in split_sentences(block, block_index, section_index):
+                quoted = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
+                named = gazetteer.mentions(sentence.text, quoted)
                 facts.extend(facts_from_sentence(article, sentence, fallbacks[section_index], gazetteer, taxonomy,
-                                                 recent))
-                skip = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
-                recent.extend(m.code for m in gazetteer.mentions(sentence.text, skip)
-                              if m.code and m.code != PROVINCE_CODE)
+                                                 recent, quoted, named))
+                recent.extend(m.code for m in named if m.code and m.code != PROVINCE_CODE)
     return facts

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from etl.paths import REFERENCE_DIR
+from etl.text import PatternIndex
 
 FAMILIES = (
     "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
@@ -23,6 +24,7 @@ FAMILIES = (
 )
 BARE = "bare"
 SEGMENT_BREAK = re.compile(r"[，,；;：:。！？!?、]")
+AFTER_STOP = re.compile(r"[，,；;：:。！？!?、\d]")
 AFTER_WINDOW = 16
 AFTER_PENALTY = 3
 SENTENCE_PENALTY = 12
@@ -74,6 +76,8 @@ class Taxonomy:
     families: dict[str, dict[str, str]]
     derived: dict[str, DerivedSpec] = field(default_factory=dict)
     by_unit: dict[str, tuple[Indicator, ...]] = field(default_factory=dict)
+    # Per unit, its (indicator, keyword) pairs in classification order, filed by characters they need.
+    keyword_index: dict[str, PatternIndex[Indicator]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_unit: dict[str, list[Indicator]] = {}
@@ -82,6 +86,8 @@ class Taxonomy:
                 for unit in indicator.units:
                     by_unit.setdefault(unit, []).append(indicator)
         object.__setattr__(self, "by_unit", {u: tuple(i) for u, i in by_unit.items()})
+        object.__setattr__(self, "keyword_index", {
+            u: PatternIndex([(i, k) for i in indicators for k in i.keywords]) for u, indicators in self.by_unit.items()})
 
     def classify(self, sentence: str, number_start: int, number_end: int, unit: str | None,
                  rank_scope: str | None = None) -> Classification:
@@ -89,20 +95,25 @@ class Taxonomy:
         unit_key = unit or BARE
         windows = _windows(sentence, number_start, number_end)
         best: tuple[tuple[bool, int, int, int], Indicator, str] | None = None
-        for indicator in self.by_unit.get(unit_key, ()):
+        index = self.keyword_index.get(unit_key)
+        if index is None:
+            return Classification(self.other_for(unit_key), "")
+        chars = set(sentence[:number_start])
+        chars.update(windows[1][0])
+        # only the keywords whose characters the text holds, in the full scan's order: same winner, same ties
+        for indicator, keyword in index.candidates(chars):
             if indicator.rank_scopes and (rank_scope or "") not in indicator.rank_scopes:
                 continue
-            for keyword in indicator.keywords:
-                for text, offset, kind in windows:
-                    if kind == "sentence" and not indicator.sentence_scope:
-                        continue
-                    for match in keyword.finditer(text):
-                        distance = _distance(kind, offset + match.start(), offset + match.end(),
-                                             number_start, number_end)
-                        score = (indicator.fallback, distance, -len(match.group()) - 2 * bool(indicator.rank_scopes),
-                                 indicator.order)
-                        if best is None or score < best[0]:
-                            best = (score, indicator, match.group())
+            for text, offset, kind in windows:
+                if kind == "sentence" and not indicator.sentence_scope:
+                    continue
+                for match in keyword.finditer(text):
+                    distance = _distance(kind, offset + match.start(), offset + match.end(),
+                                         number_start, number_end)
+                    score = (indicator.fallback, distance, -len(match.group()) - 2 * bool(indicator.rank_scopes),
+                             indicator.order)
+                    if best is None or score < best[0]:
+                        best = (score, indicator, match.group())
         if best is not None:
             return Classification(best[1], best[2])
         return Classification(self.other_for(unit_key), "")
@@ -120,7 +131,7 @@ def _windows(sentence: str, number_start: int, number_end: int) -> list[tuple[st
     breaks = [m.end() for m in SEGMENT_BREAK.finditer(sentence, 0, number_start)]
     seg_start = breaks[-1] if breaks else 0
     after_end = min(len(sentence), number_end + AFTER_WINDOW)
-    stop = re.search(r"[，,；;：:。！？!?、\d]", sentence[number_end:after_end])
+    stop = AFTER_STOP.search(sentence[number_end:after_end])
     if stop:
         after_end = number_end + stop.start()
     return [

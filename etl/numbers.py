@@ -8,6 +8,7 @@ units and its qualifier, so that other modules only decide what it measures
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -17,6 +18,8 @@ from pathlib import Path
 import cn2an
 import yaml
 
+from etl.text import may_match, required_chars
+
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 
 UNITS_PATH = Path(__file__).resolve().parent.parent / "data/reference/units.yaml"
@@ -24,6 +27,7 @@ UNITS_PATH = Path(__file__).resolve().parent.parent / "data/reference/units.yaml
 # Full-width ASCII (digits, ％, ，, （） and letters) -> ASCII; one char for one
 # char, so offsets in the normalised text are offsets in the original.
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e]")
 
 _MULT = {
     "十": Decimal(10),
@@ -160,6 +164,31 @@ def _number_re() -> re.Pattern[str]:
     )
 
 
+@cache
+def _numeral_start_re() -> re.Pattern[str]:
+    """Any character a `_number_re` match can begin with: a qualifier word's first, 数/几, or a numeral."""
+    starts = {word[0] for word in _PREFIX_QUALIFIER} | {"上", "数", "几"} | set(_CN_DIGIT_CHARS) | set(_MULT)
+    return re.compile(r"[\d" + "".join(re.escape(c) for c in sorted(starts)) + "]")
+
+
+def _numeral_matches(norm: str) -> Iterator[re.Match[str]]:
+    """The matches `_number_re().finditer(norm)` gives, trying the pattern only where a numeral can begin.
+
+    The pattern opens with optional qualifier groups, so the regex engine cannot skip ahead by itself and
+    would try every position of the sentence.
+    """
+    find_start = _numeral_start_re().search
+    match_at = _number_re().match
+    pos = 0
+    while (start := find_start(norm, pos)) is not None:
+        m = match_at(norm, start.start())
+        if m is None:
+            pos = start.start() + 1
+        else:
+            yield m
+            pos = m.end()  # never empty: a numeral is always matched
+
+
 _RANK_RE = re.compile(
     r"(?:位列|位居|名列|排名|排在|跻身"
     r"|(?<![系并陈行序队下上])列|(?<![民聚安宜定家旅寄蜗邻同乐起移])居|(?<![安编彩并])排)"
@@ -177,6 +206,10 @@ _FRACTION_RE = re.compile(
     rf"(?=$|[^{_CJK}]|以上|左右|多|的|是))"
     rf"(?P<post>{_POSTFIX_RE})?"
 )
+# Characters a rank (第/首/前 with 居/列/排…) or a fraction (分之/一半/成) needs: most sentences have
+# neither, and checking that is far cheaper than running the pattern over them.
+_RANK_NEEDS = required_chars(_RANK_RE)
+_FRACTION_NEEDS = required_chars(_FRACTION_RE)
 
 
 def _decimal_mult(chars: str) -> Decimal:
@@ -251,7 +284,8 @@ def _blocked_spans(norm: str) -> list[tuple[int, int]]:
                 spans.append((i, j + 1))
             i = norm.find(open_c, j + 1)
     for idiom in _IDIOMS:
-        spans += [(m.start(), m.end()) for m in re.finditer(idiom, norm)]
+        if idiom in norm:
+            spans += [(m.start(), m.end()) for m in re.finditer(idiom, norm)]
     return spans
 
 
@@ -327,9 +361,11 @@ def _make(
     )
 
 
-def _ranks(text: str, norm: str, blocked: list[tuple[int, int]]) -> list[Quantity]:
+def _ranks(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str]) -> list[Quantity]:
     """Rank statements (列全省第3位, 居杭州市首位); the verb is left out of the span."""
     out = []
+    if not may_match(_RANK_NEEDS, chars):
+        return out
     for m in _RANK_RE.finditer(norm):
         if _inside(m.start("pos"), blocked):
             continue
@@ -350,9 +386,11 @@ def _ranks(text: str, norm: str, blocked: list[tuple[int, int]]) -> list[Quantit
     return out
 
 
-def _fractions(text: str, norm: str, blocked: list[tuple[int, int]]) -> list[Quantity]:
+def _fractions(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str]) -> list[Quantity]:
     """Fractions and shares (四分之一, 一半, 三成), as percent."""
     out = []
+    if not may_match(_FRACTION_NEEDS, chars):
+        return out
     for m in _FRACTION_RE.finditer(norm):
         core = "half" if m["half"] else "tenth" if m["tenth"] else "den"
         number_start = m.start(core)
@@ -401,6 +439,8 @@ def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     lead = m.start("vague") if m["vague"] else number_start
     before = norm[lead - 1] if lead else ""
     qualifier = _prefix(m, norm)
+    if m["cn"] and not _chinese_ok(m, before, qualifier, norm):
+        return None  # checked first: most numeral matches are 一 and the like inside words (一批, 统一)
     measure = m["measure"] or ""
     numeral_end = m.start("measure") if measure else (m.start("post") if m["post"] else m.end())
     after = norm[numeral_end] if numeral_end < len(norm) else ""
@@ -417,8 +457,6 @@ def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     if not measure and (after in _BAD_FOLLOWER or after.isascii() and after.isalpha()):
         return None
     if not measure and after == "分" and before and before in "时点":
-        return None
-    if m["cn"] and not _chinese_ok(m, before, qualifier, norm):
         return None
     if m["rsep"] and (bool(m["cn"]) != bool(m["cn2"]) or (m["cn"] and m["rsep"] not in "至到")):
         return None
@@ -490,12 +528,13 @@ def _chinese_ok(m: re.Match[str], before: str, qualifier: str | None, norm: str)
 
 def find_quantities(text: str) -> list[Quantity]:
     """Every figure candidate in text, in order of position and non-overlapping."""
-    norm = text.translate(_FULLWIDTH)
+    norm = text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
     blocked = _blocked_spans(norm)
-    found = _ranks(text, norm, blocked) + _fractions(text, norm, blocked)
+    chars = set(norm)
+    found = _ranks(text, norm, blocked, chars) + _fractions(text, norm, blocked, chars)
     taken = [(q.start, q.end) for q in found]
-    for m in _number_re().finditer(norm):
-        if any(a < m.end() and m.start() < b for a, b in taken):
+    for m in _numeral_matches(norm):
+        if taken and any(a < m.end() and m.start() < b for a, b in taken):
             continue
         if _inside(m.start("vague") if m["vague"] else m.start("ar" if m["ar"] else "cn"), blocked):
             continue

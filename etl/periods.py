@@ -16,6 +16,8 @@ from datetime import date
 from functools import partial
 from typing import NamedTuple
 
+from etl.text import PatternIndex
+
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 
 EXPLICIT = 3
@@ -413,10 +415,15 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
 )
 
 
+# Per row, the characters a match needs (月, 年, 以来…): most sentences lack them, and skipping a pattern
+# there is far cheaper than letting the regex engine try it at every position.
+_CUE_INDEX = PatternIndex(((row, handler), pattern) for row, (pattern, handler) in enumerate(CUE_TABLE))
+
+
 def find_period_cues(sentence: str) -> list[PeriodCue]:
     """All non-overlapping time cues in order; a longer reading (今年1至8月) beats its parts (今年, 8月)."""
     candidates: list[tuple[int, int, PeriodCue]] = []
-    for row, (pattern, handler) in enumerate(CUE_TABLE):
+    for (row, handler), pattern in _CUE_INDEX.candidates(set(sentence)):
         for match in pattern.finditer(sentence):
             handled = handler(match)
             if handled is None:
@@ -437,7 +444,10 @@ def find_period_cues(sentence: str) -> list[PeriodCue]:
 
 
 def _clause_start(sentence: str, index: int) -> int:
-    return max((i + 1 for i in range(index) if sentence[i] in CLAUSE_BREAKS), default=0)
+    for i in range(index - 1, -1, -1):  # from the figure back: the nearest break is usually close
+        if sentence[i] in CLAUSE_BREAKS:
+            return i + 1
+    return 0
 
 
 def _clause_end(sentence: str, index: int) -> int:

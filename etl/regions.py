@@ -89,13 +89,14 @@ class Gazetteer:
     def mentions(self, text: str, skip: list[tuple[int, int]] = ()) -> list[Mention]:
         """Places named in `text`, except inside the `skip` spans (brand names in quotes, the figure)."""
         found = []
+        bracketed = "(" in text or "（" in text  # most sentences have no brackets to be inside
         for match in self.pattern.finditer(text):
             start, end = match.span()
-            if any(s <= start < e for s, e in skip):
+            if skip and any(s <= start < e for s, e in skip):
                 continue
             if INSTITUTION_AFTER.match(text[end:end + 7]) or VENUE_AFTER.match(text[end:end + 2]):
                 continue
-            if SHARE_BEFORE.search(text[max(0, start - 1):start]) or _inside_brackets(text, start):
+            if SHARE_BEFORE.search(text[max(0, start - 1):start]) or bracketed and _inside_brackets(text, start):
                 continue
             name = match.group()
             found.append(Mention(self.by_name.get(name, ""), start, end, name))

@@ -8,8 +8,13 @@ dropped between two halves of a paragraph, and several localities' stories under
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import re._constants as sre
+import re._parser as sre_parse
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import product, repeat
+from math import prod
+from typing import Generic, TypeVar
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -20,6 +25,7 @@ BYLINE_MARK = "■"
 NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 HEADING_REGION = re.compile(r"^(?P<name>[^:：\s]{2,12})[:：]")
 MARKDOWN_HEADING = re.compile(r"^#{1,6}\s*")
+QUOTED = re.compile(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*』|「[^「」]*」")
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.、．]\D)")
 
 
@@ -112,6 +118,8 @@ def line_kind(text: str) -> str:
         return "heading"
     if len(text) <= HEADING_MAX_CHARS and NUMBERED_HEADING.match(text) and not ends_sentence(text):
         return "heading"  # numbered section titles such as 一、引才规模创新高
+    if len(text) > HEADING_MAX_CHARS:
+        return "body"  # every heading test below needs a short line
     unclosed_quote = text.count("“") > text.count("”")
     if len(text) <= HEADING_MAX_CHARS and HEADING_REGION.match(text) and text[-1] not in "。；;":
         return "heading"  # '嘉善:一把“人才密钥”,如何开启县域创新生态?' — headlines may ask questions
@@ -135,14 +143,13 @@ def build_blocks(raw: str) -> list[Block]:
             saw_blank = True
             continue
         kind = line_kind(line.text)
-        offsets = list(range(line.start, line.end))
         if kind == "body" and open_block is not None:
             open_block.text += line.text
-            open_block.offsets.extend(offsets)
+            open_block.offsets.extend(range(line.start, line.end))
             open_block.joined_across_blank |= saw_blank
             current = open_block
         else:
-            current = Block(kind, line.text, offsets)
+            current = Block(kind, line.text, list(range(line.start, line.end)))
             blocks.append(current)
         open_block = current if current.kind == "body" and not ends_sentence(current.text) else None
         saw_blank = False
@@ -188,15 +195,129 @@ def split_sentences(block: Block, block_index: int, section_index: int) -> list[
 
 def _sentence(block: Block, start: int, end: int, block_index: int, section_index: int) -> Sentence:
     text = block.text[start:end]
-    lead = len(text) - len(text.lstrip())
-    return Sentence(text.strip(), tuple(block.offsets[start + lead:start + lead + len(text.strip())]),
+    stripped = text.strip()
+    first = start + len(text) - len(text.lstrip())
+    return Sentence(stripped, tuple(block.offsets[first:first + len(stripped)]),
                     block_index, section_index, block.joined_across_blank)
 
 
 def quoted_spans(text: str, max_len: int) -> list[tuple[int, int]]:
     """Spans of “…”, "…" and 《…》 shorter than `max_len`: names and slogans, not speech."""
     spans = []
-    for match in re.finditer(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*』|「[^「」]*」", text):
+    for match in QUOTED.finditer(text):
         if match.end() - match.start() - 2 < max_len:
             spans.append((match.start(), match.end()))
     return spans
+
+
+Clauses = tuple[frozenset[str], ...]
+# Character classes wider than this (such as [\u4e00-\u9fff]) say too little to be worth a clause.
+_MAX_CLAUSE_CHARS = 64
+# An alternation's exact requirement multiplies out; past this many sets it is summed up more loosely.
+_MAX_BRANCH_CLAUSES = 16
+
+
+def required_chars(pattern: re.Pattern[str]) -> Clauses:
+    """Sets of characters of which every match of `pattern` holds at least one each.
+
+    Derived once from the compiled pattern, so a sentence lacking one of them can skip the pattern
+    without running it; an empty tuple means nothing is known and the pattern must always run.
+    """
+    if pattern.flags & re.IGNORECASE:
+        return ()
+    clauses = list(dict.fromkeys(_clauses(sre_parse.parse(pattern.pattern, pattern.flags))))
+    return tuple(c for c in clauses if not any(other < c for other in clauses))  # {年} makes {年,月} moot
+
+
+def may_match(clauses: Clauses, chars: set[str]) -> bool:
+    """False when `chars` (the characters of a text) misses a required set, so the pattern cannot match."""
+    # map over the C method rather than a generator: this runs for every pattern of every sentence
+    return not any(map(frozenset.isdisjoint, clauses, repeat(chars)))
+
+
+def _clauses(items: Iterable[tuple]) -> list[frozenset[str]]:
+    """Every item of a sequence must match, so the sequence needs what each of its items needs."""
+    return [clause for op, av in items for clause in _item_clauses(op, av)]
+
+
+def _item_clauses(op: object, av: object) -> list[frozenset[str]]:
+    if op is sre.LITERAL:
+        return [frozenset(chr(av))]
+    if op is sre.IN:
+        chars = _class_chars(av)
+        return [chars] if chars else []
+    if op is sre.SUBPATTERN:
+        _, add_flags, _, body = av
+        return [] if add_flags & re.IGNORECASE else _clauses(body)
+    if op is sre.ATOMIC_GROUP:
+        return _clauses(av)
+    if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+        low, _, body = av
+        return _clauses(body) if low >= 1 else []
+    if op is sre.BRANCH:
+        branches = [list(dict.fromkeys(_clauses(branch))) for branch in av[1]]
+        if not all(branches):
+            return []
+        if prod(map(len, branches)) > _MAX_BRANCH_CLAUSES:
+            return [frozenset().union(*(min(branch, key=len) for branch in branches))]
+        # (a and b) or (c and d) == (a or c) and (a or d) and (b or c) and (b or d)
+        return [frozenset().union(*pick) for pick in product(*branches)]
+    return []  # lookarounds consume nothing; ANY, categories and group references are not known chars
+
+
+def _class_chars(items: list[tuple]) -> frozenset[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is sre.LITERAL:
+            chars.add(chr(av))
+        elif op is sre.RANGE and av[1] - av[0] < _MAX_CLAUSE_CHARS:
+            chars.update(map(chr, range(av[0], av[1] + 1)))
+        else:
+            return None  # a negated class, a category (\\d) or a wide range
+    return frozenset(chars)
+
+
+T = TypeVar("T")
+
+
+class PatternIndex(Generic[T]):
+    """Patterns kept in a fixed order, each filed under a character every match of it needs.
+
+    For a text, `candidates` gives only the patterns whose required characters it holds, still in that
+    order, so scanning them finds what scanning all of them would, while most are never run.
+    """
+
+    def __init__(self, entries: Iterable[tuple[T, re.Pattern[str]]]):
+        patterns = [(item, pattern, required_chars(pattern)) for item, pattern in entries]
+        frequency: dict[str, int] = {}
+        for _, _, needs in patterns:
+            for char in {c for clause in needs for c in clause}:
+                frequency[char] = frequency.get(char, 0) + 1
+        by_char: dict[str, list[int]] = {}
+        # per pattern: item, pattern, and the required sets other than the one it is filed under
+        self.entries: tuple[tuple[T, re.Pattern[str], Clauses], ...] = ()
+        always = []
+        for position, (item, pattern, needs) in enumerate(patterns):
+            if not needs:
+                always.append(position)
+                self.entries += ((item, pattern, ()),)
+                continue
+            # filed under its most telling set (the smallest, then the least shared); the others are checked
+            rarest = min(needs, key=lambda clause: (len(clause), sum(frequency[c] for c in clause)))
+            for char in rarest:
+                by_char.setdefault(char, []).append(position)
+            self.entries += ((item, pattern, tuple(c for c in needs if c is not rarest)),)
+        self.always = frozenset(always)
+        self.by_char = {char: tuple(positions) for char, positions in by_char.items()}
+
+    def candidates(self, chars: set[str]) -> list[tuple[T, re.Pattern[str]]]:
+        """The (item, pattern) pairs that can match a text made of `chars`, in their original order."""
+        positions = set(self.always)
+        for char in chars & self.by_char.keys():
+            positions.update(self.by_char[char])
+        found = []
+        for position in sorted(positions):
+            item, pattern, others = self.entries[position]
+            if not others or may_match(others, chars):
+                found.append((item, pattern))
+        return found

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from etl import numbers
 from etl.extract import heading_region
+from etl.indicators import load_taxonomy
 from etl.paths import RAW_DIR
+from etl.periods import CUE_TABLE
 from etl.regions import load_gazetteer
-from etl.text import build_blocks, build_sections, line_kind, split_sentences
+from etl.text import build_blocks, build_sections, line_kind, may_match, required_chars, split_sentences
 
 ARTICLES = sorted(RAW_DIR.glob("*.txt"))
 
@@ -71,3 +75,40 @@ def test_a_byline_without_locality_heading_opens_a_new_story() -> None:
     assert stories[0].heading.startswith("嘉善")
     assert stories[1].heading == ""
     assert stories[2].heading.startswith("黄岩")
+
+
+def test_required_chars_lists_what_every_match_needs():
+    assert set(required_chars(re.compile(r"(?:开年|年初|入年)以来"))) == {
+        frozenset("开初入"), frozenset("年"), frozenset("以"), frozenset("来")}
+    assert required_chars(re.compile(r"(?<!高)技能人才(?!之家)")) == tuple(frozenset(c) for c in "技能人才")
+    assert required_chars(re.compile(r"(?:近|最近)?\d+[年月]")) == (frozenset("年月"),)
+
+
+def test_required_chars_knows_nothing_about_optional_or_open_parts():
+    assert required_chars(re.compile(r"(?:截至)?[\u4e00-\u9fff]+\d")) == ()
+    assert required_chars(re.compile(r"(?i:gdp)")) == ()
+    assert required_chars(re.compile(r"a|b*")) == ()
+
+
+def test_may_match_skips_only_texts_that_lack_a_required_char():
+    needs = required_chars(re.compile(r"(?:\d{1,2})月(?:底|末)"))
+    assert may_match(needs, set("今年3月底,全市"))
+    assert not may_match(needs, set("今年3月,全市"))
+    assert may_match((), set(""))
+
+
+def test_required_chars_never_skips_a_real_match():
+    """Every cue, keyword, rank or fraction pattern that matches a sentence of the seed articles is let through by its prefilter."""
+    patterns = [pattern for pattern, _ in CUE_TABLE]
+    patterns += [k for indicator in load_taxonomy().indicators.values() for k in indicator.keywords]
+    patterns += [numbers._RANK_RE, numbers._FRACTION_RE]
+    sentences = [s.text for name in ARTICLES for i, block in enumerate(build_blocks(raw(name.name)))
+                 for s in split_sentences(block, i, 0)]
+    checked = 0
+    for pattern in patterns:
+        needs = required_chars(pattern)
+        for sentence in sentences:
+            for match in pattern.finditer(sentence):
+                assert may_match(needs, set(match.group())), (pattern.pattern, match.group())
+                checked += 1
+    assert checked > 1000
