@@ -8,8 +8,12 @@ dropped between two halves of a paragraph, and several localities' stories under
 from __future__ import annotations
 
 import re
-import re._constants as sre
-import re._parser as sre_parse
+
+try:  # the regex parser is private to `re`; without it no pattern is skipped, the results stay the same
+    import re._constants as sre
+    import re._parser as sre_parse
+except ImportError:  # pragma: no cover - a Python that moved them
+    sre = sre_parse = None
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import product, repeat
@@ -223,9 +227,13 @@ def required_chars(pattern: re.Pattern[str]) -> Clauses:
     Derived once from the compiled pattern, so a sentence lacking one of them can skip the pattern
     without running it; an empty tuple means nothing is known and the pattern must always run.
     """
-    if pattern.flags & re.IGNORECASE:
+    if sre_parse is None or pattern.flags & re.IGNORECASE:
         return ()
-    clauses = list(dict.fromkeys(_clauses(sre_parse.parse(pattern.pattern, pattern.flags))))
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+    except Exception:  # noqa: BLE001 - an unreadable parse tree only costs speed
+        return ()
+    clauses = list(dict.fromkeys(_clauses(parsed)))
     return tuple(c for c in clauses if not any(other < c for other in clauses))  # {年} makes {年,月} moot
 
 
