@@ -8,8 +8,6 @@ the figure still awaits review; the mark lives in the number format, so the cell
 
 from __future__ import annotations
 
-import re
-
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
@@ -34,7 +32,7 @@ QUALIFIER_MARKS = {"over": "≥", "under": "≤", "approx": "≈", "range": "≥
 DATE_FORMATS = {"day": "yyyy-mm-dd", "month": 'yyyy"年"m"月"', "year": 'yyyy"年"'}
 
 # A text that starts with one of these is a formula (or DDE payload) to Excel when typed or pasted.
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+FORMULA_CHARACTERS = "=+-@\t\r"
 
 
 def _font(**kw) -> Font:
@@ -124,7 +122,9 @@ def display_value(unit: str, value: float) -> float:
 
 
 def needs_guard(text: str) -> bool:
-    return bool(FORMULA_START.match(text))
+    """Checked on the first character, not with a regular expression: the streamed sheets ask it of
+    every distinct text."""
+    return text[:1] in FORMULA_CHARACTERS and text != ""
 
 
 def put_text(ws: Worksheet, row: int, column: int, text: object, style: str = "zt_text") -> Cell:
