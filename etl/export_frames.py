@@ -147,8 +147,9 @@ def _as_text(value: object) -> str:
 
 
 def _text_values(values: pd.Series) -> np.ndarray:
-    """Texts and object columns as they are (`_as_text` reads them); others as `astype(str)` writes them."""
-    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+    """A text column as it is (`_as_text` reads its missing values); others as `astype(str)` writes them,
+    so values that are equal but print differently (1, 1.0, True) are never one dict key."""
+    if isinstance(values.dtype, pd.StringDtype):
         return values.to_numpy(dtype=object)
     return objects(values.fillna("").astype(str))
 
