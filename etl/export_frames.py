@@ -168,18 +168,6 @@ def _distinct_counts(texts: Iterable[object]) -> tuple[np.ndarray, np.ndarray, n
     return wide, chars - wide, breaks
 
 
-def _char_counts(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`_distinct_counts` per text, computed once per distinct text.
-
-    Distinct texts are found with a dict: pandas' factorize hashes long strings several times slower.
-    """
-    position: dict[object, int] = {}
-    texts = _text_values(values)
-    codes = np.fromiter((position.setdefault(t, len(position)) for t in texts), np.intp, len(texts))
-    wide, narrow, breaks = _distinct_counts(position)
-    return wide[codes], narrow[codes], breaks[codes]
-
-
 def display_width(values: pd.Series) -> int:
     """Widest text in characters, counting a Chinese character as two, as Excel's column width does."""
     if values.empty:
@@ -192,12 +180,16 @@ def line_counts(values: pd.Series, width: float) -> np.ndarray:
     """Lines a wrapped text needs in a column `width` units wide.
 
     Measured on LibreOffice and Excel renderings: a Chinese character takes about 1.7 width units, a Latin
-    one about 1, and a line break always starts a new line.
+    one about 1, and a line break always starts a new line. Counted once per distinct text and looked up
+    with a dict: pandas' factorize hashes long strings several times slower.
     """
     if values.empty:
         return np.ones(0)
-    wide, narrow, breaks = _char_counts(values)
-    return np.maximum(1, np.ceil((wide * 1.7 + narrow) / max(width - 1.0, 1.0)) + breaks)
+    texts = _text_values(values).tolist()
+    distinct = list(dict.fromkeys(texts))
+    wide, narrow, breaks = _distinct_counts(distinct)
+    lines = np.maximum(1, np.ceil((wide * 1.7 + narrow) / max(width - 1.0, 1.0)) + breaks)
+    return np.fromiter(map(dict(zip(distinct, lines.tolist(), strict=True)).__getitem__, texts), float, len(texts))
 
 
 def text_lines(text: str, width: float) -> int:
