@@ -137,7 +137,7 @@ class ExportData:
         derived = derived[_derived_mask(derived, indicators, filters, tree, region_codes)].reset_index(drop=True)
         crosscheck = crosscheck[_crosscheck_mask(crosscheck, indicators, filters, tree, region_codes)]
         used_regions = tree.with_ancestors(pd.concat([facts["region_code"], derived["region_code"],
-                                                      crosscheck["region_code"]]))
+                                                      crosscheck["region_code"]]).unique())
         used_indicators = pd.concat([facts["indicator_code"], derived["indicator_code"]])
         used_articles = pd.concat([facts["article_id"], derived["numerator_article_id"],
                                    crosscheck["article_id"]])
@@ -155,8 +155,8 @@ class ExportData:
         )
 
 
-def _rows_in(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
-    return frame[frame[column].isin(set(values))].reset_index(drop=True)
+def _rows_in(frame: pd.DataFrame, column: str, values: pd.Series) -> pd.DataFrame:
+    return frame[frame[column].isin(values)].reset_index(drop=True)
 
 
 def _check_columns(frames: dict[str, pd.DataFrame]) -> None:
@@ -310,13 +310,20 @@ def last_refresh(conn: Connection) -> str:
     return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间，最近一次成功更新）"
 
 
-def read_if_present(conn: Connection, table) -> pd.DataFrame | None:
+def _used(table, name: str, present: set[str] | None = None) -> list:
+    """The table's columns the workbook shows or needs (`REQUIRED` and `OPTIONAL`), of those `present`:
+    the facts table's offsets and extraction details are a tenth of the rows read and never shown."""
+    wanted = {*REQUIRED[name], *OPTIONAL[name]}
+    return [c for c in table.c if c.name in wanted and (present is None or c.name in present)]
+
+
+def read_if_present(conn: Connection, table, name: str) -> pd.DataFrame | None:
     """A table's columns that exist in this database, or None when the table does not (an older database)."""
     inspector = inspect(conn)
     if not inspector.has_table(table.name):
         return None
     present = {c["name"] for c in inspector.get_columns(table.name)}
-    return pd.read_sql(select(*[c for c in table.c if c.name in present]), conn)
+    return pd.read_sql(select(*_used(table, name, present)), conn)
 
 
 def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> ExportData:
@@ -324,12 +331,13 @@ def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> Ex
     with engine.connect() as conn:
         if not inspect(conn).has_table("facts"):
             raise ValueError(f"{engine.url!r} has no facts table; run `python -m etl run` first")
-        facts = pd.read_sql(select(schema.facts).where(schema.facts.c.status.not_in(EXCLUDED_STATUSES)), conn)
-        articles = pd.read_sql(select(schema.articles), conn)
-        indicators = pd.read_sql(select(schema.indicators), conn)
-        regions = pd.read_sql(select(schema.regions), conn)
-        derived = read_if_present(conn, schema.derived_facts)
-        crosscheck = read_if_present(conn, schema.crosscheck)
+        facts = pd.read_sql(select(*_used(schema.facts, "facts"))
+                            .where(schema.facts.c.status.not_in(EXCLUDED_STATUSES)), conn)
+        articles = pd.read_sql(select(*_used(schema.articles, "articles")), conn)
+        indicators = pd.read_sql(select(*_used(schema.indicators, "indicators")), conn)
+        regions = pd.read_sql(select(*_used(schema.regions, "regions")), conn)
+        derived = read_if_present(conn, schema.derived_facts, "derived")
+        crosscheck = read_if_present(conn, schema.crosscheck, "crosscheck")
         as_of = last_refresh(conn)
     return ExportData.from_frames(facts, articles, indicators, regions, filters, as_of, derived=derived,
                                   crosscheck=crosscheck)
