@@ -74,11 +74,11 @@ def _styles(column: StreamColumn, start: int, stop: int) -> Sequence[int]:
 
 
 class _TextTails(dict):
-    """Text → everything of its `<c>` element after the cell reference, built once per distinct text.
+    """Text → its `<c>` element from the quote that closes the cell reference on, built once per text.
 
     Most texts repeat (regions, indicators, units, quotes of one article), so escaping and the guard check
-    run once per text and a cell costs a dictionary lookup and one string. A column with one style per row
-    keys on (text, style) instead.
+    run once per text and a cell costs a dictionary lookup. A column with one style per row keys on
+    (text, style) instead.
     """
 
     def __init__(self, column: StreamColumn) -> None:
@@ -89,67 +89,61 @@ class _TextTails(dict):
     def __missing__(self, key: object) -> str:
         text, s = (key, self.style) if self.style is not None else key
         if not text:
-            tail = f' s="{s}"/>'
+            tail = f'" s="{s}"/>'
         else:
             clean = ILLEGAL_CHARACTERS_RE.sub("", str(text))
             space = ' xml:space="preserve"' if clean != clean.strip() else ""
             style = self.guarded if needs_guard(clean) else s
-            tail = f' s="{style}" t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
+            tail = f'" s="{style}" t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
         self[key] = tail
         return tail
 
 
-def _text_cells(letter: str, rows: list[str], column: StreamColumn, start: int, stop: int,
-                tails: _TextTails) -> list[str]:
-    """`<c>` elements for texts (None or '' an empty cell with its borders)."""
+def _text_tails(column: StreamColumn, start: int, stop: int, tails: _TextTails) -> list[str]:
+    """Texts' cells after their reference (None or '' an empty cell with its borders)."""
     values = column.values[start:stop]
     if tails.style is not None:
-        return [f'<c r="{letter}{r}"{tails[text]}' for r, text in zip(rows, values, strict=True)]
-    return [f'<c r="{letter}{r}"{tails[text, s]}'
-            for r, text, s in zip(rows, values, _styles(column, start, stop), strict=True)]
+        return list(map(tails.__getitem__, values))
+    return list(map(tails.__getitem__, zip(values, _styles(column, start, stop), strict=True)))
 
 
-def _number_cells(letter: str, rows: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
-    refs = [letter + r for r in rows]
-    if column.formulas is not None:
-        return _formula_cells(refs, column, start, stop)
+def _number_tails(column: StreamColumn, start: int, stop: int) -> list[str]:
+    """Numbers' cells after their reference; with `formulas` a cell is the formula with its value cached in
+    `<v>`. No value means an empty cell, formula or not."""
     values, styles = column.values[start:stop], _styles(column, start, stop)
-    return [f'<c r="{ref}" s="{s}"/>' if value is None or value != value  # NaN is unequal to itself
-            else f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>'
-            for ref, value, s in zip(refs, values, styles, strict=True)]
-
-
-def _formula_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
-    """Numbers written as `<f>` with the value cached in `<v>`; no value means an empty cell, formula or not."""
+    if column.formulas is None:
+        return [f'" s="{s}"/>' if value is None or value != value  # NaN is unequal to itself
+                else f'" s="{s}"><v>{value!r}</v></c>'
+                for value, s in zip(values, styles, strict=True)]
     out = []
-    rows = zip(refs, column.values[start:stop], _styles(column, start, stop), column.formulas[start:stop],
-               strict=True)
-    for ref, value, s, formula in rows:
+    for value, s, formula in zip(values, styles, column.formulas[start:stop], strict=True):
         if value is None or value != value:
-            out.append(f'<c r="{ref}" s="{s}"/>')
+            out.append(f'" s="{s}"/>')
         elif formula:
-            out.append(f'<c r="{ref}" s="{s}"><f>{escape(formula)}</f><v>{value!r}</v></c>')
+            out.append(f'" s="{s}"><f>{escape(formula)}</f><v>{value!r}</v></c>')
         else:
-            out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
+            out.append(f'" s="{s}"><v>{value!r}</v></c>')
     return out
 
 
 def rows_xml(sheet: StreamedSheet) -> Iterator[str]:
-    """The `<row>` elements, built column by column a few thousand rows at a time to bound memory."""
-    letters = [get_column_letter(i) for i in range(1, len(sheet.columns) + 1)]
+    """The `<row>` elements, built column by column a few thousand rows at a time to bound memory.
+
+    A cell is three strings joined at the end, `<c r="B`, the row number and its tail, so no string is
+    made per cell: the tails of repeated texts are shared and the join copies everything once.
+    """
+    openers = [f'<c r="{get_column_letter(i)}' for i in range(1, len(sheet.columns) + 1)]
     tails = [_TextTails(column) for column in sheet.columns]
     for start in range(0, sheet.n_rows, ROWS_PER_CHUNK):
         stop = min(start + ROWS_PER_CHUNK, sheet.n_rows)
         rows = [str(r) for r in range(sheet.first_row + start, sheet.first_row + stop)]
         heights = sheet.row_heights[start:stop] if sheet.row_heights is not None else [None] * len(rows)
-        opening = [f'<row r="{r}"{_height(h)}>' for r, h in zip(rows, heights, strict=True)]
-        columns = [
-            _number_cells(letter, rows, column, start, stop) if column.numeric
-            else _text_cells(letter, rows, column, start, stop, cache)
-            for letter, column, cache in zip(letters, sheet.columns, tails, strict=True)
-        ]
-        # one join per chunk, row by row: opening tag, the cells, closing tag
-        yield "".join(chain.from_iterable(zip(opening, *columns, ["</row>"] * len(rows), strict=True)))
+        parts = [[f'<row r="{r}"{_height(h)}>' for r, h in zip(rows, heights, strict=True)]]
+        for opener, column, cache in zip(openers, sheet.columns, tails, strict=True):
+            parts += [[opener] * len(rows), rows,
+                      _number_tails(column, start, stop) if column.numeric else _text_tails(column, start, stop, cache)]
+        parts.append(["</row>"] * len(rows))
+        yield "".join(chain.from_iterable(zip(*parts, strict=True)))
 
 
 def _height(points: float | None) -> str:
