@@ -10,10 +10,13 @@ are streamed by `export_stream`.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -388,6 +391,21 @@ def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> Ex
                                   crosscheck=crosscheck)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the export, which allocates millions of objects that live
+    until it ends (frames, cells, strings) and makes few cycles: collection passes over them took about a
+    tenth of its time. The collector is switched back on (and so runs) when the export ends."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def save(workbook: Workbook, streamed: list[StreamedSheet], out: BinaryIO) -> None:
     """`export_stream.save`, here so a test can make the write fail."""
     from etl.export_stream import save as save_streamed
@@ -399,9 +417,10 @@ def workbook_bytes(data: ExportData) -> bytes:
     """The workbook in memory, for the dashboard's download button."""
     from etl.export_sheets import build_workbook
 
-    workbook, streamed = build_workbook(data)
-    buffer = io.BytesIO()
-    save(workbook, streamed, buffer)
+    with collector_paused():
+        workbook, streamed = build_workbook(data)
+        buffer = io.BytesIO()
+        save(workbook, streamed, buffer)
     return buffer.getvalue()
 
 
@@ -432,7 +451,8 @@ def export_to_file(db_url: str, target: Path, filters: ExportFilters | None = No
 
     engine = make_engine(db_url)
     try:
-        return write_workbook(load_export_data(engine, filters), Path(target))
+        with collector_paused():
+            return write_workbook(load_export_data(engine, filters), Path(target))
     finally:
         engine.dispose()
 

@@ -222,7 +222,7 @@ def pivot_indicators(facts: pd.DataFrame, indicators: pd.DataFrame,
 
     When the filters leave no headline indicator, every named (non-`other`) indicator with data is shown.
     """
-    present = set(facts.loc[facts["qualifier"] != "target", "indicator_code"])
+    present = set(facts.loc[facts["qualifier"] != "target", "indicator_code"].unique())
     named = indicators[~indicators["code"].str.startswith("other_")]
     wanted = set(explicit)
     chosen = [c for c, headline in zip(named["code"], named["headline"], strict=True)
