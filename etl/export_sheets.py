@@ -7,6 +7,7 @@ column widths, frozen headers and an A4 landscape page set-up that repeats the h
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,6 +51,7 @@ from etl.export_stream import StreamColumn, StreamedSheet
 from etl.export_styles import (
     PERCENT_UNITS,
     UNIT_KIND,
+    apply_style,
     display_value,
     number_style,
     put_text,
@@ -230,7 +232,7 @@ def write_table(ws: Worksheet, columns: list[Column], frame: pd.DataFrame, first
                 put_text(ws, r, c, "" if value is None or value != value else value, column.style)
             elif value is not None and value == value:
                 cell = ws.cell(row=r, column=c, value=value)
-                cell.style = column.style
+                apply_style(cell, column.style)
     widths = fit_widths(ws, columns, frame)
     for r, height in enumerate(row_heights(columns, frame, widths), start=first_row + 2):
         if height:
@@ -330,7 +332,7 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
         counts += [("核对（条）", len(checks)), ("其中不相符", int((~checks["consistent"]).sum()))]
     for label, value in counts:
         put_text(ws, r, 1, label, "zt_label")
-        ws.cell(row=r, column=2, value=int(value)).style = "zt_count_plain"
+        apply_style(ws.cell(row=r, column=2, value=int(value)), "zt_count_plain")
         r += 1
     r = _section(ws, r + 1, "筛选条件 Filters")
     r = _label_rows(ws, r, filter_lines(layout))
@@ -363,7 +365,7 @@ def _month(date: pd.Timestamp) -> str:
 
 def _section(ws: Worksheet, row: int, title: str) -> int:
     put_text(ws, row, 1, title, "zt_section")
-    ws.cell(row=row, column=2).style = "zt_section"
+    apply_style(ws.cell(row=row, column=2), "zt_section")
     return row + 1
 
 
@@ -438,12 +440,12 @@ def _summary_block(layout: Layout, ws: Worksheet, row: int, code: str, rows: dic
         put_text(ws, r, 1, region_label(layout, region), f"zt_region{min(depth, 3)}")
         ws.row_dimensions[r].outline_level = max(depth - 1, 0)
         for column in column_of.values():
-            ws.cell(row=r, column=column).style = "zt_text"
+            apply_style(ws.cell(row=r, column=column), "zt_text")
         notes = []
         for fact in facts:
             cell = ws.cell(row=r, column=column_of[int(fact["year"])], value=display_value(unit, fact["value"]))
-            cell.style = number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
-                                      fact["status"] == "needs_review")
+            apply_style(cell, number_style(layout.workbook, value_kind(unit, fact["value"]), fact["qualifier"],
+                                           fact["status"] == "needs_review"))
             note = cell_note(fact, lambda v: format_number(v, unit))
             if note:
                 notes.append(f"{int(fact['year'])}年：{note}")
@@ -497,7 +499,7 @@ def _chart_block(layout: Layout, ws: Worksheet, row: int, code: str, year: int, 
         shown = display_value(unit, fact["value"]) / divisor
         kind = value_kind(unit, fact["value"]) if divisor == 1 else "dec"
         cell = ws.cell(row=r, column=2, value=shown)
-        cell.style = number_style(layout.workbook, kind, fact["qualifier"], fact["status"] == "needs_review")
+        apply_style(cell, number_style(layout.workbook, kind, fact["qualifier"], fact["status"] == "needs_review"))
     last = first + len(part) - 1
     ws.add_chart(column_chart(ws, title, unit, first, last), f"D{row}")
     return max(last, row + CHART_ROWS) + 2
@@ -755,9 +757,9 @@ def facts_for_sheet(layout: Layout) -> pd.DataFrame:
     facts = layout.facts
     family_names = layout.data.indicators.set_index("family")["family_name_zh"].to_dict()
     unit_names = {u: layout.unit_zh(u) for u in facts["unit"].unique()}
-    periods = [period_label(k, s, e) for k, s, e in zip(objects(facts["period_kind"]),
-                                                         objects(facts["period_start"]),
-                                                         objects(facts["period_end"]), strict=True)]
+    label = functools.cache(period_label)  # a few hundred distinct periods among 100,000 facts
+    periods = list(map(label, objects(facts["period_kind"]), objects(facts["period_start"]),
+                       objects(facts["period_end"])))
     return facts.assign(
         period=periods,
         source=facts["source_title"].where(facts["source_title"] != "", facts["title"]),

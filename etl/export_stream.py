@@ -16,6 +16,7 @@ import posixpath
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import BinaryIO
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -72,68 +73,77 @@ def _styles(column: StreamColumn, start: int, stop: int) -> Sequence[int]:
     return [column.styles] * (stop - start) if isinstance(column.styles, int) else column.styles[start:stop]
 
 
-def _text_cells(refs: list[str], column: StreamColumn, start: int, stop: int,
-                escaped: dict[str, tuple[str, bool]]) -> list[str]:
-    """`<c>` elements for texts (None or '' an empty cell with its borders); `escaped` keeps each text's XML."""
-    guarded = column.guarded_style if column.guarded_style is not None else column.styles
-    out = []
-    for ref, text, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
+class _TextTails(dict):
+    """Text → its `<c>` element from the quote that closes the cell reference on, built once per text.
+
+    Most texts repeat (regions, indicators, units, quotes of one article), so escaping and the guard check
+    run once per text and a cell costs a dictionary lookup. A column with one style per row keys on
+    (text, style) instead.
+    """
+
+    def __init__(self, column: StreamColumn) -> None:
+        super().__init__()
+        self.style = column.styles if isinstance(column.styles, int) else None
+        self.guarded = column.guarded_style if column.guarded_style is not None else column.styles
+
+    def __missing__(self, key: object) -> str:
+        text, s = (key, self.style) if self.style is not None else key
         if not text:
-            out.append(f'<c r="{ref}" s="{s}"/>')
-            continue
-        known = escaped.get(text)
-        if known is None:
+            tail = f'" s="{s}"/>'
+        else:
             clean = ILLEGAL_CHARACTERS_RE.sub("", str(text))
             space = ' xml:space="preserve"' if clean != clean.strip() else ""
-            known = escaped[text] = (f"<t{space}>{escape(clean)}</t>", needs_guard(clean))
-        body, guard = known
-        out.append(f'<c r="{ref}" s="{guarded if guard else s}" t="inlineStr"><is>{body}</is></c>')
-    return out
+            style = self.guarded if needs_guard(clean) else s
+            tail = f'" s="{style}" t="inlineStr"><is><t{space}>{escape(clean)}</t></is></c>'
+        self[key] = tail
+        return tail
 
 
-def _number_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
-    if column.formulas is not None:
-        return _formula_cells(refs, column, start, stop)
+def _text_tails(column: StreamColumn, start: int, stop: int, tails: _TextTails) -> list[str]:
+    """Texts' cells after their reference (None or '' an empty cell with its borders)."""
+    values = column.values[start:stop]
+    if tails.style is not None:
+        return list(map(tails.__getitem__, values))
+    return list(map(tails.__getitem__, zip(values, _styles(column, start, stop), strict=True)))
+
+
+def _number_tails(column: StreamColumn, start: int, stop: int) -> list[str]:
+    """Numbers' cells after their reference; with `formulas` a cell is the formula with its value cached in
+    `<v>`. No value means an empty cell, formula or not."""
+    values, styles = column.values[start:stop], _styles(column, start, stop)
+    if column.formulas is None:
+        return [f'" s="{s}"/>' if value is None or value != value  # NaN is unequal to itself
+                else f'" s="{s}"><v>{value!r}</v></c>'
+                for value, s in zip(values, styles, strict=True)]
     out = []
-    for ref, value, s in zip(refs, column.values[start:stop], _styles(column, start, stop), strict=True):
-        if value is None or value != value:  # NaN is the only value unequal to itself
-            out.append(f'<c r="{ref}" s="{s}"/>')
-        else:
-            out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
-    return out
-
-
-def _formula_cells(refs: list[str], column: StreamColumn, start: int, stop: int) -> list[str]:
-    """Numbers written as `<f>` with the value cached in `<v>`; no value means an empty cell, formula or not."""
-    out = []
-    rows = zip(refs, column.values[start:stop], _styles(column, start, stop), column.formulas[start:stop],
-               strict=True)
-    for ref, value, s, formula in rows:
+    for value, s, formula in zip(values, styles, column.formulas[start:stop], strict=True):
         if value is None or value != value:
-            out.append(f'<c r="{ref}" s="{s}"/>')
+            out.append(f'" s="{s}"/>')
         elif formula:
-            out.append(f'<c r="{ref}" s="{s}"><f>{escape(formula)}</f><v>{value!r}</v></c>')
+            out.append(f'" s="{s}"><f>{escape(formula)}</f><v>{value!r}</v></c>')
         else:
-            out.append(f'<c r="{ref}" s="{s}"><v>{value!r}</v></c>')
+            out.append(f'" s="{s}"><v>{value!r}</v></c>')
     return out
 
 
 def rows_xml(sheet: StreamedSheet) -> Iterator[str]:
-    """The `<row>` elements, built column by column a few thousand rows at a time to bound memory."""
-    letters = [get_column_letter(i) for i in range(1, len(sheet.columns) + 1)]
-    caches: list[dict[str, tuple[str, bool]]] = [{} for _ in sheet.columns]
+    """The `<row>` elements, built column by column a few thousand rows at a time to bound memory.
+
+    A cell is three strings joined at the end, `<c r="B`, the row number and its tail, so no string is
+    made per cell: the tails of repeated texts are shared and the join copies everything once.
+    """
+    openers = [f'<c r="{get_column_letter(i)}' for i in range(1, len(sheet.columns) + 1)]
+    tails = [_TextTails(column) for column in sheet.columns]
     for start in range(0, sheet.n_rows, ROWS_PER_CHUNK):
         stop = min(start + ROWS_PER_CHUNK, sheet.n_rows)
         rows = [str(r) for r in range(sheet.first_row + start, sheet.first_row + stop)]
-        columns = [
-            _number_cells([letter + r for r in rows], column, start, stop) if column.numeric
-            else _text_cells([letter + r for r in rows], column, start, stop, cache)
-            for letter, column, cache in zip(letters, sheet.columns, caches, strict=True)
-        ]
         heights = sheet.row_heights[start:stop] if sheet.row_heights is not None else [None] * len(rows)
-        yield "".join(
-            f'<row r="{r}"{_height(h)}>{"".join(cells)}</row>'
-            for r, h, cells in zip(rows, heights, zip(*columns, strict=True), strict=True))
+        parts = [[f'<row r="{r}"{_height(h)}>' for r, h in zip(rows, heights, strict=True)]]
+        for opener, column, cache in zip(openers, sheet.columns, tails, strict=True):
+            parts += [[opener] * len(rows), rows,
+                      _number_tails(column, start, stop) if column.numeric else _text_tails(column, start, stop, cache)]
+        parts.append(["</row>"] * len(rows))
+        yield "".join(chain.from_iterable(zip(*parts, strict=True)))
 
 
 def _height(points: float | None) -> str:
@@ -185,6 +195,8 @@ def save(workbook: Workbook, streamed: list[StreamedSheet], out: BinaryIO) -> No
             head, tail = _splice(data, sheet, get_column_letter(max(len(sheet.columns), 1)))
             entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
+            # `open` deflates at the entry's own level, not the archive's: without this it was zlib's 6
+            entry._compresslevel = COMPRESSLEVEL  # public as `compress_level` only from Python 3.13
             with target.open(entry, "w", force_zip64=True) as fh:
                 fh.write(head)
                 for chunk in rows_xml(sheet):

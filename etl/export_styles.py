@@ -8,11 +8,13 @@ the figure still awaits review; the mark lives in the number format, so the cell
 
 from __future__ import annotations
 
-import re
+from copy import copy
+from weakref import WeakKeyDictionary
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.worksheet import Worksheet
 
 FONT_NAME = "等线"  # DengXian: the default Chinese UI font of Excel 2016+ and WPS
@@ -33,8 +35,11 @@ KIND_FORMATS = {"int": "#,##0", "dec": "#,##0.0#", "pct": "0.0#%", "rank": '"第
 QUALIFIER_MARKS = {"over": "≥", "under": "≤", "approx": "≈", "range": "≥"}
 DATE_FORMATS = {"day": "yyyy-mm-dd", "month": 'yyyy"年"m"月"', "year": 'yyyy"年"'}
 
+# Each workbook's named styles as the format arrays openpyxl gives a cell that takes them (see apply_style)
+_STYLE_ARRAYS: WeakKeyDictionary[Workbook, dict[str, StyleArray]] = WeakKeyDictionary()
+
 # A text that starts with one of these is a formula (or DDE payload) to Excel when typed or pasted.
-FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+FORMULA_CHARACTERS = "=+-@\t\r"
 
 
 def _font(**kw) -> Font:
@@ -124,7 +129,22 @@ def display_value(unit: str, value: float) -> float:
 
 
 def needs_guard(text: str) -> bool:
-    return bool(FORMULA_START.match(text))
+    """Checked on the first character, not with a regular expression: the streamed sheets ask it of
+    every distinct text."""
+    return text[:1] in FORMULA_CHARACTERS and text != ""
+
+
+def apply_style(cell: Cell, style: str) -> None:
+    """`cell.style = style`, faster: openpyxl finds a named style by rebuilding the list of names for every
+    cell, which was most of the time of the sheets written cell by cell. The format array it gives the first
+    cell is copied to the others, as openpyxl itself copies it."""
+    arrays = _STYLE_ARRAYS.setdefault(cell.parent.parent, {})
+    array = arrays.get(style)
+    if array is None:
+        cell.style = style
+        arrays[style] = copy(cell._style)
+    else:
+        cell._style = copy(array)
 
 
 def put_text(ws: Worksheet, row: int, column: int, text: object, style: str = "zt_text") -> Cell:
@@ -133,7 +153,7 @@ def put_text(ws: Worksheet, row: int, column: int, text: object, style: str = "z
     value = "" if text is None else str(text)
     cell.value = value
     cell.data_type = "s"
-    cell.style = style
+    apply_style(cell, style)
     if needs_guard(value):
         cell.quotePrefix = True
     return cell
