@@ -29,7 +29,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, case, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 
@@ -667,18 +667,18 @@ def checkpoint(engine: Engine) -> None:
 
 
 def summarise_current(engine: Engine, summary: RunSummary) -> None:
-    """Article facts by family and those needing review; official statistics are counted apart."""
+    """Article facts by family and those needing review; official statistics are counted apart.
+
+    One grouped pass over the facts table (three separate counts cost three scans, most of a small refresh).
+    """
+    review = func.sum(case((facts.c.status == "needs_review", 1), else_=0))
     with engine.connect() as conn:
-        by_family = conn.execute(select(facts.c.family, func.count()).where(facts.c.source_kind == "article")
-                                 .group_by(facts.c.family)).all()
-        review = conn.execute(select(func.count()).select_from(facts)
-                              .where(facts.c.status == "needs_review")).scalar_one()
-        official = conn.execute(select(func.count()).select_from(facts)
-                                .where(facts.c.source_kind == "statistics")).scalar_one()
-    summary.facts_by_family = dict(by_family)
-    summary.statistics_facts = official
-    summary.facts_total = sum(summary.facts_by_family.values()) + official
-    summary.facts_needing_review = review
+        rows = conn.execute(select(facts.c.source_kind, facts.c.family, func.count(), review)
+                            .group_by(facts.c.source_kind, facts.c.family)).all()
+    summary.facts_by_family = {family: count for kind, family, count, _ in rows if kind == "article"}
+    summary.statistics_facts = sum(count for kind, _, count, _ in rows if kind == "statistics")
+    summary.facts_total = sum(summary.facts_by_family.values()) + summary.statistics_facts
+    summary.facts_needing_review = sum(int(needing or 0) for *_, needing in rows)
     summary.finished_at = datetime.now(UTC)
 
 

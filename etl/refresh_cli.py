@@ -6,11 +6,14 @@ import argparse
 import contextlib
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
-from etl.pipeline import RunSummary
+
+if TYPE_CHECKING:  # the job's modules load when a command runs, not to build the parser
+    from etl.pipeline import RunSummary
 
 console = Console(stderr=True)
 log = logging.getLogger("etl.refresh")

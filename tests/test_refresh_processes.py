@@ -164,6 +164,17 @@ def test_migrate_creates_and_upgrades_the_schema_and_can_run_twice(tmp_path: Pat
     assert kept == [(0, "success")]
 
 
+def test_migrate_builds_an_index_added_since_the_database_was_made(ws: Workspace) -> None:
+    with sqlite3.connect(ws.db_path) as conn:
+        conn.execute("DROP INDEX ix_facts_summary")
+    assert main(["migrate", "--db", ws.db_url]) == 0
+    with sqlite3.connect(ws.db_path) as conn:
+        plan = conn.execute("EXPLAIN QUERY PLAN SELECT source_kind, family, count(*) FROM facts "
+                            "GROUP BY source_kind, family").fetchall()
+    assert "COVERING INDEX ix_facts_summary" in plan[-1][-1], "the run summary reads the index, not the table"
+    assert ws.refresh().facts_total == len(ws.facts())
+
+
 def test_the_procfile_runs_the_schedule_and_migrates_on_release() -> None:
     procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text(encoding="utf-8")
     assert "clock: python -m etl schedule" in procfile
