@@ -376,7 +376,7 @@ def build(plan: Plan, opts: Options, engine: Engine, vocab: Vocabulary, correcti
         sources.append(articles_frame(kept, batch.facts, vocab.regions))
         stage_batch(staging, engine, vocab, plan, corrections, {a.article_id for a in kept},
                     facts_frame([f for a in kept for f in batch.facts[a.article_id]]))
-    failed |= {r.file.rsplit(".", 1)[0] for r in unreadable}
+    failed |= {Path(r.file).stem for r in unreadable}
     retiring = sorted(plan.removed | (failed & plan.published))
     for start in range(0, len(retiring), size):
         stage_batch(staging, engine, vocab, plan, corrections, set(retiring[start:start + size]),

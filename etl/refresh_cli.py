@@ -85,7 +85,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if db_url.startswith("sqlite:///"):
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(db_url)
-    ensure_schema(engine)
+    ensure_schema(engine, check_all=True)
     engine.dispose()
     console.print(f"schema is current: {db_url}")
     return 0

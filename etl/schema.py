@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.indicators import FAMILIES
@@ -302,9 +302,29 @@ def one_at_a_time_on_postgres(change: Callable[[Engine], None]) -> Callable[[Eng
     return locked
 
 
+def ensure_schema(engine: Engine, check_all: bool = False) -> None:
+    """Create missing tables, columns, indexes and views and record the schema version; harmless when all
+    exist. A database that records the current version and has every table is taken as is (two quick
+    queries, where checking every column and index costs a few tenths of a second on PostgreSQL at every
+    start); `check_all` (the `migrate` command) checks everything regardless."""
+    if not check_all and schema_is_current(engine):
+        return
+    upgrade_schema(engine)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            recorded = conn.execute(select(schema_info.c.version)
+                                    .where(schema_info.c.version == SCHEMA_VERSION)).first() is not None
+    except (OperationalError, ProgrammingError):  # no schema_info table yet
+        return False
+    return recorded and set(metadata.tables) <= set(inspect(engine).get_table_names())
+
+
 @one_at_a_time_on_postgres
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables, columns and views and record the schema version; harmless when all exist."""
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database up to the declared schema (see `ensure_schema`)."""
     use_wal(engine)
     metadata.create_all(engine)
     add_missing_columns(engine)

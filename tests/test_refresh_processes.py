@@ -175,6 +175,21 @@ def test_migrate_builds_an_index_added_since_the_database_was_made(ws: Workspace
     assert ws.refresh().facts_total == len(ws.facts())
 
 
+def test_a_start_on_a_current_database_checks_little_but_restores_a_missing_table(ws: Workspace) -> None:
+    from etl.schema import make_engine, schema_is_current
+
+    engine = make_engine(ws.db_url)
+    try:
+        assert schema_is_current(engine)
+        with sqlite3.connect(ws.db_path) as conn:
+            conn.execute("DROP TABLE crosscheck")
+        assert not schema_is_current(engine)
+        assert ws.refresh().outcome in ("success", "nothing_new")
+        assert schema_is_current(engine)
+    finally:
+        engine.dispose()
+
+
 def test_the_procfile_runs_the_schedule_and_migrates_on_release() -> None:
     procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text(encoding="utf-8")
     assert "clock: python -m etl schedule" in procfile
