@@ -72,12 +72,33 @@ class Measured:
     log_tail: str = ""
     peak_tree_mib: float = 0.0
     load_before: float = 0.0  # the machine's 1-minute load average when the command started (2 CPUs: >2 = busy)
+    speed_s: float = 0.0  # `machine_speed()` just before the command: how fast the shared machine ran then
 
     def as_dict(self) -> dict[str, Any]:
         return {"seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
                 "peak_mib": round(self.peak_mib, 1), "peak_tree_mib": round(self.peak_tree_mib, 1),
                 "returncode": self.returncode, "load_before": round(self.load_before, 2),
-                "load_after": round(os.getloadavg()[0], 2)}
+                "load_after": round(os.getloadavg()[0], 2), "speed_s": round(self.speed_s, 3)}
+
+
+SPEED_WORK = 300_000
+
+
+def machine_speed() -> float:
+    """Seconds a fixed pure-Python workload takes now (best of 3, about 0.3 s in all).
+
+    The machine is shared and its speed drifts by a third over a day; a figure is comparable with another
+    only alongside this. Lower is faster.
+    """
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        table: dict[str, int] = {}
+        for i in range(SPEED_WORK):
+            key = f"区{i % 997}:{i}"
+            table[key] = table.get(key[:4], 0) + i * i
+        timings.append(time.perf_counter() - start)
+    return min(timings)
 
 
 def tree_pids(root: int) -> set[int]:
@@ -132,7 +153,7 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
     exceeds `timeout`, or needs more than BENCH_MEMORY_GUARD_MIB (default 16,000) so a runaway ETL cannot
     exhaust a machine other people use."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    load_before = os.getloadavg()[0]
+    load_before, speed = os.getloadavg()[0], machine_speed()
     guard_note = ""
     with log.open("wb") as out:
         start = time.perf_counter()
@@ -164,7 +185,7 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = log.read_text(errors="replace")[-3000:] + (f"\n[bench] {guard_note}" if guard_note else "")
     return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
-                    tree_peak, load_before)
+                    tree_peak, load_before, speed)
 
 
 def command_available(*words: str) -> bool:
@@ -822,6 +843,10 @@ def target_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def _speed(entry: dict[str, Any]) -> str:
+    return f"{entry['speed_s']:.3f}" if entry.get("speed_s") else "\u2013"
+
+
 def render_markdown(data: dict[str, Any]) -> str:
     meta = data.get("meta", {})
     lines = ["# Benchmark results", "",
@@ -839,9 +864,12 @@ def render_markdown(data: dict[str, Any]) -> str:
               "Peak memory: the main process's maximum RSS, and the largest PSS of the main process and its "
               "extraction workers together (sampled every 0.5 s). ×floor compares wall time (the ETL uses both "
               "cores, the floor one); ×floor CPU compares CPU time. Load: the machine's 1-minute load average "
-              "when the run started (2 CPUs; other people's jobs share the machine).", "",
-              "| backend | articles | facts | wall s | articles/s | ms/article | CPU s | peak RSS MiB | peak PSS all MiB | DB MiB | floor s | ×floor | ×floor CPU | load |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "when the run started (2 CPUs; other people's jobs share the machine). Speed: seconds a fixed pure-Python "
+              "workload took just before the command (`machine_speed`; lower is faster): the shared machine's "
+              "speed drifts by a third over a day, so compare figures measured at different speeds with care "
+              "(\u2013 where the figure predates this column).", "",
+              "| backend | articles | facts | wall s | articles/s | ms/article | CPU s | peak RSS MiB | peak PSS all MiB | DB MiB | floor s | ×floor | ×floor CPU | load | speed s |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for backend in ("sqlite", "postgresql"):
         for size, e in sorted(data.get("etl", {}).get(backend, {}).items(), key=lambda kv: int(kv[0])):
             if e.get("status") != "ok":
@@ -852,7 +880,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                          f"| {e['ms_per_article']:.2f} | {e['cpu_seconds']:,.1f} | {e['peak_mib']:,.0f} "
                          f"| {e.get('peak_tree_mib', 0):,.0f} | {_fmt(e.get('db_mib'), 1)} "
                          f"| {e['floor']['seconds']:.2f} | ×{e['vs_floor']:,.1f} | ×{e.get('cpu_vs_floor', 0):,.1f} "
-                         f"| {e.get('load_before', 0):.1f} |")
+                         f"| {e.get('load_before', 0):.1f} | {_speed(e)} |")
 
     profile = data.get("profile", {})
     if profile.get("status") == "ok":
@@ -888,13 +916,14 @@ def render_markdown(data: dict[str, Any]) -> str:
             lines.append(f"- {backend}: **not measured**: {refresh.get('reason', refresh.get('status', 'not run'))}")
             continue
         lines += [f"### {backend}, corpus of {refresh['corpus']:,} articles", "",
-                  f"`{refresh['command']}`", "", "| step | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
+                  f"`{refresh['command']}`", "", "| step | wall s | CPU s | peak RSS MiB | speed s |",
+                  "|---|---:|---:|---:|---:|"]
         for label, k in (("first refresh after the full run", "first_refresh"), ("no change", "no_change"),
                          ("+1 article", "add_1"), ("+100 articles", "add_100"),
                          ("+1 article, also rewriting the officials' workbook (default)", "add_1_with_workbook")):
             if k in refresh:
                 lines.append(f"| {label} | {refresh[k]['seconds']:.2f} | {refresh[k]['cpu_seconds']:.2f} "
-                             f"| {refresh[k]['peak_mib']:,.0f} |")
+                             f"| {refresh[k]['peak_mib']:,.0f} | {_speed(refresh[k])} |")
         lines += ["", f"After: {refresh.get('articles_after', 0):,} articles, {refresh.get('facts_after', 0):,} facts.", ""]
     if not data.get("refresh"):
         lines.append("**Not measured**: not run")
@@ -928,7 +957,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         if e.get("status") == "ok":
             lines.append(f"- {backend}: {e['facts']:,} facts in {e['seconds']:.2f} s (best of {len(e['all_seconds'])}: "
                          f"{', '.join(f'{s:.2f}' for s in e['all_seconds'])}), peak RSS {e['peak_mib']:,.0f} MiB, "
-                         f"workbook {e['xlsx_mib']:.1f} MiB")
+                         f"workbook {e['xlsx_mib']:.1f} MiB, machine speed {_speed(e)} s")
         else:
             lines.append(f"- {backend}: **{e.get('status')}**: {e.get('reason', '')}{e.get('log_tail', '')[-300:]}")
     lines += ["", "## Machine and runs", "", f"- {meta.get('machine', '?')}, shared with other people's jobs "
