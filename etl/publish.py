@@ -184,7 +184,7 @@ def _insert(conn: Connection, table: Table, frame_or_records: pd.DataFrame | lis
     """Insert rows; big frames of plain columns go straight to the driver (COPY on PostgreSQL), which is
     several times faster than SQLAlchemy's row-by-row parameter handling."""
     columns = {c.name for c in table.columns}
-    if isinstance(frame_or_records, pd.DataFrame) and _plain(table):
+    if isinstance(frame_or_records, pd.DataFrame) and _plain(table, frame_or_records):
         frame = frame_or_records[[c.name for c in table.columns if c.name in frame_or_records.columns]]
         _bulk_insert(conn, table, frame)
         return
@@ -194,9 +194,11 @@ def _insert(conn: Connection, table: Table, frame_or_records: pd.DataFrame | lis
         conn.execute(insert(table), records[start:start + INSERT_CHUNK])
 
 
-def _plain(table: Table) -> bool:
-    """True when every column binds as the driver's own type (no date or time conversion by SQLAlchemy)."""
-    return all(isinstance(c.type, PLAIN_TYPES) for c in table.columns)
+def _plain(table: Table, frame: pd.DataFrame) -> bool:
+    """True when every column binds as the driver's own type (no date or time conversion by SQLAlchemy) and
+    no column the frame lacks needs a default that only SQLAlchemy would fill in."""
+    return all(isinstance(c.type, PLAIN_TYPES) and (c.name in frame.columns or c.default is None)
+               for c in table.columns)
 
 
 def _bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
