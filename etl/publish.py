@@ -183,11 +183,11 @@ class Delta:
 def _insert(conn: Connection, table: Table, frame_or_records: pd.DataFrame | list[dict]) -> None:
     """Insert rows; big frames of plain columns go straight to the driver (COPY on PostgreSQL), which is
     several times faster than SQLAlchemy's row-by-row parameter handling."""
-    columns = {c.name for c in table.columns}
     if isinstance(frame_or_records, pd.DataFrame) and _plain(table, frame_or_records):
         frame = frame_or_records[[c.name for c in table.columns if c.name in frame_or_records.columns]]
         _bulk_insert(conn, table, frame)
         return
+    columns = {c.name for c in table.columns}
     records = _records(frame_or_records) if isinstance(frame_or_records, pd.DataFrame) else frame_or_records
     records = [{k: v for k, v in r.items() if k in columns} for r in records]
     for start in range(0, len(records), INSERT_CHUNK):

@@ -563,7 +563,7 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
 
         unchanged = (staging.facts_unchanged and not plan.removed and not (built.failed & published)
                      and not replace and not replace_spooled and not patches
-                     and same_table(read_articles(engine, plan.rebuild | plan.statistics), built.articles,
+                     and same_table(read_rows(engine, articles, "article_id", plan.rebuild | plan.statistics), built.articles,
                                     list(built.articles.columns)))
         summary.message = (("nothing new; " if unchanged else "") + summary.message
                            + describe(plan, built, scan))
@@ -620,16 +620,6 @@ def describe(plan: Plan, built: Built, scan: Scan) -> str:
     if built.rejections:
         parts.append(f"{len(built.rejections)} input(s) set aside")
     return "; ".join(parts)
-
-
-def read_articles(engine: Engine, article_ids: set[str]) -> pd.DataFrame:
-    ids = sorted(article_ids)
-    frames = []
-    with engine.connect() as conn:
-        for start in range(0, len(ids), 900):
-            frames.append(pd.read_sql(select(articles).where(articles.c.article_id.in_(ids[start:start + 900])),
-                                      conn))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def retire_reasons(plan: Plan) -> dict[str, str]:

@@ -8,14 +8,18 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy import insert
 
+from etl import refresh as refresh_module
 from etl.corrections import COLUMNS
 from etl.paths import PROJECT_ROOT, RAW_DIR
 from etl.pipeline import RunSummary
 from etl.refresh import Options, update
+from etl.schema import locks, make_engine
 
 
 @dataclass
@@ -55,6 +59,15 @@ class Workspace:
         return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
+    def hold_lock_elsewhere(self, heartbeat_at: datetime) -> None:
+        """A lock row as another host's refresh leaves it, last seen alive at `heartbeat_at`."""
+        engine = make_engine(self.db_url)
+        with engine.begin() as conn:
+            conn.execute(insert(locks).values(name="refresh", token="elsewhere", pid=4242, host="other-host",
+                                              command="refresh", started_at=heartbeat_at,
+                                              heartbeat_at=heartbeat_at))
+        engine.dispose()
+
     # --- inputs ---------------------------------------------------------------------------------------------
 
     def seed_files(self) -> list[Path]:
@@ -93,3 +106,17 @@ class Workspace:
 def comparable(frame: pd.DataFrame, key: str, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     """A table sorted by its key, without columns that legitimately differ between two databases."""
     return frame.drop(columns=[c for c in drop if c in frame.columns]).sort_values(key).reset_index(drop=True)
+
+
+def record_extracted(monkeypatch) -> list[str]:
+    """The ids of the articles the refresh job extracts from now on, in order, appended as it goes."""
+    extracted: list[str] = []
+    real = refresh_module.extract_batches
+
+    def counting(batches, *args, **kwargs):
+        for batch in real(batches, *args, **kwargs):
+            extracted.extend(a.article_id for a in batch.articles)
+            yield batch
+
+    monkeypatch.setattr(refresh_module, "extract_batches", counting)
+    return extracted

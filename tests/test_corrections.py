@@ -7,12 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl import refresh as refresh_module
 from etl.corrections import CORRECTIONS_PATH, Vocabulary, load_corrections, parse_corrections
 from etl.indicators import load_taxonomy
 from etl.numbers import load_units
 from etl.regions import load_gazetteer
-from tests.refresh_workspace import Workspace
+from tests.refresh_workspace import Workspace, record_extracted
 
 JIAXING, NANHU = "330400", "330402"
 
@@ -92,15 +91,7 @@ def test_corrections_are_applied_on_a_run_and_shown_as_corrected_or_rejected(ws:
 def test_a_new_correction_reaches_the_published_fact_on_the_next_refresh_and_withdrawing_it_restores_it(
         ws: Workspace, monkeypatch) -> None:
     fact = pick(ws, 1, 0)
-    extracted: list[str] = []
-    real = refresh_module.extract_batches
-
-    def counting(batches, *args, **kwargs):
-        for batch in real(batches, *args, **kwargs):
-            extracted.extend(a.article_id for a in batch.articles)
-            yield batch
-
-    monkeypatch.setattr(refresh_module, "extract_batches", counting)
+    extracted = record_extracted(monkeypatch)
     ws.write_corrections([line(fact["fact_id"], indicator_code="talent_total")])
     summary = ws.refresh()
     assert (summary.outcome, summary.facts_changed) == ("success", 1)

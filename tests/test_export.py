@@ -39,6 +39,7 @@ from etl.export_sheets import (
 )
 from etl.paths import PROJECT_ROOT
 from etl.pipeline import run
+from etl.publish import read_table
 from etl.schema import make_engine
 
 FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
@@ -62,12 +63,17 @@ def seed_book(seed_workbook) -> Workbook:
     return load_workbook(seed_workbook)
 
 
+def seed_table(db_url: str, name: str) -> pd.DataFrame:
+    engine = make_engine(db_url)
+    try:
+        return read_table(engine, name)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def db_facts(seed_db_url) -> pd.DataFrame:
-    engine = make_engine(seed_db_url)
-    with engine.connect() as conn:
-        facts = pd.read_sql(select(schema.facts), conn)
-    engine.dispose()
+    facts = seed_table(seed_db_url, "facts")
     return facts[~facts["status"].isin(["rejected", "retired"])]
 
 
@@ -390,11 +396,7 @@ def evaluate(ws, formula: str) -> float:
 
 @pytest.fixture(scope="module")
 def db_derived(seed_db_url) -> pd.DataFrame:
-    engine = make_engine(seed_db_url)
-    with engine.connect() as conn:
-        derived = pd.read_sql(select(schema.derived_facts), conn)
-    engine.dispose()
-    return derived
+    return seed_table(seed_db_url, "derived_facts")
 
 
 def test_fair_comparison_sheets_have_bilingual_headers_and_frozen_panes(seed_book):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from etl import refresh as refresh_module
 from etl.refresh import Options
 from etl.schema import locks, make_engine
-from tests.refresh_workspace import Workspace, comparable
+from tests.refresh_workspace import Workspace, comparable, record_extracted
 
 STABLE_TABLES = {  # table → key; columns that record when something happened are not compared
     "facts": ("fact_id", ()),
@@ -48,15 +48,7 @@ def test_a_refresh_with_nothing_new_does_nothing_and_says_so(ws: Workspace) -> N
 
 
 def test_only_new_and_changed_articles_are_extracted(ws: Workspace, monkeypatch) -> None:
-    extracted: list[str] = []
-    real = refresh_module.extract_batches
-
-    def counting(batches, *args, **kwargs):
-        for batch in real(batches, *args, **kwargs):
-            extracted.extend(a.article_id for a in batch.articles)
-            yield batch
-
-    monkeypatch.setattr(refresh_module, "extract_batches", counting)
+    extracted = record_extracted(monkeypatch)
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
     summary = ws.refresh()
     assert extracted == ["100_new"]
@@ -188,11 +180,9 @@ def test_csv_files_that_lag_behind_the_database_are_written_again(ws: Workspace)
 
 
 def test_a_lock_held_elsewhere_is_respected_until_its_heartbeat_goes_stale(ws: Workspace) -> None:
-    engine = make_engine(ws.db_url)
     now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(insert(locks).values(name="refresh", token="elsewhere", pid=4242, host="other-host",
-                                          command="refresh", started_at=now, heartbeat_at=now))
+    ws.hold_lock_elsewhere(now)
+    engine = make_engine(ws.db_url)
     skipped = ws.refresh()
     assert skipped.outcome == "skipped"
     assert "other-host" in skipped.message
@@ -251,12 +241,7 @@ def test_the_lock_heartbeat_is_renewed_while_held_and_the_row_removed_on_release
 def test_a_run_started_by_hand_fails_loudly_when_the_lock_stays_held(ws: Workspace) -> None:
     from etl.locking import LockBusy
 
-    engine = make_engine(ws.db_url)
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(insert(locks).values(name="refresh", token="elsewhere", pid=4242, host="other-host",
-                                          command="refresh", started_at=now, heartbeat_at=now))
-    engine.dispose()
+    ws.hold_lock_elsewhere(datetime.now(UTC))
     with pytest.raises(LockBusy, match="other-host"):
         ws.run(lock_wait=0.5)
     assert ws.runs().iloc[-1]["outcome"] == "skipped"
