@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,18 +234,40 @@ def _replace(conn: Connection, table, frame: pd.DataFrame) -> None:
     _insert(conn, table, frame)
 
 
+def _is_empty(conn: Connection, table: Table) -> bool:
+    return conn.execute(select(1).select_from(table).limit(1)).first() is None
+
+
+@contextmanager
+def _indexes_built_after(conn: Connection, table: Table, empty: bool) -> Iterator[None]:
+    """Fill an empty table first and build its secondary indexes afterwards: sorting once is about twice
+    as fast as keeping every index current row by row (a first load of the archive). Only for a table that
+    was empty when the transaction began: on PostgreSQL, dropping an index locks the table against readers
+    until commit, which costs nothing when there was nothing to read."""
+    deferred = sorted(table.indexes, key=lambda index: index.name) if empty else []
+    for index in deferred:
+        index.drop(conn)
+    yield
+    for index in deferred:
+        index.create(conn)
+
+
 def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None] | None = None) -> int:
     """Apply the delta and record its run in one transaction; returns the run id."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
+        empty = {table.name: _is_empty(conn, table)
+                 for table in (facts, facts_history, *(metadata.tables[n] for n in delta.replace_spooled))}
         run_id = conn.execute(insert(runs).values(**delta.run, finished_at=now)).inserted_primary_key[0]
-        for history in delta.spool.pieces("history"):
-            history["retired_at"], history["retired_run_id"] = now, run_id
-            _insert(conn, facts_history, history)
+        with _indexes_built_after(conn, facts_history, empty["facts_history"]):
+            for history in delta.spool.pieces("history"):
+                history["retired_at"], history["retired_run_id"] = now, run_id
+                _insert(conn, facts_history, history)
         for gone in delta.spool.pieces("gone"):
             _delete_in(conn, facts.c.fact_id, gone["fact_id"])
-        for fresh in delta.spool.pieces("facts"):
-            _insert(conn, facts, fresh)
+        with _indexes_built_after(conn, facts, empty["facts"]):
+            for fresh in delta.spool.pieces("facts"):
+                _insert(conn, facts, fresh)
         _delete_in(conn, articles.c.article_id, delta.dirty)
         _insert(conn, articles, delta.articles)
         _delete_in(conn, article_inputs.c.article_id, delta.dropped_inputs | {r["article_id"] for r in delta.inputs})
@@ -252,9 +275,11 @@ def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None
         for name, frame in delta.replace.items():
             _replace(conn, metadata.tables[name], frame)
         for name in sorted(delta.replace_spooled):
-            conn.execute(delete(metadata.tables[name]))
-            for piece in delta.spool.pieces(name):
-                _insert(conn, metadata.tables[name], piece)
+            table = metadata.tables[name]
+            conn.execute(delete(table))
+            with _indexes_built_after(conn, table, empty[name]):
+                for piece in delta.spool.pieces(name):
+                    _insert(conn, table, piece)
         for patch in delta.patches:
             table = metadata.tables[patch.table]
             _delete_in(conn, table.c[patch.key], patch.remove)

@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 
 from etl.paths import PROJECT_ROOT, RAW_DIR, resolve_db_url
 from etl.pipeline import run
-from etl.schema import ensure_schema, make_engine
+from etl.schema import ensure_schema, make_engine, metadata
 from tests.pgserver import free_port
 
 
@@ -57,6 +57,19 @@ def etl_commands() -> set[str]:
     return set()
 
 
+def missing_indexes(url: str) -> dict[str, set[str]]:
+    """Declared indexes of the bulk-loaded tables that the database lacks, by table."""
+    engine = engine_for(url)
+    try:
+        present = inspect(engine)
+        gaps = {name: {ix.name for ix in metadata.tables[name].indexes}
+                - {ix["name"] for ix in present.get_indexes(name)}
+                for name in ("facts", "facts_history", "derived_facts")}
+        return {name: gap for name, gap in gaps.items() if gap}
+    finally:
+        engine.dispose()
+
+
 # ------------------------------------------------------------------------------------------ URL handling
 
 @pytest.mark.parametrize("given, expected", [
@@ -89,9 +102,11 @@ def test_second_start_never_fails(db_url: str, tmp_path) -> None:
     finally:
         engine.dispose()
     first = run(RAW_DIR, tmp_path / "c1", resolve_db_url(db_url))
+    assert missing_indexes(db_url) == {}, "a first load builds the indexes it deferred"
     second = run(RAW_DIR, tmp_path / "c2", resolve_db_url(db_url))
     assert first.facts_total == second.facts_total > 0
     assert table_counts(db_url)["facts"] == first.facts_total
+    assert missing_indexes(db_url) == {}
 
 
 def test_concurrent_first_starts_do_not_collide(db_url: str) -> None:
