@@ -79,6 +79,23 @@ def header_bytes(columns: list[str]) -> bytes:
     return BOM + csv_bytes(pd.DataFrame(columns=columns), header=True)
 
 
+@dataclass(frozen=True)
+class FormattedPiece:
+    """Rows of whole groups as CSV bytes, with [group, offset, length] per block; `blocks` is None when a
+    field holds a line break, so the piece cannot be indexed by line."""
+
+    data: bytes
+    blocks: list[list] | None
+
+
+def format_piece(piece: pd.DataFrame, spec: BlockSpec) -> FormattedPiece:
+    formatted = format_blocks(piece, spec)
+    if formatted is None:
+        sorted_piece = normalise(piece, spec.table).sort_values(list(spec.order), kind="stable")
+        return FormattedPiece(csv_bytes(sorted_piece, header=False), None)
+    return FormattedPiece(*formatted)
+
+
 def format_blocks(frame: pd.DataFrame, spec: BlockSpec) -> tuple[bytes, list[list]] | None:
     """Sorted rows as CSV bytes and [group, offset, length] per block; None when a field holds a line break."""
     frame = normalise(frame, spec.table).sort_values(list(spec.order), kind="stable").reset_index(drop=True)
@@ -144,9 +161,9 @@ def write_plain(curated_dir: Path, name: str, frame: pd.DataFrame) -> dict:
     return atomic_write(curated_dir / f"{name}.csv", lambda fh: write_all(fh, data))
 
 
-def write_blocks(curated_dir: Path, spec: BlockSpec, pieces: Iterable[pd.DataFrame]) -> dict:
-    """The whole file from every row of the table, given in pieces that each hold whole groups, pieces in
-    group order (so a table of millions of rows is formatted a piece at a time).
+def write_blocks(curated_dir: Path, spec: BlockSpec, pieces: Iterable[FormattedPiece]) -> dict:
+    """The whole file from every row of the table, given as formatted pieces that each hold whole groups,
+    pieces in group order (so a table of millions of rows is held a piece at a time).
 
     A field with a line break cannot be indexed by line: the file is then written the same, unindexed, and
     never spliced.
@@ -159,17 +176,12 @@ def write_blocks(curated_dir: Path, spec: BlockSpec, pieces: Iterable[pd.DataFra
         write_all(fh, head)
         position = len(head)
         for piece in pieces:
-            formatted = format_blocks(piece, spec)
-            if formatted is None:
+            if piece.blocks is None:
                 blocks = None
-                sorted_piece = normalise(piece, spec.table).sort_values(list(spec.order), kind="stable")
-                data = csv_bytes(sorted_piece, header=False)
-            else:
-                data, piece_blocks = formatted
-                if blocks is not None:
-                    blocks.extend([group, offset + position, length] for group, offset, length in piece_blocks)
-            write_all(fh, data)
-            position += len(data)
+            elif blocks is not None:
+                blocks.extend([group, offset + position, length] for group, offset, length in piece.blocks)
+            write_all(fh, piece.data)
+            position += len(piece.data)
 
     entry = atomic_write(curated_dir / f"{spec.name}.csv", write)
     if blocks is not None:

@@ -126,6 +126,14 @@ def read_table(conn: Connection | Engine, name: str) -> pd.DataFrame:
     return pd.read_sql(select(metadata.tables[name]), conn)
 
 
+def read_rows(engine: Engine, table: Table, column: str, values: set[str]) -> pd.DataFrame:
+    """Rows of `table` whose `column` is one of `values`, read on one connection."""
+    with engine.connect() as conn:
+        frames = [pd.read_sql(select(table).where(table.c[column].in_(chunk)), conn) for chunk in _chunks(values)]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in table.columns])
+
+
 @dataclass
 class FactDiff:
     """How the new facts of some articles differ from their current ones, by fact_id."""

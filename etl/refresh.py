@@ -42,6 +42,7 @@ from etl.corrections import (
     load_corrections,
     where,
 )
+from etl.csv_pieces import formatted_pieces
 from etl.curated_csv import BlockSpec
 from etl.indicators import Taxonomy, load_taxonomy
 from etl.locking import DatabaseLock, LockBusy
@@ -70,6 +71,7 @@ from etl.publish import (
     normalise_facts,
     publish_delta,
     read_facts,
+    read_rows,
     read_table,
     record_run,
 )
@@ -723,7 +725,7 @@ def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | Non
                 files[name] = {**spliced, "columns": spec.columns}
                 written.append(f"{name} (spliced)")
                 continue
-        files[name] = {**curated_csv.write_blocks(curated_dir, spec, table_pieces(engine, spec)),
+        files[name] = {**curated_csv.write_blocks(curated_dir, spec, formatted_pieces(engine, spec, batch_size())),
                        "columns": spec.columns}
         written.append(name)
     for name, order in PLAIN_CSVS.items():
@@ -739,33 +741,6 @@ def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | Non
         written.append(name)
     curated_csv.write_state(curated_dir, version, files)
     return written
-
-
-def table_pieces(engine: Engine, spec: BlockSpec, groups_per_piece: int = BATCH_ARTICLES) -> Iterator[pd.DataFrame]:
-    """A block table in pieces of whole groups, groups in the order the file keeps them (rows without a
-    group last, where sorting puts them)."""
-    column = spec.table.c[spec.group]
-    with engine.connect() as conn:
-        groups = sorted(g for (g,) in conn.execute(select(column).distinct()) if g is not None)
-        has_null = conn.execute(select(func.count()).select_from(spec.table).where(column.is_(None))).scalar_one()
-    for start in range(0, len(groups), groups_per_piece):
-        yield read_rows(engine, spec.table, spec.group, set(groups[start:start + groups_per_piece]))
-    if has_null:
-        with engine.connect() as conn:
-            yield pd.read_sql(select(spec.table).where(column.is_(None)), conn)
-    if not groups and not has_null:
-        yield pd.DataFrame(columns=spec.columns)
-
-
-def read_rows(engine: Engine, table, column: str, values: set[str]) -> pd.DataFrame:
-    """Rows of `table` whose `column` is one of `values`."""
-    ids = sorted(values)
-    frames = []
-    with engine.connect() as conn:
-        for start in range(0, len(ids), 900):
-            frames.append(pd.read_sql(select(table).where(table.c[column].in_(ids[start:start + 900])), conn))
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in table.columns])
 
 
 def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import shutil
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
+from etl import csv_pieces
 from etl import refresh as refresh_module
 from etl.refresh import Options
 from etl.schema import locks, make_engine
@@ -146,6 +148,26 @@ def test_a_run_in_batches_of_one_article_equals_a_run_in_one_batch(tmp_path: Pat
     assert summary.facts_added == len(whole.facts()) == len(batched.facts())
     assert_same_outputs(whole, batched)
     assert batched.run().outcome == "nothing_new", "a second run finds the whole per-capita tables unchanged"
+
+
+def test_csv_files_formatted_on_worker_processes_are_the_same_bytes(tmp_path: Path, monkeypatch) -> None:
+    """Two workers read back and format the CSV pieces (one article each) while the run writes them in order."""
+    whole = Workspace(tmp_path / "whole")
+    whole.run()
+    submitted: list[str] = []
+
+    class CountingPool(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            submitted.append(args[1])
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(csv_pieces, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
+    monkeypatch.setenv("ZJ_WORKERS", "2")
+    parallel = Workspace(tmp_path / "parallel")
+    parallel.run()
+    assert submitted.count("facts") == whole.facts()["article_id"].nunique() > 1
+    assert_same_outputs(whole, parallel)
 
 
 def test_a_sequence_of_refreshes_equals_one_run_from_scratch(tmp_path: Path, batching: str) -> None:
