@@ -15,6 +15,5 @@ def test_write_floor_copies_the_runs_rows_and_cleans_up(seed_run, tmp_path) -> N
     floor = write_floor(db, scratch)
     assert published["facts"] > 0
     assert floor["rows"] == published
-    assert floor["seconds"] == round(floor["insert_seconds"] + floor["indexes_seconds"] + floor["csv_seconds"], 3)
     assert list(scratch.iterdir()) == [], "the copies are removed"
 
