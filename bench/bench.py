@@ -61,8 +61,8 @@ TARGETS = {
 class Measured:
     """One child process: wall time, CPU time, peak resident memory, exit code and log tail.
 
-    `peak_mib` is the child's own maximum RSS (getrusage via os.wait4; with worker processes it is the
-    largest single process). `peak_tree_mib` is the largest proportional set size (PSS) of the child and
+    `peak_mib` is the command's own maximum RSS (os.wait4 in bench/launch.py; with worker processes it is
+    the largest single process). `peak_tree_mib` is the largest proportional set size (PSS) of the child and
     all its descendants together, sampled from /proc every 0.5 s: the memory the whole command needs when
     the ETL uses worker processes (pages shared after fork counted once).
     """
@@ -149,7 +149,8 @@ MEMORY_GUARD_MIB = float(os.environ.get("BENCH_MEMORY_GUARD_MIB", 16_000))
 
 
 def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, timeout: float | None = None) -> Measured:
-    """Run `cmd` and read its own rusage (os.wait4), so peak RSS is this child's, not the maximum so far.
+    """Run `cmd` through bench/launch.py, which reports the command's own wall time and rusage (os.wait4):
+    peak RSS is this command's, not the benchmark process's size when it spawned it.
 
     The child runs in its own process group, killed with its workers if the benchmark is interrupted,
     exceeds `timeout`, or needs more than BENCH_MEMORY_GUARD_MIB (default 16,000) so a runaway ETL cannot
@@ -157,9 +158,12 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
     log.parent.mkdir(parents=True, exist_ok=True)
     load_before, speed = os.getloadavg()[0], machine_speed()
     guard_note = ""
+    report = log.with_suffix(".usage.json")
+    report.unlink(missing_ok=True)
+    launched = [sys.executable, "-I", "-S", str(BENCH_DIR / "launch.py"), str(report), *cmd]
     with log.open("wb") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env or child_env(), stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(launched, cwd=PROJECT_ROOT, env=env or child_env(), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         deadline = None if timeout is None else start + timeout
         tree_peak, next_sample = 0.0, 0.0
@@ -186,7 +190,11 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = log.read_text(errors="replace")[-3000:] + (f"\n[bench] {guard_note}" if guard_note else "")
-    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
+    own = json.loads(report.read_text()) if report.exists() else None  # missing when the launcher was killed
+    if own is None:
+        return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
+                        tree_peak, load_before, speed)
+    return Measured(own["seconds"], own["cpu_seconds"], own["maxrss_kib"] / 1024, proc.returncode, tail,
                     tree_peak, load_before, speed)
 
 

@@ -8,6 +8,7 @@ this process writes them to the file in order; the bytes are the same either way
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -73,6 +74,14 @@ def formatted_pieces(engine: Engine, spec: BlockSpec, groups_per_piece: int) -> 
         for groups in pieces:
             yield format_piece(read_piece(engine, spec, groups), spec)
         return
+    gc.freeze()  # forked workers share the parent's pages; a collection there would touch, and copy, them all
+    try:
+        yield from _formatted_by_workers(url, spec, pieces, workers)
+    finally:
+        gc.unfreeze()
+
+
+def _formatted_by_workers(url: str, spec: BlockSpec, pieces: list[Groups], workers: int) -> Iterator[FormattedPiece]:
     with ProcessPoolExecutor(max_workers=workers) as pool:
         ahead: deque[Future] = deque()  # a few pieces ahead of the writer: enough to keep both busy, no more
         for groups in pieces:
