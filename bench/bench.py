@@ -942,8 +942,9 @@ def render_markdown(data: dict[str, Any]) -> str:
               "re-dated (manifest date and explicit years shifted into 2016–2025). Floor: one pass of "
               f"`re.compile(r\"{FLOOR_PATTERN_TEXT}\")` `finditer` over every article, files read and decoded "
               "(median of 3).", "",
-              "Peak memory: the main process's maximum RSS, and the largest PSS of the main process and its "
-              "extraction workers together (sampled every 0.5 s). ×floor compares wall time (the ETL uses both "
+              "Peak memory: the main process's own maximum RSS (reported by `bench/launch.py`, so the benchmark's "
+              "own size does not leak into it), and the largest PSS of the main process and its worker processes "
+              "together, extraction and CSV formatting (sampled every 0.5 s). ×floor compares wall time (the ETL uses both "
               "cores, the floor one); ×floor CPU compares CPU time. Load: the machine's 1-minute load average "
               "when the run started (2 CPUs; other people's jobs share the machine). Speed: seconds a fixed pure-Python "
               "workload took just before the command (`machine_speed`; lower is faster): the shared machine's "
