@@ -9,7 +9,7 @@ import time
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from dashboard import data
 from dashboard.urlstate import ViewState
@@ -173,6 +173,22 @@ def test_empty_tables_are_reported(tmp_path):
     snap = data.Repository(url).snapshot()
     assert snap.state == "empty"
     assert not snap.ok
+
+
+def test_the_version_check_reads_the_run_log_not_every_fact(seed_copy):
+    """Every web worker asks every few seconds: with a successful run logged, no table is counted."""
+    repo = data.Repository(seed_copy)
+    statements: list[str] = []
+    event.listen(repo.engine(), "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: statements.append(statement))
+    version = repo._version()  # noqa: SLF001 - the fingerprint itself is what is checked
+    assert version[0] == "ok" and version[1][0] is not None, "the seed run is logged"
+    assert not [s for s in statements if "count(" in s.lower()], statements
+    with sqlite3.connect(seed_copy.removeprefix("sqlite:///")) as conn:
+        conn.execute("DELETE FROM runs")
+    statements.clear()
+    assert repo._version()[2] > 0, "without a run log the facts are counted"  # noqa: SLF001
+    assert [s for s in statements if "count(" in s.lower()]
 
 
 def test_new_successful_run_invalidates_the_snapshot(seed_copy):
