@@ -254,6 +254,7 @@ def browser_page_load(db_url: str, loads: int) -> dict[str, Any]:
 
 def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str, Any]:
     from dashboard import data
+    from dashboard.app import app  # first, as in a web worker: the app is imported before any data is loaded
     from dashboard.urlstate import TABS
 
     repository = data.use_database(db_url)
@@ -262,7 +263,6 @@ def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str,
     first_load_ms = 1000 * (time.perf_counter() - start)
     if not snapshot.ok:
         raise SystemExit(f"the dashboard cannot read {db_url}: {snapshot.message}")
-    from dashboard.app import app
 
     client = app.server.test_client()
 
