@@ -16,4 +16,3 @@ def test_write_floor_copies_the_runs_rows_and_cleans_up(seed_run, tmp_path) -> N
     assert published["facts"] > 0
     assert floor["rows"] == published
     assert list(scratch.iterdir()) == [], "the copies are removed"
-

@@ -194,7 +194,7 @@ def test_the_version_check_reads_the_run_log_not_every_fact(seed_copy):
 
 
 def test_a_loaded_version_is_set_aside_from_the_collector_and_released_by_the_next(seed_copy):
-    """Full collections skip the installed snapshot (they walked all of it, 110-165 ms, on some callback);
+    """Full collections skip the installed snapshot (they walked all of it, 80-165 ms, on some callback);
     the version it replaces is still freed, cycles included."""
     repo = data.Repository(seed_copy)
     first = repo.snapshot(max_age=0, wait=True)
