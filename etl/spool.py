@@ -48,7 +48,6 @@ class Spool:
         self._prefix = prefix
         self._folder: Path | None = None
         self._pieces: dict[str, list[Path]] = {}
-        self._rows: dict[str, int] = {}
 
     def __enter__(self) -> Spool:
         self._folder = Path(tempfile.mkdtemp(prefix=f"{self._prefix}{os.getpid()}-"))
@@ -70,12 +69,8 @@ class Spool:
         path = self._folder / f"{stream}-{len(pieces):06d}.pkl"
         frame.to_pickle(path, compression=None)
         pieces.append(path)
-        self._rows[stream] = self._rows.get(stream, 0) + len(frame)
 
     def pieces(self, stream: str) -> Iterator[pd.DataFrame]:
         """The pieces of `stream`, in the order they were put."""
         for path in self._pieces.get(stream, []):
             yield pd.read_pickle(path, compression=None)
-
-    def rows(self, stream: str) -> int:
-        return self._rows.get(stream, 0)

@@ -21,7 +21,7 @@ def test_pieces_come_back_exactly_in_the_order_they_were_put() -> None:
         spool.put("facts", pd.DataFrame(columns=["fact_id"]))
         spool.put("facts", second)
         pieces = list(spool.pieces("facts"))
-        assert spool.rows("facts") == 3 and list(spool.pieces("other")) == []
+        assert sum(map(len, pieces)) == 3 and list(spool.pieces("other")) == []
     assert len(pieces) == 2
     pd.testing.assert_frame_equal(pieces[0], first)
     pd.testing.assert_frame_equal(pieces[1], second)
