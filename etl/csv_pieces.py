@@ -40,7 +40,7 @@ def piece_groups(engine: Engine, spec: BlockSpec, groups_per_piece: int) -> list
 
 def read_piece(engine: Engine, spec: BlockSpec, groups: Groups) -> pd.DataFrame:
     if groups is not None:
-        return read_rows(engine, spec.table, spec.group, set(groups))
+        return read_rows(engine, spec.table, spec.group, groups)
     with engine.connect() as conn:
         return pd.read_sql(select(spec.table).where(spec.table.c[spec.group].is_(None)), conn)
 

@@ -107,31 +107,21 @@ def normalise_facts(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def read_facts(conn: Connection | Engine, article_ids: Iterable[str] | None = None,
-               indicator_codes: Iterable[str] | None = None) -> pd.DataFrame:
-    """Current facts of the given articles, or with the given indicators (all facts when neither), normalised."""
-    if article_ids is not None:
-        frames = [pd.read_sql(select(facts).where(facts.c.article_id.in_(chunk)), conn)
-                  for chunk in _chunks(article_ids)]
-    elif indicator_codes is not None:
-        frames = [pd.read_sql(select(facts).where(facts.c.indicator_code.in_(chunk)), conn)
-                  for chunk in _chunks(indicator_codes)]
-    else:
-        frames = [pd.read_sql(select(facts), conn)]
-    frames = [f for f in frames if len(f)]
-    return normalise_facts(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FACT_COLUMNS))
-
-
-def read_table(conn: Connection | Engine, name: str) -> pd.DataFrame:
-    return pd.read_sql(select(metadata.tables[name]), conn)
-
-
-def read_rows(engine: Engine, table: Table, column: str, values: set[str]) -> pd.DataFrame:
+def read_rows(engine: Engine, table: Table, column: str, values: Iterable[str]) -> pd.DataFrame:
     """Rows of `table` whose `column` is one of `values`, read on one connection."""
     with engine.connect() as conn:
         frames = [pd.read_sql(select(table).where(table.c[column].in_(chunk)), conn) for chunk in _chunks(values)]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[c.name for c in table.columns])
+
+
+def read_facts(engine: Engine, article_ids: Iterable[str]) -> pd.DataFrame:
+    """Current facts of the given articles, normalised."""
+    return normalise_facts(read_rows(engine, facts, "article_id", article_ids))
+
+
+def read_table(conn: Connection | Engine, name: str) -> pd.DataFrame:
+    return pd.read_sql(select(metadata.tables[name]), conn)
 
 
 @dataclass
