@@ -120,15 +120,14 @@ def line_kind(text: str) -> str:
         return "byline"
     if MARKDOWN_HEADING.match(text):
         return "heading"
-    if len(text) <= HEADING_MAX_CHARS and NUMBERED_HEADING.match(text) and not ends_sentence(text):
-        return "heading"  # numbered section titles such as 一、引才规模创新高
     if len(text) > HEADING_MAX_CHARS:
         return "body"  # every heading test below needs a short line
-    unclosed_quote = text.count("“") > text.count("”")
-    if len(text) <= HEADING_MAX_CHARS and HEADING_REGION.match(text) and text[-1] not in "。；;":
+    if NUMBERED_HEADING.match(text) and not ends_sentence(text):
+        return "heading"  # numbered section titles such as 一、引才规模创新高
+    if HEADING_REGION.match(text) and text[-1] not in "。；;":
         return "heading"  # '嘉善:一把“人才密钥”,如何开启县域创新生态?' — headlines may ask questions
-    if (len(text) <= HEADING_MAX_CHARS and not ends_sentence(text) and not CLAUSE_PUNCT.search(text)
-            and not unclosed_quote):
+    unclosed_quote = text.count("“") > text.count("”")
+    if not ends_sentence(text) and not CLAUSE_PUNCT.search(text) and not unclosed_quote:
         return "heading"
     return "body"
 
