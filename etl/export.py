@@ -9,29 +9,27 @@ are streamed by `export_stream`.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import io
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
 
-from etl.paths import resolve_db_url
+import pandas as pd
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection, Engine
+
+from etl import schema
+from etl.export_frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
+from etl.export_sheets import build_workbook
+from etl.export_stream import save
+from etl.indicators import FAMILIES
 from etl.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
-
-if TYPE_CHECKING:  # pandas, SQLAlchemy and openpyxl are imported where used: `python -m etl` builds its parser
-    import pandas as pd  # from this module, and every command paid for them
-    from openpyxl import Workbook
-    from sqlalchemy.engine import Connection, Engine
-
-    from etl.export_frames import RegionTree
-    from etl.export_stream import StreamedSheet
+from etl.schema import make_engine
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
 # Columns the workbook cannot do without, and the others with the value a missing one takes, so callers
@@ -86,14 +84,10 @@ def now_beijing() -> datetime:
 
 
 def empty_derived() -> pd.DataFrame:
-    import pandas as pd
-
     return _normalise_derived(pd.DataFrame(columns=DERIVED_COLUMNS))
 
 
 def empty_crosscheck() -> pd.DataFrame:
-    import pandas as pd
-
     return _normalise_crosscheck(pd.DataFrame(columns=CROSSCHECK_COLUMNS))
 
 
@@ -128,10 +122,6 @@ class ExportData:
         follow the same filters, matched on the derived indicator or its numerator (see `_derived_mask`);
         cross-check rows on their indicator and the article figure's year.
         """
-        import pandas as pd
-
-        from etl.export_frames import RegionTree, resolve_regions
-
         filters = filters or ExportFilters()
         given = {"facts": facts, "articles": articles, "indicators": indicators, "regions": regions,
                  "derived": derived, "crosscheck": crosscheck}
@@ -185,10 +175,6 @@ def _complete(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def _normalise_facts(facts: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    from etl.export_frames import EXCLUDED_STATUSES
-
     facts = _complete(facts[~facts["status"].isin(EXCLUDED_STATUSES)], "facts")
     return facts.assign(
         value=pd.to_numeric(facts["value"], errors="coerce").astype(float),
@@ -200,8 +186,6 @@ def _normalise_facts(facts: pd.DataFrame) -> pd.DataFrame:
 
 
 def _normalise_articles(articles: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
     articles = _complete(articles, "articles")
     return articles.assign(published=pd.to_datetime(articles["published"], errors="coerce"))
 
@@ -221,16 +205,12 @@ def _normalise_regions(regions: pd.DataFrame) -> pd.DataFrame:
 
 def _truthy(values: pd.Series) -> pd.Series:
     """Booleans as SQLite (0/1), PostgreSQL (bool) or a CSV file ('True') spell them."""
-    import pandas as pd
-
     numeric = pd.to_numeric(values.astype(object).where(values.notna(), 0), errors="coerce")
     words = values.astype(str).str.strip().str.lower().isin(("true", "t", "yes"))
     return ((numeric.fillna(0) != 0) | words).astype(bool)
 
 
 def _normalise_derived(derived: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
     derived = _complete(derived, "derived")
     numbers = {c: pd.to_numeric(derived[c], errors="coerce").astype(float) for c in DERIVED_NUMBERS}
     return derived.assign(
@@ -241,8 +221,6 @@ def _normalise_derived(derived: pd.DataFrame) -> pd.DataFrame:
 
 
 def _normalise_crosscheck(crosscheck: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
     crosscheck = _complete(crosscheck, "crosscheck")
     numbers = ("article_value", "official_value", "relative_difference")
     return crosscheck.assign(
@@ -255,10 +233,6 @@ def _normalise_crosscheck(crosscheck: pd.DataFrame) -> pd.DataFrame:
 def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters, tree: RegionTree,
                  region_codes: list[str]) -> pd.Series:
     """Rows kept by every filter; a family or indicator nobody declared is a typo and stops the export."""
-    import pandas as pd
-
-    from etl.indicators import FAMILIES
-
     unknown_families = sorted(set(filters.families) - set(FAMILIES) - set(indicators["family"]))
     unknown_indicators = sorted(set(filters.indicators) - set(indicators["code"]))
     if unknown_families:
@@ -278,8 +252,6 @@ def _filter_mask(facts: pd.DataFrame, indicators: pd.DataFrame, filters: ExportF
 def _place_and_time(region: pd.Series, year: pd.Series, filters: ExportFilters, tree: RegionTree,
                     region_codes: list[str]) -> pd.Series:
     """The region (with everything beneath it) and year filters, shared by every table."""
-    import pandas as pd
-
     keep = pd.Series(True, index=region.index)
     if region_codes:
         keep &= region.isin(tree.descendants(region_codes))
@@ -294,8 +266,6 @@ def _derived_mask(derived: pd.DataFrame, indicators: pd.DataFrame, filters: Expo
                   region_codes: list[str]) -> pd.Series:
     """A per-capita value is kept when its own indicator or its numerator's matches the family and indicator
     filters, so `--indicator talent_total` keeps 每万常住人口人才资源数 beside the talent total itself."""
-    import pandas as pd
-
     keep = pd.Series(True, index=derived.index)
     numerator_family = derived["numerator_indicator_code"].map(indicators.set_index("code")["family"])
     if filters.families:
@@ -309,8 +279,6 @@ def _derived_mask(derived: pd.DataFrame, indicators: pd.DataFrame, filters: Expo
 def _crosscheck_mask(crosscheck: pd.DataFrame, indicators: pd.DataFrame, filters: ExportFilters,
                      tree: RegionTree, region_codes: list[str]) -> pd.Series:
     """Cross-check rows by their indicator's family and code, region, and the article figure's year."""
-    import pandas as pd
-
     keep = pd.Series(True, index=crosscheck.index)
     if filters.families:
         family = crosscheck["indicator_code"].map(indicators.set_index("code")["family"])
@@ -323,19 +291,12 @@ def _crosscheck_mask(crosscheck: pd.DataFrame, indicators: pd.DataFrame, filters
 
 def latest_article_month(articles: pd.DataFrame) -> str:
     """The data date when no refresh has been logged: the month of the newest article."""
-    import pandas as pd
-
     published = pd.to_datetime(articles["published"], errors="coerce").dropna()
     return f"{published.max().year}年{published.max().month}月（最新报道）" if len(published) else "—"
 
 
 def last_refresh(conn: Connection) -> str:
     """Finish time of the latest successful run in Beijing time, '' when the run log is empty or absent."""
-    import pandas as pd
-    from sqlalchemy import inspect, select
-
-    from etl import schema
-
     if not inspect(conn).has_table("runs"):
         return ""
     runs = schema.runs
@@ -358,9 +319,6 @@ def _used(table, name: str, present: set[str] | None = None) -> list:
 
 def read_if_present(conn: Connection, table, name: str) -> pd.DataFrame | None:
     """A table's columns that exist in this database, or None when the table does not (an older database)."""
-    import pandas as pd
-    from sqlalchemy import inspect, select
-
     inspector = inspect(conn)
     if not inspector.has_table(table.name):
         return None
@@ -370,12 +328,6 @@ def read_if_present(conn: Connection, table, name: str) -> pd.DataFrame | None:
 
 def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> ExportData:
     """Read the curated tables (current facts only), the per-capita and cross-check tables, apply the filters."""
-    import pandas as pd
-    from sqlalchemy import inspect, select
-
-    from etl import schema
-    from etl.export_frames import EXCLUDED_STATUSES
-
     with engine.connect() as conn:
         if not inspect(conn).has_table("facts"):
             raise ValueError(f"{engine.url!r} has no facts table; run `python -m etl run` first")
@@ -406,17 +358,8 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def save(workbook: Workbook, streamed: list[StreamedSheet], out: BinaryIO) -> None:
-    """`export_stream.save`, here so a test can make the write fail."""
-    from etl.export_stream import save as save_streamed
-
-    save_streamed(workbook, streamed, out)
-
-
 def workbook_bytes(data: ExportData) -> bytes:
     """The workbook in memory, for the dashboard's download button."""
-    from etl.export_sheets import build_workbook
-
     with collector_paused():
         workbook, streamed = build_workbook(data)
         buffer = io.BytesIO()
@@ -426,8 +369,6 @@ def workbook_bytes(data: ExportData) -> bytes:
 
 def write_workbook(data: ExportData, target: Path) -> Path:
     """Write beside the target and rename: a crash never replaces the last good workbook with half a file."""
-    from etl.export_sheets import build_workbook
-
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     workbook, streamed = build_workbook(data)
@@ -447,44 +388,9 @@ def write_workbook(data: ExportData, target: Path) -> Path:
 
 def export_to_file(db_url: str, target: Path, filters: ExportFilters | None = None) -> Path:
     """Read `db_url`, write the workbook to `target`; for the CLI and the refresh job."""
-    from etl.schema import make_engine
-
     engine = make_engine(db_url)
     try:
         with collector_paused():
             return write_workbook(load_export_data(engine, filters), Path(target))
     finally:
         engine.dispose()
-
-
-def add_export_command(subparsers: argparse._SubParsersAction) -> None:
-    """Register `python -m etl export`."""
-    parser = subparsers.add_parser(
-        "export", help="write the officials' Excel workbook",
-        description="Write the Excel workbook (cover, summary, chart, per-capita values, facts, cross-check, "
-                    "sources, indicators, regions). "
-                    "Repeat a filter or give it several values; filters of different kinds all apply.")
-    parser.add_argument("--out", required=True, type=Path,
-                        help="the .xlsx file to write (replaced atomically)")
-    parser.add_argument("--db", default=None,
-                        help="database URL (default: $DATABASE_URL, else the SQLite file)")
-    parser.add_argument("--family", nargs="+", action="extend", default=[], metavar="F",
-                        help="indicator family code, e.g. talent_total")
-    parser.add_argument("--indicator", nargs="+", action="extend", default=[], metavar="I",
-                        help="indicator code, e.g. new_graduates")
-    parser.add_argument("--region", nargs="+", action="extend", default=[], metavar="CODE_OR_NAME",
-                        help="region code, name or alias; includes the regions beneath it")
-    parser.add_argument("--year-from", type=int, default=None, metavar="Y")
-    parser.add_argument("--year-to", type=int, default=None, metavar="Y")
-    parser.set_defaults(func=cmd_export)
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    filters = ExportFilters(args.family, args.indicator, args.region, args.year_from, args.year_to)
-    try:
-        path = export_to_file(resolve_db_url(args.db), args.out, filters)
-    except ValueError as exc:
-        print(f"export failed, nothing was written: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {path} ({path.stat().st_size / 1024:,.0f} KB)")
-    return 0
