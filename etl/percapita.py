@@ -8,12 +8,10 @@ no value, only the reason. A lower-bound numerator gives a lower-bound rate: qua
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pandas is imported where used: the export's command line needs only the column lists
-    import pandas as pd
+import pandas as pd
 
-    from etl.indicators import Taxonomy
+from etl.indicators import Taxonomy
 
 PROXY_YEARS = (1, -1)
 LIVE_STATUSES = ("extracted", "needs_review", "corrected")
@@ -56,8 +54,6 @@ def _live(facts: pd.DataFrame, source_kind: str, indicators: set[str], columns: 
 
 def _denominators(official: pd.DataFrame) -> dict[tuple[str, int], dict]:
     """(region, year) → the official row for it; a later row for the same year wins, as it always has."""
-    import pandas as pd
-
     rows = _records(official, OFFICIAL_COLUMNS)
     return {(row["region_code"], int(row["year"])): row for row in rows if not pd.isna(row["region_code"])}
 
@@ -81,8 +77,6 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
 
 def derive(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     """One row per (derived indicator, numerator fact): the rate, or no value and the reason why."""
-    import pandas as pd
-
     specs = taxonomy.derived.values()
     numerator_columns = ["fact_id", "region_code", "region_name", "region_level", "year", "qualifier", "value",
                          "value_high", "unit", "article_id", "quote"]
@@ -144,8 +138,6 @@ def crosscheck(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
 
     The official year is the article's year or the year before (official figures lag a year).
     """
-    import pandas as pd
-
     checked = {i.code for i in taxonomy.indicators.values() if i.statistics_names}
     articles = _records(_live(facts, "article", checked, ARTICLE_COLUMNS), ["indicator_code", *ARTICLE_COLUMNS])
     official: dict[tuple[str, str, object], dict] = {}
