@@ -190,10 +190,8 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
         seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     tail = log.read_text(errors="replace")[-3000:] + (f"\n[bench] {guard_note}" if guard_note else "")
-    own = json.loads(report.read_text()) if report.exists() else None  # missing when the launcher was killed
-    if own is None:
-        return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail,
-                        tree_peak, load_before, speed)
+    own = (json.loads(report.read_text()) if report.exists()  # missing when the launcher was killed
+           else {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss})
     return Measured(own["seconds"], own["cpu_seconds"], own["maxrss_kib"] / 1024, proc.returncode, tail,
                     tree_peak, load_before, speed)
 
