@@ -512,10 +512,10 @@ def hot_spots(raw: Path, sample: int, top: int = 15) -> dict[str, Any]:
     import cProfile
     import pstats
 
-    from etl.extract import extract_article
-    from etl.indicators import load_taxonomy
-    from etl.regions import load_gazetteer
-    from etl.sources import load_articles
+    from etl.extract.facts import extract_article
+    from etl.extract.indicators import load_taxonomy
+    from etl.extract.regions import load_gazetteer
+    from etl.extract.sources import load_articles
 
     names = sorted(p.name for p in raw.glob("*.txt"))[:sample]
     articles = load_articles(raw, only=names).articles

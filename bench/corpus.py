@@ -16,8 +16,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.extract.sources import MANIFEST_COLUMNS, MANIFEST_NAME, Article, load_articles
 from etl.paths import RAW_DIR, REFERENCE_DIR
-from etl.sources import MANIFEST_COLUMNS, MANIFEST_NAME, Article, load_articles
 
 GENERATOR_VERSION = 2
 FIRST_YEAR, LAST_YEAR = 2016, 2025

@@ -323,7 +323,7 @@ def derived_indicators(derived: pd.DataFrame) -> dict[str, DerivedIndicator]:
     """
     out: dict[str, DerivedIndicator] = {}
     try:
-        from etl.indicators import load_taxonomy
+        from etl.extract.indicators import load_taxonomy
 
         taxonomy = load_taxonomy()
         for spec in taxonomy.derived.values():
@@ -794,7 +794,7 @@ def _family_options(snap: Snapshot, avail: pd.DataFrame) -> list[Option]:
 
 def fmt_family_order(families) -> list[str]:
     """Families in taxonomy order where known, then any others alphabetically."""
-    from etl.indicators import FAMILIES
+    from etl.extract.indicators import FAMILIES
 
     known = [f for f in FAMILIES if f in set(families)]
     return known + sorted(set(families) - set(known))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from etl.indicators import load_taxonomy
+from etl.extract.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
 from etl.publish import write_tables

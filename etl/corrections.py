@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.indicators import Taxonomy
+from etl.extract.indicators import Taxonomy
+from etl.extract.regions import Gazetteer
+from etl.extract.sources import Rejection
 from etl.paths import REFERENCE_DIR
-from etl.regions import Gazetteer
 from etl.schema import PERIOD_KINDS, QUALIFIERS
-from etl.sources import Rejection
 
 CORRECTIONS_PATH = REFERENCE_DIR / "corrections.csv"
 FIELDS = ("value", "value_high", "unit", "qualifier", "region_code", "indicator_code", "year", "period_kind",

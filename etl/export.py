@@ -27,7 +27,7 @@ from etl import schema
 from etl.export_frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
 from etl.export_sheets import build_workbook
 from etl.export_stream import save
-from etl.indicators import FAMILIES
+from etl.extract.indicators import FAMILIES
 from etl.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.schema import make_engine
 

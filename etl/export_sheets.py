@@ -59,8 +59,8 @@ from etl.export_styles import (
     style_id,
     value_kind,
 )
-from etl.indicators import load_taxonomy
-from etl.numbers import load_units
+from etl.extract.indicators import load_taxonomy
+from etl.extract.numbers import load_units
 
 if TYPE_CHECKING:
     from etl.export import ExportData

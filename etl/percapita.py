@@ -11,7 +11,7 @@ import hashlib
 
 import pandas as pd
 
-from etl.indicators import Taxonomy
+from etl.extract.indicators import Taxonomy
 
 PROXY_YEARS = (1, -1)
 LIVE_STATUSES = ("extracted", "needs_review", "corrected")

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.extract import Fact, article_region, extract_article
-from etl.indicators import Taxonomy, load_taxonomy
-from etl.numbers import load_units
+from etl.extract.facts import Fact, article_region, extract_article
+from etl.extract.indicators import Taxonomy, load_taxonomy
+from etl.extract.numbers import load_units
+from etl.extract.regions import Gazetteer, load_gazetteer
+from etl.extract.sources import Article, Rejection
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
-from etl.regions import Gazetteer, load_gazetteer
 from etl.schema import FACT_COLUMNS
-from etl.sources import Article, Rejection
 from etl.statistics import load_statistics, statistics_facts, statistics_sources
 
 Progress = Callable[[int, int, str], None]

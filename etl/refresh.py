@@ -44,9 +44,11 @@ from etl.corrections import (
 )
 from etl.csv_pieces import formatted_pieces
 from etl.curated_csv import BlockSpec
-from etl.indicators import Taxonomy, load_taxonomy
+from etl.extract.indicators import Taxonomy, load_taxonomy
+from etl.extract.numbers import load_units
+from etl.extract.regions import Gazetteer, load_gazetteer
+from etl.extract.sources import Article, Rejection
 from etl.locking import DatabaseLock, LockBusy
-from etl.numbers import load_units
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 from etl.pipeline import (
     FAIRNESS_COLUMNS,
@@ -75,7 +77,6 @@ from etl.publish import (
     read_table,
     record_run,
 )
-from etl.regions import Gazetteer, load_gazetteer
 from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
 from etl.schema import (
     article_inputs,
@@ -87,7 +88,6 @@ from etl.schema import (
     runs,
     validate_facts,
 )
-from etl.sources import Article, Rejection
 from etl.spool import Spool
 
 log = logging.getLogger("etl.refresh")

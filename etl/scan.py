@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
-from etl.paths import PROJECT_ROOT, REFERENCE_DIR
-from etl.sources import (
+from etl.extract.sources import (
     ARTICLE_SUFFIXES,
     ENCODINGS,
     MANIFEST_NAME,
@@ -34,11 +33,12 @@ from etl.sources import (
     decode_article,
     parse_manifest,
 )
+from etl.paths import PROJECT_ROOT, REFERENCE_DIR
 
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab, LF, CR
 RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
-EXTRACTOR_ROOTS = ("etl/extract.py", "etl/sources.py", "etl/pipeline.py", "etl/corrections.py")
-EXTRACTOR_FOLLOWS = "etl/extract.py"  # whose etl imports are followed: the extraction code proper
+EXTRACTOR_ROOTS = ("etl/extract/facts.py", "etl/extract/sources.py", "etl/pipeline.py", "etl/corrections.py")
+EXTRACTOR_FOLLOWS = "etl/extract/facts.py"  # whose etl imports are followed: the extraction code proper
 REFERENCE_SKIP = ("corrections.csv",)  # corrections are compared line by line, not as extractor input
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
-from etl.indicators import FAMILIES
+from etl.extract.indicators import FAMILIES
 
 SCHEMA_VERSION = 4  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.extract import Fact, make_fact_id
-from etl.indicators import Taxonomy
-from etl.regions import Gazetteer
-from etl.sources import Rejection, decode_article
+from etl.extract.facts import Fact, make_fact_id
+from etl.extract.indicators import Taxonomy
+from etl.extract.regions import Gazetteer
+from etl.extract.sources import Rejection, decode_article
 
 STATISTICS_DIR = "statistics"
 REQUIRED_COLUMNS = ("year", "indicator", "value", "unit")

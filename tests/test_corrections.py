@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from etl.corrections import CORRECTIONS_PATH, Vocabulary, load_corrections, parse_corrections
-from etl.indicators import load_taxonomy
-from etl.numbers import load_units
-from etl.regions import load_gazetteer
+from etl.extract.indicators import load_taxonomy
+from etl.extract.numbers import load_units
+from etl.extract.regions import load_gazetteer
 from tests.refresh_workspace import Workspace, record_extracted
 
 JIAXING, NANHU = "330400", "330402"

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from etl.extract import extract_article
-from etl.indicators import load_taxonomy
+from etl.extract.facts import extract_article
+from etl.extract.indicators import load_taxonomy
+from etl.extract.regions import load_gazetteer
+from etl.extract.sources import Article, build_article
 from etl.paths import REFERENCE_DIR
 from etl.pipeline import run
-from etl.regions import load_gazetteer
 from etl.schema import make_engine, validate_facts
-from etl.sources import Article, build_article
 
 
 def facts_of(db_url: str) -> pd.DataFrame:
@@ -75,7 +75,7 @@ def test_unmatched_figures_are_kept_and_flagged(seed_run) -> None:
 
 
 def article(text: str, published: str = "2024-10", region: str = "嘉兴市") -> Article:
-    from etl.sources import ManifestRow, parse_published
+    from etl.extract.sources import ManifestRow, parse_published
 
     date, precision = parse_published(published)
     row = ManifestRow(file="t.txt", title="t", published=date, published_precision=precision, primary_region=region)
@@ -177,7 +177,7 @@ WENZHOU = ("温州：打造青年友好型城市\r\n\r\n■ 记者 李华\r\n\r\
 
 
 def test_unseen_gbk_crlf_article_with_numbered_headings() -> None:
-    from etl.sources import decode_article
+    from etl.extract.sources import decode_article
 
     text, encoding = decode_article(WENZHOU.encode("gbk"))
     facts = {f.number_text: f for f in extract_article(article(text, published="2024-11", region="温州市"),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.numbers import (
+from etl.extract.numbers import (
     _FULLWIDTH,
     QUALIFIERS,
     Quantity,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.periods import PERIOD_KINDS, Period, find_period_cues, resolve_period
+from etl.extract.periods import PERIOD_KINDS, Period, find_period_cues, resolve_period
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 PUB = date(2024, 10, 1)

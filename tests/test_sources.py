@@ -8,9 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.pipeline import run
-from etl.schema import make_engine
-from etl.sources import (
+from etl.extract.sources import (
     content_hash,
     decode_article,
     infer_published,
@@ -18,6 +16,8 @@ from etl.sources import (
     parse_manifest,
     parse_published,
 )
+from etl.pipeline import run
+from etl.schema import make_engine
 
 SEED = "001_c97fb4016c467cf9.txt"
 

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from etl.indicators import load_taxonomy, parse_taxonomy
-from etl.numbers import load_units
+from etl.extract.indicators import load_taxonomy, parse_taxonomy
+from etl.extract.numbers import load_units
+from etl.extract.regions import load_gazetteer
 from etl.paths import REFERENCE_DIR
 from etl.percapita import derive, qualifier_consistent
-from etl.regions import load_gazetteer
 from etl.schema import make_engine
 from etl.statistics import load_statistics, statistics_facts
 

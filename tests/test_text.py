@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from etl import numbers
-from etl.extract import heading_region
-from etl.indicators import load_taxonomy
+from etl.extract import numbers
+from etl.extract.facts import heading_region
+from etl.extract.indicators import load_taxonomy
+from etl.extract.periods import CUE_TABLE
+from etl.extract.regions import load_gazetteer
+from etl.extract.text import (
+    build_blocks,
+    build_sections,
+    line_kind,
+    may_match,
+    required_chars,
+    split_sentences,
+)
 from etl.paths import RAW_DIR
-from etl.periods import CUE_TABLE
-from etl.regions import load_gazetteer
-from etl.text import build_blocks, build_sections, line_kind, may_match, required_chars, split_sentences
 
 ARTICLES = sorted(RAW_DIR.glob("*.txt"))
 

@@ -10,12 +10,12 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from etl.indicators import Taxonomy
-from etl.numbers import Quantity, find_quantities
-from etl.periods import find_period_cues, resolve_period
-from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_start
-from etl.sources import Article
-from etl.text import (
+from etl.extract.indicators import Taxonomy
+from etl.extract.numbers import Quantity, find_quantities
+from etl.extract.periods import find_period_cues, resolve_period
+from etl.extract.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_start
+from etl.extract.sources import Article
+from etl.extract.text import (
     HEADING_REGION,
     Block,
     Section,

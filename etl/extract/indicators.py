@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from etl.extract.text import PatternIndex
 from etl.paths import REFERENCE_DIR
-from etl.text import PatternIndex
 
 FAMILIES = (
     "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
@@ -237,7 +237,7 @@ def _parse_derived(specs: list[dict], indicators: dict[str, Indicator], units: d
 
 @lru_cache(maxsize=4)
 def load_taxonomy(reference_dir: Path = REFERENCE_DIR) -> Taxonomy:
-    from etl.numbers import load_units
+    from etl.extract.numbers import load_units
 
     with (reference_dir / "indicators.yaml").open(encoding="utf-8") as fh:
         document = yaml.safe_load(fh)

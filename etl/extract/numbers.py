@@ -18,11 +18,11 @@ from pathlib import Path
 import cn2an
 import yaml
 
-from etl.text import may_match, required_chars
+from etl.extract.text import may_match, required_chars
 
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 
-UNITS_PATH = Path(__file__).resolve().parent.parent / "data/reference/units.yaml"
+UNITS_PATH = Path(__file__).resolve().parents[2] / "data/reference/units.yaml"
 
 # Full-width ASCII (digits, ％, ，, （） and letters) -> ASCII; one char for one
 # char, so offsets in the normalised text are offsets in the original.

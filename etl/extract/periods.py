@@ -16,7 +16,7 @@ from datetime import date
 from functools import partial
 from typing import NamedTuple
 
-from etl.text import PatternIndex
+from etl.extract.text import PatternIndex
 
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 
