@@ -221,7 +221,7 @@ def count_facts(db_url: str) -> int:
     from sqlalchemy import text
 
     from etl.paths import resolve_db_url
-    from etl.schema import make_engine
+    from etl.store.schema import make_engine
 
     engine = make_engine(resolve_db_url(db_url))
     try:
@@ -357,7 +357,7 @@ class Postgres:
         from sqlalchemy import text
 
         from etl.paths import resolve_db_url
-        from etl.schema import make_engine
+        from etl.store.schema import make_engine
 
         engine = make_engine(resolve_db_url(url))
         try:
@@ -625,13 +625,13 @@ def sqlite_copy(source: Path, target: Path) -> None:
 
 
 def copy_to_postgres(sqlite_path: Path, pg_url: str) -> None:
-    """Every table of the SQLite database into a fresh PostgreSQL database, through etl.publish."""
+    """Every table of the SQLite database into a fresh PostgreSQL database, through etl.store.publish."""
     import pandas as pd
     from sqlalchemy import inspect
 
     from etl.paths import resolve_db_url
-    from etl.publish import write_tables
-    from etl.schema import CURATED_TABLES, make_engine, metadata
+    from etl.store.publish import write_tables
+    from etl.store.schema import CURATED_TABLES, make_engine, metadata
 
     source = make_engine(sqlite_url(sqlite_path))
     target = make_engine(resolve_db_url(pg_url))

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 from dashboard import fmt
 from dashboard.urlstate import LATEST, RATE, ViewState
 from etl.paths import REFERENCE_DIR, resolve_db_url
-from etl.schema import make_engine
+from etl.store.schema import make_engine
 
 REVALIDATE_SECONDS = 2.0
 NON_CURRENT_STATUSES = ("rejected", "retired")

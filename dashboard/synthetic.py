@@ -21,8 +21,8 @@ import yaml
 from etl.extract.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
-from etl.publish import write_tables
-from etl.schema import FACT_COLUMNS, make_engine, runs
+from etl.store.publish import write_tables
+from etl.store.schema import FACT_COLUMNS, make_engine, runs
 
 QUALIFIER_WEIGHTS = {"exact": 70, "over": 12, "approx": 8, "under": 4, "target": 4, "range": 2}
 QUALIFIER_WORD = {"exact": "", "over": "超", "approx": "约", "under": "最高", "target": "力争", "range": ""}

@@ -23,13 +23,13 @@ import pandas as pd
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
-from etl import schema
 from etl.export_frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
 from etl.export_sheets import build_workbook
 from etl.export_stream import save
 from etl.extract.indicators import FAMILIES
 from etl.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
-from etl.schema import make_engine
+from etl.store import schema
+from etl.store.schema import make_engine
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
 # Columns the workbook cannot do without, and the others with the value a missing one takes, so callers

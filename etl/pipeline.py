@@ -24,8 +24,8 @@ from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
 from etl.paths import REFERENCE_DIR
 from etl.percapita import crosscheck, derive
-from etl.schema import FACT_COLUMNS
 from etl.statistics import load_statistics, statistics_facts, statistics_sources
+from etl.store.schema import FACT_COLUMNS
 
 Progress = Callable[[int, int, str], None]
 PARALLEL_THRESHOLD = 200

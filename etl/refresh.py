@@ -33,7 +33,6 @@ from sqlalchemy import Table, case, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 
-from etl import curated_csv
 from etl.corrections import (
     Correction,
     Vocabulary,
@@ -42,13 +41,10 @@ from etl.corrections import (
     load_corrections,
     where,
 )
-from etl.csv_pieces import formatted_pieces
-from etl.curated_csv import BlockSpec
 from etl.extract.indicators import Taxonomy, load_taxonomy
 from etl.extract.numbers import load_units
 from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
-from etl.locking import DatabaseLock, LockBusy
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 from etl.pipeline import (
     FAIRNESS_COLUMNS,
@@ -66,7 +62,12 @@ from etl.pipeline import (
     statistics_inputs,
     unknown_region_rejection,
 )
-from etl.publish import (
+from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
+from etl.store import curated_csv
+from etl.store.csv_pieces import formatted_pieces
+from etl.store.curated_csv import BlockSpec
+from etl.store.locking import DatabaseLock, LockBusy
+from etl.store.publish import (
     Delta,
     TablePatch,
     diff_facts,
@@ -77,8 +78,7 @@ from etl.publish import (
     read_table,
     record_run,
 )
-from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
-from etl.schema import (
+from etl.store.schema import (
     article_inputs,
     articles,
     ensure_schema,
@@ -88,7 +88,7 @@ from etl.schema import (
     runs,
     validate_facts,
 )
-from etl.spool import Spool
+from etl.store.spool import Spool
 
 log = logging.getLogger("etl.refresh")
 

@@ -79,7 +79,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from etl.schema import ensure_schema, make_engine
+    from etl.store.schema import ensure_schema, make_engine
 
     db_url = resolve_db_url(args.db, Path(args.curated))
     if db_url.startswith("sqlite:///"):

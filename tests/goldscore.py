@@ -125,7 +125,7 @@ def main() -> None:
 
     from etl.paths import RAW_DIR
     from etl.pipeline import run
-    from etl.schema import make_engine
+    from etl.store.schema import make_engine
 
     with tempfile.TemporaryDirectory() as tmp:
         db = f"sqlite:///{tmp}/t.sqlite"

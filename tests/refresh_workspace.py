@@ -19,7 +19,7 @@ from etl.corrections import COLUMNS
 from etl.paths import PROJECT_ROOT, RAW_DIR
 from etl.pipeline import RunSummary
 from etl.refresh import Options, update
-from etl.schema import locks, make_engine
+from etl.store.schema import locks, make_engine
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.conflicts import read_conflicts
 from etl.paths import resolve_db_url
 from etl.refresh import update
-from etl.schema import make_engine
+from etl.store.conflicts import read_conflicts
+from etl.store.schema import make_engine
 from tests.refresh_workspace import Workspace
 
 JIAXING = "330400"

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, text
 
 from dashboard import data
 from dashboard.urlstate import ViewState
-from etl.schema import ensure_schema
+from etl.store.schema import ensure_schema
 
 JIAXING = "330400"
 

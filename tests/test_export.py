@@ -16,7 +16,6 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from etl import schema
 from etl.__main__ import main
 from etl.export import (
     ExportData,
@@ -39,8 +38,9 @@ from etl.export_sheets import (
 )
 from etl.paths import PROJECT_ROOT
 from etl.pipeline import run
-from etl.publish import read_table
-from etl.schema import make_engine
+from etl.store import schema
+from etl.store.publish import read_table
+from etl.store.schema import make_engine
 
 FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
 PER_CAPITA_HEADERS_ZH = [c.zh for c in PER_CAPITA_COLUMNS]

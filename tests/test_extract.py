@@ -16,7 +16,7 @@ from etl.extract.regions import load_gazetteer
 from etl.extract.sources import Article, build_article
 from etl.paths import REFERENCE_DIR
 from etl.pipeline import run
-from etl.schema import make_engine, validate_facts
+from etl.store.schema import make_engine, validate_facts
 
 
 def facts_of(db_url: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from etl.schema import make_engine
+from etl.store.schema import make_engine
 from tests.goldscore import score
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 
 from etl.paths import PROJECT_ROOT, RAW_DIR, resolve_db_url
 from etl.pipeline import run
-from etl.schema import ensure_schema, make_engine, metadata
+from etl.store.schema import ensure_schema, make_engine, metadata
 from tests.pgserver import free_port
 
 
@@ -111,7 +111,7 @@ def test_second_start_never_fails(db_url: str, tmp_path) -> None:
 
 def test_concurrent_first_starts_do_not_collide(db_url: str) -> None:
     """release, web and clock may all start on an empty database: concurrent schema creation succeeds."""
-    code = ("import sys; from etl.schema import ensure_schema, make_engine; from etl.paths import resolve_db_url; "
+    code = ("import sys; from etl.store.schema import ensure_schema, make_engine; from etl.paths import resolve_db_url; "
             "ensure_schema(make_engine(resolve_db_url(sys.argv[1])))")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     procs = [subprocess.Popen([sys.executable, "-c", code, db_url], cwd=PROJECT_ROOT, env=env,

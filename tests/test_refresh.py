@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from etl import csv_pieces
 from etl import refresh as refresh_module
 from etl.refresh import Options
-from etl.schema import locks, make_engine
+from etl.store import csv_pieces
+from etl.store.schema import locks, make_engine
 from tests.refresh_workspace import Workspace, comparable, record_extracted
 
 STABLE_TABLES = {  # table → key; columns that record when something happened are not compared
@@ -241,7 +241,7 @@ def test_export_dir_comes_from_the_environment(monkeypatch, tmp_path: Path) -> N
 
 def test_the_lock_heartbeat_is_renewed_while_held_and_the_row_removed_on_release(ws: Workspace,
                                                                                    monkeypatch) -> None:
-    from etl import locking
+    from etl.store import locking
 
     monkeypatch.setattr(locking, "HEARTBEAT_SECONDS", 0.1)
     engine = make_engine(ws.db_url)
@@ -261,7 +261,7 @@ def test_the_lock_heartbeat_is_renewed_while_held_and_the_row_removed_on_release
 
 
 def test_a_run_started_by_hand_fails_loudly_when_the_lock_stays_held(ws: Workspace) -> None:
-    from etl.locking import LockBusy
+    from etl.store.locking import LockBusy
 
     ws.hold_lock_elsewhere(datetime.now(UTC))
     with pytest.raises(LockBusy, match="other-host"):

@@ -176,7 +176,7 @@ def test_migrate_builds_an_index_added_since_the_database_was_made(ws: Workspace
 
 
 def test_a_start_on_a_current_database_checks_little_but_restores_a_missing_table(ws: Workspace) -> None:
-    from etl.schema import make_engine, schema_is_current
+    from etl.store.schema import make_engine, schema_is_current
 
     engine = make_engine(ws.db_url)
     try:

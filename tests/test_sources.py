@@ -17,7 +17,7 @@ from etl.extract.sources import (
     parse_published,
 )
 from etl.pipeline import run
-from etl.schema import make_engine
+from etl.store.schema import make_engine
 
 SEED = "001_c97fb4016c467cf9.txt"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl.spool import PREFIX, Spool
+from etl.store.spool import PREFIX, Spool
 
 
 def test_pieces_come_back_exactly_in_the_order_they_were_put() -> None:

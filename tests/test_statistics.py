@@ -14,8 +14,8 @@ from etl.extract.numbers import load_units
 from etl.extract.regions import load_gazetteer
 from etl.paths import REFERENCE_DIR
 from etl.percapita import derive, qualifier_consistent
-from etl.schema import make_engine
 from etl.statistics import load_statistics, statistics_facts
+from etl.store.schema import make_engine
 
 HEADER = "region_name,region_code,level,year,indicator,value,unit,source_title,source_url,quote\n"
 

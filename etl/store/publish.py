@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import Boolean, Float, Integer, String, Table, Text, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from etl.schema import (
+from etl.store.schema import (
     CURATED_TABLES,
     FACT_COLUMNS,
     article_inputs,
@@ -34,7 +34,7 @@ from etl.schema import (
     metadata,
     runs,
 )
-from etl.spool import Spool
+from etl.store.spool import Spool
 
 CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
 CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to be shared

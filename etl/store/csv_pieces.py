@@ -18,10 +18,10 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from etl.curated_csv import BlockSpec, FormattedPiece, format_piece
 from etl.pipeline import worker_count
-from etl.publish import read_rows
-from etl.schema import make_engine, metadata
+from etl.store.curated_csv import BlockSpec, FormattedPiece, format_piece
+from etl.store.publish import read_rows
+from etl.store.schema import make_engine, metadata
 
 Groups = list[str] | None  # the groups of one piece; None: the rows without a group
 _worker_engines: dict[tuple[int, str], Engine] = {}

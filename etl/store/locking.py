@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from etl.schema import locks
+from etl.store.schema import locks
 
 DEFAULT_STALE_SECONDS = 900
 HEARTBEAT_SECONDS = 30.0

@@ -32,8 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.extract.indicators import FAMILIES
+from etl.store.conflicts import CONFLICTS_VIEW, create_conflicts_view
 
 SCHEMA_VERSION = 4  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")

@@ -43,7 +43,7 @@ _SOURCE = {  # SQLite's group_concat follows the order rows arrive in
 def conflicts_view_sql(dialect: str) -> str:
     """The SELECT behind the view, in the given SQL dialect ('sqlite' or 'postgresql')."""
     if dialect not in _VALUE_KEY:
-        raise ValueError(f"no fact_conflicts view for the {dialect!r} dialect; add one to etl/conflicts.py")
+        raise ValueError(f"no fact_conflicts view for the {dialect!r} dialect; add one to etl/store/conflicts.py")
     value_key = _VALUE_KEY[dialect]
     return f"""
 SELECT region_code, MIN(region_name) AS region_name, indicator_code,
