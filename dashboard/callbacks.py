@@ -399,7 +399,7 @@ def render_check(view: dict) -> tuple:
     snap = repo().snapshot()
     frame = snap.crosscheck if snap.ok else pd.DataFrame()
     n_bad = int((~frame["consistent"]).sum()) if not frame.empty else 0
-    from etl.percapita import TOLERANCE
+    from etl.curate.percapita import TOLERANCE
 
     heading = html.Div(className="view-heading", children=[
         bi("文章数字与官方统计核对", "Article figures against official statistics", class_name="vh-main"),

@@ -19,7 +19,7 @@ YI = 1e8
 # Units whose values are plain counts of things, where 万/亿 help reading.
 SCALABLE_UNITS = frozenset({"person", "person_time", "yuan", "count", "mu", "square_meter", "km", "per_10k",
                             "yuan_per_100m_gdp"})
-# Rates the pipeline derives (etl.percapita): what is written after the number.
+# Rates the pipeline derives (etl.curate.percapita): what is written after the number.
 RATE_SUFFIX = {"per_10k": "/万人", "per_10k_residents": "/万人", "yuan_per_100m_gdp": "元/亿元GDP"}
 # Units written before or around the number rather than after it.
 PREFIX_UNITS = {"rank": ("第", "名")}

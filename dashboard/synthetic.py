@@ -3,7 +3,7 @@
 Regions, indicators and units are the real reference data; facts, articles and runs are random but shaped
 like the real ones (qualifiers, needs_review, several quotes per region and year). Official statistics
 (resident population and GDP of most cities and counties, some years missing) are added, and the derived
-per-capita table and the cross-check are computed from them by `etl.percapita`, as the pipeline does.
+per-capita table and the cross-check are computed from them by `etl.curate.percapita`, as the pipeline does.
 Never used by the app itself: `python -m dashboard.synthetic --facts 100000 --db sqlite:////tmp/big.sqlite`.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from etl.curate.percapita import crosscheck, derive
 from etl.extract.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
-from etl.percapita import crosscheck, derive
 from etl.store.publish import write_tables
 from etl.store.schema import FACT_COLUMNS, make_engine, runs
 

@@ -23,11 +23,11 @@ import pandas as pd
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
+from etl.curate.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.export_frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
 from etl.export_sheets import build_workbook
 from etl.export_stream import save
 from etl.extract.indicators import FAMILIES
-from etl.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.store import schema
 from etl.store.schema import make_engine
 
@@ -54,7 +54,7 @@ OPTIONAL = {
     "indicators": {"name_en": "", "family_name_zh": "", "family_name_en": "", "headline": False,
                    "description": ""},
     "regions": {"name_en": "", "aliases": "", "note": ""},
-    # derived_facts and crosscheck (etl.percapita): numbers missing are empty cells, texts missing are blank
+    # derived_facts and crosscheck (etl.curate.percapita): numbers missing are empty cells, texts missing are blank
     "derived": {c: None if c in ("value_high", "numerator_value_high", "denominator_value", "denominator_year",
                                  "numerator_year", "proxy_year") else ""
                 for c in DERIVED_COLUMNS if c not in REQUIRED["derived"]},

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.percapita import TOLERANCE
+from etl.curate.percapita import TOLERANCE
 
 EXCLUDED_STATUSES = ("rejected", "retired")
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县（市、区）", "zone": "功能区", "town": "乡镇（街道）"}

@@ -33,7 +33,7 @@ from sqlalchemy import Table, case, func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Engine
 
-from etl.corrections import (
+from etl.curate.corrections import (
     Correction,
     Vocabulary,
     apply_corrections,

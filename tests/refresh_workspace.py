@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import insert
 
 from etl import refresh as refresh_module
-from etl.corrections import COLUMNS
+from etl.curate.corrections import COLUMNS
 from etl.paths import PROJECT_ROOT, RAW_DIR
 from etl.pipeline import RunSummary
 from etl.refresh import Options, update

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.corrections import CORRECTIONS_PATH, Vocabulary, load_corrections, parse_corrections
+from etl.curate.corrections import CORRECTIONS_PATH, Vocabulary, load_corrections, parse_corrections
 from etl.extract.indicators import load_taxonomy
 from etl.extract.numbers import load_units
 from etl.extract.regions import load_gazetteer

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import yaml
 
+from etl.curate.percapita import derive, qualifier_consistent
+from etl.curate.statistics import load_statistics, statistics_facts
 from etl.extract.indicators import load_taxonomy, parse_taxonomy
 from etl.extract.numbers import load_units
 from etl.extract.regions import load_gazetteer
 from etl.paths import REFERENCE_DIR
-from etl.percapita import derive, qualifier_consistent
-from etl.statistics import load_statistics, statistics_facts
 from etl.store.schema import make_engine
 
 HEADER = "region_name,region_code,level,year,indicator,value,unit,source_title,source_url,quote\n"
