@@ -757,13 +757,13 @@ def download_csv(n_clicks: int | None, table_key: dict | None, request: dict | N
 
 
 def download_xlsx(n_clicks: int | None, table_key: dict | None, request: dict | None, view: dict | None) -> tuple:
-    """The officials' workbook (etl.export) for the facts on screen."""
+    """The officials' workbook (etl.workbook.export) for the facts on screen."""
     if not n_clicks:
         return no_update, no_update
     try:
-        from etl.export import ExportData, ExportFilters, workbook_bytes
+        from etl.workbook.export import ExportData, ExportFilters, workbook_bytes
     except ImportError:
-        return no_update, dbc.Alert(bi("Excel 导出暂不可用（etl.export 尚未安装）。", "The Excel export is not available yet."),
+        return no_update, dbc.Alert(bi("Excel 导出暂不可用（etl.workbook.export 尚未安装）。", "The Excel export is not available yet."),
                                     color="secondary", dismissable=True, class_name="py-1 small")
     snap = repo().snapshot()
     query = _query(table_key)

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--curated", default=str(CURATED_DIR), help="folder for the curated CSV files")
     run_p.add_argument("--db", default=None, help="database URL (default: $DATABASE_URL, else SQLite in --curated)")
     run_p.set_defaults(func=cmd_run)
-    from etl.export_cli import add_export_command
+    from etl.workbook.cli import add_export_command
 
     add_export_command(sub)
     from etl.refresh_cli import add_refresh_commands

@@ -746,9 +746,12 @@ def write_csvs(engine: Engine, curated_dir: Path, versions: tuple[int, int | Non
 def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:
     """Write the officials' workbook; a failure is reported, the published data stands."""
     try:
-        from etl.export import ExportFilters, export_to_file  # optional: the export module may be absent
+        from etl.workbook.export import (  # optional: the export module may be absent
+            ExportFilters,
+            export_to_file,
+        )
     except ImportError as exc:
-        return f"workbook not written (etl.export unavailable: {exc})"
+        return f"workbook not written (etl.workbook.export unavailable: {exc})"
     try:
         export_to_file(opts.db_url, target, ExportFilters())
     except Exception as exc:  # noqa: BLE001 - the data is published; say what went wrong with the file

@@ -17,7 +17,12 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from etl.__main__ import main
-from etl.export import (
+from etl.paths import PROJECT_ROOT
+from etl.pipeline import run
+from etl.store import schema
+from etl.store.publish import read_table
+from etl.store.schema import make_engine
+from etl.workbook.export import (
     ExportData,
     ExportFilters,
     export_to_file,
@@ -25,8 +30,8 @@ from etl.export import (
     workbook_bytes,
     write_workbook,
 )
-from etl.export_frames import RegionTree, crosscheck_rows, period_label, pivot_cells
-from etl.export_sheets import (
+from etl.workbook.frames import RegionTree, crosscheck_rows, period_label, pivot_cells
+from etl.workbook.sheets import (
     CHECK_COLUMNS,
     FACT_COLUMNS,
     PER_CAPITA_COLUMNS,
@@ -36,11 +41,6 @@ from etl.export_sheets import (
     SHEET_PER_CAPITA,
     SHEET_SUMMARY,
 )
-from etl.paths import PROJECT_ROOT
-from etl.pipeline import run
-from etl.store import schema
-from etl.store.publish import read_table
-from etl.store.schema import make_engine
 
 FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
 PER_CAPITA_HEADERS_ZH = [c.zh for c in PER_CAPITA_COLUMNS]
@@ -289,7 +289,7 @@ def test_crash_while_writing_keeps_the_last_good_workbook(seed_db_url, tmp_path,
         out.write(b"PK half a workbook")
         raise OSError("disk full")
 
-    monkeypatch.setattr("etl.export.save", broken_save)
+    monkeypatch.setattr("etl.workbook.export.save", broken_save)
     with pytest.raises(OSError, match="disk full"):
         export_to_file(seed_db_url, target)
     assert target.read_bytes() == good

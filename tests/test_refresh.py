@@ -218,7 +218,7 @@ def test_a_lock_held_elsewhere_is_respected_until_its_heartbeat_goes_stale(ws: W
 
 
 def test_a_refresh_that_changes_data_replaces_the_workbook(ws: Workspace) -> None:
-    pytest.importorskip("etl.export")
+    pytest.importorskip("etl.workbook.export")
     workbook = ws.exports / refresh_module.WORKBOOK_NAME
     first = ws.refresh(export=True)
     assert first.outcome == "nothing_new" and workbook.exists(), "a missing workbook is written even so"

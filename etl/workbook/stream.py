@@ -25,7 +25,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-from etl.export_styles import needs_guard
+from etl.workbook.styles import needs_guard
 
 ROWS_PER_CHUNK = 2000
 # zlib level 3 deflates the facts sheet 2.5x faster than the default 6, for a file about 10% larger.

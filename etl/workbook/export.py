@@ -3,8 +3,8 @@
 Three callers share this module: `python -m etl export`, the dashboard's download button (`ExportData.
 from_frames` + `workbook_bytes`) and the refresh job (`export_to_file` after each successful refresh).
 Filtering lives in `ExportData.from_frames` only, so all three show exactly the same figures for the same
-filters. The sheets are laid out in `export_sheets`, their styles in `export_styles`, and the facts rows
-are streamed by `export_stream`.
+filters. The sheets are laid out in `sheets`, their styles in `styles`, and the facts rows are
+streamed by `stream`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from etl.curate.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
-from etl.export_frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
-from etl.export_sheets import build_workbook
-from etl.export_stream import save
 from etl.extract.indicators import FAMILIES
 from etl.store import schema
 from etl.store.schema import make_engine
+from etl.workbook.frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
+from etl.workbook.sheets import build_workbook
+from etl.workbook.stream import save
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
 # Columns the workbook cannot do without, and the others with the value a missing one takes, so callers

@@ -1,5 +1,5 @@
-"""`python -m etl export`: the command's arguments, kept apart from `etl.export` so that building the parser
-for any command does not import pandas, SQLAlchemy and openpyxl."""
+"""`python -m etl export`: the command's arguments, kept apart from `etl.workbook.export` so that building
+the parser for any command does not import pandas, SQLAlchemy and openpyxl."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from etl.export import ExportFilters, export_to_file
+    from etl.workbook.export import ExportFilters, export_to_file
 
     filters = ExportFilters(args.family, args.indicator, args.region, args.year_from, args.year_to)
     try:

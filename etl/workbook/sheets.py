@@ -25,7 +25,9 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from etl.export_frames import (
+from etl.extract.indicators import load_taxonomy
+from etl.extract.numbers import load_units
+from etl.workbook.frames import (
     DERIVED_HAS_VALUE,
     LEVEL_GROUP_ZH,
     LEVEL_ZH,
@@ -47,8 +49,8 @@ from etl.export_frames import (
     text_lines,
     with_articles,
 )
-from etl.export_stream import StreamColumn, StreamedSheet
-from etl.export_styles import (
+from etl.workbook.stream import StreamColumn, StreamedSheet
+from etl.workbook.styles import (
     PERCENT_UNITS,
     UNIT_KIND,
     apply_style,
@@ -59,11 +61,9 @@ from etl.export_styles import (
     style_id,
     value_kind,
 )
-from etl.extract.indicators import load_taxonomy
-from etl.extract.numbers import load_units
 
 if TYPE_CHECKING:
-    from etl.export import ExportData
+    from etl.workbook.export import ExportData
 
 TITLE = "浙江省各地人才发展指标汇编"
 TITLE_EN = "Talent indicators of Zhejiang localities, as reported in the press"
