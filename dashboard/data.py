@@ -1027,9 +1027,9 @@ def status_info(snap: Snapshot, limit: int = 15) -> dict:
 
 
 def next_run_time() -> str | None:
-    """`etl.refresh.next_run_time()` when the scheduler provides it; None otherwise."""
+    """`etl.jobs.refresh.next_run_time()` when the scheduler provides it; None otherwise."""
     try:
-        from etl import refresh
+        from etl.jobs import refresh
     except Exception:  # noqa: BLE001 - the scheduler is optional for the dashboard
         return None
     func = getattr(refresh, "next_run_time", None)

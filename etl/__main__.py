@@ -33,7 +33,7 @@ def print_summary(summary) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from etl.pipeline import run
+    from etl.jobs.batches import run
 
     db_url = resolve_db_url(args.db, Path(args.curated))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     from etl.workbook.cli import add_export_command
 
     add_export_command(sub)
-    from etl.refresh_cli import add_refresh_commands
+    from etl.jobs.cli import add_refresh_commands
 
     add_refresh_commands(sub)
     return parser

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from etl.jobs.batches import run
 from etl.paths import RAW_DIR
-from etl.pipeline import run
 from tests.pgserver import PgServer, create_database, drop_database, find_pg_bin, psycopg_connect
 
 

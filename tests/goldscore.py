@@ -123,8 +123,8 @@ def main() -> None:
     """Run the pipeline on data/raw into a temp DB and print the score and every disagreement."""
     import tempfile
 
+    from etl.jobs.batches import run
     from etl.paths import RAW_DIR
-    from etl.pipeline import run
     from etl.store.schema import make_engine
 
     with tempfile.TemporaryDirectory() as tmp:

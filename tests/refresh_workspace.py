@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import insert
 
-from etl import refresh as refresh_module
 from etl.curate.corrections import COLUMNS
+from etl.jobs import refresh as refresh_module
+from etl.jobs.batches import RunSummary
+from etl.jobs.refresh import Options, update
 from etl.paths import PROJECT_ROOT, RAW_DIR
-from etl.pipeline import RunSummary
-from etl.refresh import Options, update
 from etl.store.schema import locks, make_engine
 
 

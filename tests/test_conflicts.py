@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from etl.jobs.refresh import update
 from etl.paths import resolve_db_url
-from etl.refresh import update
 from etl.store.conflicts import read_conflicts
 from etl.store.schema import make_engine
 from tests.refresh_workspace import Workspace

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from etl import refresh as refresh_module
-from etl.refresh import Options
+from etl.jobs import refresh as refresh_module
+from etl.jobs.refresh import Options
 from etl.store import csv_pieces
 from etl.store.schema import locks, make_engine
 from tests.refresh_workspace import Workspace, comparable, record_extracted

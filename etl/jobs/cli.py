@@ -13,7 +13,7 @@ from rich.console import Console
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 
 if TYPE_CHECKING:  # the job's modules load when a command runs, not to build the parser
-    from etl.pipeline import RunSummary
+    from etl.jobs.batches import RunSummary
 
 console = Console(stderr=True)
 log = logging.getLogger("etl.refresh")
@@ -32,7 +32,7 @@ def print_run(summary: RunSummary) -> None:
 
 
 def options_from(args: argparse.Namespace):
-    from etl.refresh import Options
+    from etl.jobs.refresh import Options
 
     curated = Path(args.curated)
     return Options(raw_dir=Path(args.raw), curated_dir=curated, db_url=resolve_db_url(args.db, curated),
@@ -43,7 +43,7 @@ def options_from(args: argparse.Namespace):
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from etl.refresh import update
+    from etl.jobs.refresh import update
 
     try:
         summary = update(options_from(args))
@@ -55,7 +55,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from etl.refresh import cron_trigger, next_run_time, schedule, update
+    from etl.jobs.refresh import cron_trigger, next_run_time, schedule, update
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     opts = options_from(args)

@@ -45,8 +45,7 @@ from etl.extract.indicators import Taxonomy, load_taxonomy
 from etl.extract.numbers import load_units
 from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
-from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
-from etl.pipeline import (
+from etl.jobs.batches import (
     FAIRNESS_COLUMNS,
     FAIRNESS_TABLES,
     STATISTICS_SOURCE,
@@ -62,7 +61,8 @@ from etl.pipeline import (
     statistics_inputs,
     unknown_region_rejection,
 )
-from etl.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
+from etl.jobs.scan import InputState, Scan, extractor_fingerprint, read_article, scan_raw
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 from etl.store import curated_csv
 from etl.store.csv_pieces import formatted_pieces
 from etl.store.curated_csv import BlockSpec

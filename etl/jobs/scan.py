@@ -37,7 +37,7 @@ from etl.paths import PROJECT_ROOT, REFERENCE_DIR
 
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab, LF, CR
 RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
-EXTRACTOR_ROOTS = ("etl/extract/facts.py", "etl/extract/sources.py", "etl/pipeline.py", "etl/curate/corrections.py")
+EXTRACTOR_ROOTS = ("etl/extract/facts.py", "etl/extract/sources.py", "etl/jobs/batches.py", "etl/curate/corrections.py")
 EXTRACTOR_FOLLOWS = "etl/extract/facts.py"  # whose etl imports are followed: the extraction code proper
 REFERENCE_SKIP = ("corrections.csv",)  # corrections are compared line by line, not as extractor input
 

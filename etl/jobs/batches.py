@@ -1,7 +1,7 @@
 """The pieces of the main job that turn articles into table frames: extraction (across worker processes
 for big batches), the reference tables, the statistics inputs and the per-capita/cross-check tables.
 
-`etl.refresh.update` composes them into load → extract → build → validate → publish. `run` is the full job:
+`etl.jobs.refresh.update` composes them into load → extract → build → validate → publish. `run` is the full job:
 it hands the folder to `update`, which re-extracts every article and publishes the difference in one
 transaction, under the same lock and run log as the scheduled refresh.
 """
@@ -227,7 +227,7 @@ def fairness_indicators(taxonomy: Taxonomy) -> set[str]:
 def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
         reference_dir: Path = REFERENCE_DIR) -> RunSummary:
     """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
-    from etl.refresh import RUN_LOCK_WAIT, Options, update  # refresh builds on this module's helpers
+    from etl.jobs.refresh import RUN_LOCK_WAIT, Options, update  # refresh builds on this module's helpers
 
     return update(Options(raw_dir=Path(raw_dir), curated_dir=Path(curated_dir), db_url=db_url,
                           reference_dir=Path(reference_dir), progress=progress, full=True, kind="run",
