@@ -33,7 +33,7 @@ def print_summary(summary) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from etl.jobs.batches import run
+    from etl.jobs.refresh import run
 
     db_url = resolve_db_url(args.db, Path(args.curated))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.jobs.batches import run
+from etl.jobs.refresh import run
 from etl.paths import RAW_DIR
 from tests.pgserver import PgServer, create_database, drop_database, find_pg_bin, psycopg_connect
 

@@ -123,7 +123,7 @@ def main() -> None:
     """Run the pipeline on data/raw into a temp DB and print the score and every disagreement."""
     import tempfile
 
-    from etl.jobs.batches import run
+    from etl.jobs.refresh import run
     from etl.paths import RAW_DIR
     from etl.store.schema import make_engine
 

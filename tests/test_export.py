@@ -17,7 +17,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
 from etl.__main__ import main
-from etl.jobs.batches import run
+from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT
 from etl.store import schema
 from etl.store.publish import read_table

@@ -14,7 +14,7 @@ from etl.extract.facts import extract_article
 from etl.extract.indicators import load_taxonomy
 from etl.extract.regions import load_gazetteer
 from etl.extract.sources import Article, build_article
-from etl.jobs.batches import run
+from etl.jobs.refresh import run
 from etl.paths import REFERENCE_DIR
 from etl.store.schema import make_engine, validate_facts
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import inspect, text
 
-from etl.jobs.batches import run
+from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT, RAW_DIR, resolve_db_url
 from etl.store.schema import ensure_schema, make_engine, metadata
 from tests.pgserver import free_port

@@ -16,7 +16,7 @@ from etl.extract.sources import (
     parse_manifest,
     parse_published,
 )
-from etl.jobs.batches import run
+from etl.jobs.refresh import run
 from etl.store.schema import make_engine
 
 SEED = "001_c97fb4016c467cf9.txt"

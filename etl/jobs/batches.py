@@ -1,14 +1,11 @@
 """The pieces of the main job that turn articles into table frames: extraction (across worker processes
 for big batches), the reference tables, the statistics inputs and the per-capita/cross-check tables.
 
-`etl.jobs.refresh.update` composes them into load → extract → build → validate → publish. `run` is the full job:
-it hands the folder to `update`, which re-extracts every article and publishes the difference in one
-transaction, under the same lock and run log as the scheduled refresh.
+`etl.jobs.refresh.update` composes them into load → extract → build → validate → publish.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,11 +21,11 @@ from etl.extract.indicators import Taxonomy, load_taxonomy
 from etl.extract.numbers import load_units
 from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
+from etl.parallel import worker_count
 from etl.paths import REFERENCE_DIR
 from etl.store.schema import FACT_COLUMNS
 
 Progress = Callable[[int, int, str], None]
-PARALLEL_THRESHOLD = 200
 STATISTICS_SOURCE = "statistics"  # articles.published_source of a statistics table
 
 
@@ -66,14 +63,6 @@ def _extract_chunk(reference_dir: Path, chunk: list[Article]) -> list[tuple[str,
     """Worker-process entry: the reference data is loaded once per process through its cache."""
     gazetteer, taxonomy = load_gazetteer(reference_dir), load_taxonomy(reference_dir)
     return [(a.article_id, extract_article(a, gazetteer, taxonomy)) for a in chunk]
-
-
-def worker_count(n_articles: int) -> int:
-    """Processes to extract with: one per core for big jobs (`ZJ_WORKERS` overrides), else in-process."""
-    configured = os.environ.get("ZJ_WORKERS")
-    if configured:
-        return max(1, int(configured))
-    return min(os.cpu_count() or 1, 8) if n_articles >= PARALLEL_THRESHOLD else 1
 
 
 @dataclass
@@ -223,12 +212,3 @@ def fairness_indicators(taxonomy: Taxonomy) -> set[str]:
     derived = {code for spec in taxonomy.derived.values() for code in (spec.numerator, spec.denominator)}
     return derived | {i.code for i in taxonomy.indicators.values() if i.statistics_names}
 
-
-def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
-        reference_dir: Path = REFERENCE_DIR) -> RunSummary:
-    """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
-    from etl.jobs.refresh import RUN_LOCK_WAIT, Options, update  # refresh builds on this module's helpers
-
-    return update(Options(raw_dir=Path(raw_dir), curated_dir=Path(curated_dir), db_url=db_url,
-                          reference_dir=Path(reference_dir), progress=progress, full=True, kind="run",
-                          export=False, lock_wait=RUN_LOCK_WAIT))

@@ -770,6 +770,14 @@ def annotate_run(engine: Engine, summary: RunSummary) -> None:
 
 # --- public entry points ------------------------------------------------------------------------------------
 
+def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
+        reference_dir: Path = REFERENCE_DIR) -> RunSummary:
+    """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
+    return update(Options(raw_dir=Path(raw_dir), curated_dir=Path(curated_dir), db_url=db_url,
+                          reference_dir=Path(reference_dir), progress=progress, full=True, kind="run",
+                          export=False, lock_wait=RUN_LOCK_WAIT))
+
+
 def refresh(raw_dir: Path = RAW_DIR, curated_dir: Path = CURATED_DIR, db_url: str | None = None,
             **options) -> RunSummary:
     """One incremental refresh (see `Options` for the keyword arguments)."""

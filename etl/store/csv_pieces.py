@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from etl.jobs.batches import worker_count
+from etl.parallel import worker_count
 from etl.store.curated_csv import BlockSpec, FormattedPiece, format_piece
 from etl.store.publish import read_rows
 from etl.store.schema import make_engine, metadata
