@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from dashboard import fmt
 from dashboard.urlstate import LATEST, RATE, ViewState
+from etl.jobs import schedule
 from etl.paths import REFERENCE_DIR, resolve_db_url
 from etl.store.schema import make_engine
 
@@ -1027,21 +1028,12 @@ def status_info(snap: Snapshot, limit: int = 15) -> dict:
 
 
 def next_run_time() -> str | None:
-    """`etl.jobs.refresh.next_run_time()` when the scheduler provides it; None otherwise."""
+    """When the scheduled refresh fires next (`etl.jobs.schedule`), as analysts read times; None when off."""
     try:
-        from etl.jobs import refresh
-    except Exception:  # noqa: BLE001 - the scheduler is optional for the dashboard
+        value = schedule.next_run_time()
+    except Exception:  # noqa: BLE001 - a REFRESH_TZ the system does not know must not break the status page
         return None
-    func = getattr(refresh, "next_run_time", None)
-    if func is None:
-        return None
-    try:
-        value = func()
-    except Exception:  # noqa: BLE001
-        return None
-    if value is None:
-        return None
-    return stamp(value) if not isinstance(value, str) else value
+    return stamp(value) if value is not None else None
 
 
 # --- the process-wide repository -------------------------------------------------------------------------

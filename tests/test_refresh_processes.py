@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from etl.__main__ import main
-from etl.jobs.refresh import PAUSE_ENV, next_run_time
+from etl.jobs.refresh import PAUSE_ENV
+from etl.jobs.schedule import next_run_time
 from tests.refresh_workspace import Workspace
 
 PAUSED = "ZJ_TEST: paused before commit"

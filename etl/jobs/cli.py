@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from etl.jobs.schedule import cron_trigger, next_run_time, schedule
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
 
 if TYPE_CHECKING:  # the job's modules load when a command runs, not to build the parser
@@ -55,7 +56,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    from etl.jobs.refresh import cron_trigger, next_run_time, schedule, update
+    from etl.jobs.refresh import update
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     opts = options_from(args)

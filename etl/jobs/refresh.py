@@ -11,7 +11,7 @@ to bottom as
 Because a refresh only re-extracts articles whose text, manifest row or extractor changed, and replaces
 exactly their facts, its tables equal those of a run from scratch on the same folder. Facts it replaces or
 retires move to `facts_history`; every run leaves a row in `runs` (with `finished_at`), which is what the
-dashboard watches. `schedule` runs `update` on the cron expression in REFRESH_CRON.
+dashboard watches. `etl.jobs.schedule` runs `update` on the cron expression in REFRESH_CRON.
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Table, case, func, select
@@ -93,8 +92,6 @@ from etl.store.spool import Spool
 log = logging.getLogger("etl.refresh")
 
 PAUSE_ENV = "ZJ_TEST_PAUSE_BEFORE_COMMIT"  # tests: seconds to sleep inside the open publish transaction
-DEFAULT_CRON = "0 6 * * *"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
 WORKBOOK_NAME = "zj_talent_latest.xlsx"
 RUN_LOCK_WAIT = 600.0  # a full run started by hand waits this long for a refresh to finish
 KEY_COLUMNS = {"rejected_inputs": ["file", "reason", "detail"]}  # detected_at is kept, not compared
@@ -784,43 +781,3 @@ def refresh(raw_dir: Path = RAW_DIR, curated_dir: Path = CURATED_DIR, db_url: st
     curated_dir = Path(curated_dir)
     return update(Options(raw_dir=Path(raw_dir), curated_dir=curated_dir,
                           db_url=db_url or resolve_db_url(None, curated_dir), **options))
-
-
-def refresh_cron() -> str:
-    return os.environ.get("REFRESH_CRON", "").strip() or DEFAULT_CRON
-
-
-def refresh_timezone() -> ZoneInfo:
-    return ZoneInfo(os.environ.get("REFRESH_TZ", "").strip() or DEFAULT_TIMEZONE)
-
-
-def cron_trigger(cron: str | None = None, timezone: ZoneInfo | None = None):
-    """APScheduler trigger for a five-field cron expression; raises ValueError when it is not one."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    return CronTrigger.from_crontab(cron or refresh_cron(), timezone=timezone or refresh_timezone())
-
-
-def next_run_time(now: datetime | None = None) -> datetime | None:
-    """When the scheduled refresh fires next (REFRESH_CRON in REFRESH_TZ); None if it is off or invalid."""
-    if os.environ.get("REFRESH_CRON", "").strip().lower() in ("off", "none", "disabled"):
-        return None
-    try:
-        trigger = cron_trigger()
-    except (ValueError, KeyError):
-        return None
-    return trigger.get_next_fire_time(None, now or datetime.now(refresh_timezone()))
-
-
-def schedule(job: Callable[[], object], cron: str | None = None, run_now: bool = False) -> None:
-    """Run `job` on the cron schedule until stopped; one run at a time, missed runs coalesced into one."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
-    trigger = cron_trigger(cron)
-    scheduler = BlockingScheduler(timezone=refresh_timezone())
-    first = {"next_run_time": datetime.now(refresh_timezone())} if run_now else {}
-    scheduler.add_job(job, trigger, id="refresh", max_instances=1, coalesce=True, misfire_grace_time=3600,
-                      **first)
-    log.info("refresh scheduled: %s (%s); next at %s", cron or refresh_cron(), refresh_timezone(),
-             trigger.get_next_fire_time(None, datetime.now(refresh_timezone())))
-    scheduler.start()
