@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from etl.__main__ import main
+from etl.jobs.cli import main
 from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT
 from etl.store import schema

@@ -48,7 +48,7 @@ def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> 
 
 def etl_commands() -> set[str]:
     """The sub-commands `python -m etl` offers (other engineers add refresh, schedule, export, migrate)."""
-    from etl.__main__ import build_parser
+    from etl.jobs.cli import build_parser
 
     parser = build_parser()
     for action in parser._actions:  # noqa: SLF001 - argparse keeps sub-parsers here

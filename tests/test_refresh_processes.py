@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from etl.__main__ import main
+from etl.jobs.cli import main
 from etl.jobs.refresh import PAUSE_ENV
 from etl.jobs.schedule import next_run_time
 from tests.refresh_workspace import Workspace
