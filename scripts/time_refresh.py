@@ -27,7 +27,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from etl.jobs.refresh import Options, update  # noqa: E402
+from etl.jobs.plan import Options  # noqa: E402
+from etl.jobs.refresh import update  # noqa: E402
 from etl.paths import RAW_DIR  # noqa: E402 - after the path set-up above
 
 

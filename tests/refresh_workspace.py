@@ -15,9 +15,10 @@ import pandas as pd
 from sqlalchemy import insert
 
 from etl.curate.corrections import COLUMNS
-from etl.jobs import refresh as refresh_module
+from etl.jobs import staging
 from etl.jobs.batches import RunSummary
-from etl.jobs.refresh import Options, update
+from etl.jobs.plan import Options
+from etl.jobs.refresh import update
 from etl.paths import PROJECT_ROOT, RAW_DIR
 from etl.store.schema import locks, make_engine
 
@@ -111,12 +112,12 @@ def comparable(frame: pd.DataFrame, key: str, drop: tuple[str, ...] = ()) -> pd.
 def record_extracted(monkeypatch) -> list[str]:
     """The ids of the articles the refresh job extracts from now on, in order, appended as it goes."""
     extracted: list[str] = []
-    real = refresh_module.extract_batches
+    real = staging.extract_batches
 
     def counting(batches, *args, **kwargs):
         for batch in real(batches, *args, **kwargs):
             extracted.extend(a.article_id for a in batch.articles)
             yield batch
 
-    monkeypatch.setattr(refresh_module, "extract_batches", counting)
+    monkeypatch.setattr(staging, "extract_batches", counting)
     return extracted

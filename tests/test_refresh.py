@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from etl.jobs import refresh as refresh_module
-from etl.jobs.refresh import Options
+from etl.jobs import outputs, staging
+from etl.jobs.plan import WORKBOOK_NAME, Options
 from etl.store import csv_pieces
 from etl.store.schema import locks, make_engine
 from tests.refresh_workspace import Workspace, comparable, record_extracted
@@ -124,9 +124,9 @@ def batching(request, monkeypatch) -> str:
     """Big jobs run in batches, recompute the per-capita tables whole and rewrite CSV files piece by piece;
     the second setting takes those paths with the five seed articles."""
     if request.param != "one batch":
-        monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
-        monkeypatch.setattr(refresh_module, "PATCH_LIMIT", 0)
-        monkeypatch.setattr(refresh_module, "SPLICE_LIMIT", 0)
+        monkeypatch.setenv(staging.BATCH_ENV, "1")
+        monkeypatch.setattr(staging, "PATCH_LIMIT", 0)
+        monkeypatch.setattr(outputs, "SPLICE_LIMIT", 0)
     return request.param
 
 
@@ -142,7 +142,7 @@ def assert_same_outputs(a: Workspace, b: Workspace) -> None:
 def test_a_run_in_batches_of_one_article_equals_a_run_in_one_batch(tmp_path: Path, monkeypatch) -> None:
     whole = Workspace(tmp_path / "whole")
     whole.run()
-    monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
+    monkeypatch.setenv(staging.BATCH_ENV, "1")
     batched = Workspace(tmp_path / "batched")
     summary = batched.run()
     assert summary.facts_added == len(whole.facts()) == len(batched.facts())
@@ -162,7 +162,7 @@ def test_csv_files_formatted_on_worker_processes_are_the_same_bytes(tmp_path: Pa
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(csv_pieces, "ProcessPoolExecutor", CountingPool)
-    monkeypatch.setenv(refresh_module.BATCH_ENV, "1")
+    monkeypatch.setenv(staging.BATCH_ENV, "1")
     monkeypatch.setenv("ZJ_WORKERS", "2")
     parallel = Workspace(tmp_path / "parallel")
     parallel.run()
@@ -219,7 +219,7 @@ def test_a_lock_held_elsewhere_is_respected_until_its_heartbeat_goes_stale(ws: W
 
 def test_a_refresh_that_changes_data_replaces_the_workbook(ws: Workspace) -> None:
     pytest.importorskip("etl.workbook.export")
-    workbook = ws.exports / refresh_module.WORKBOOK_NAME
+    workbook = ws.exports / WORKBOOK_NAME
     first = ws.refresh(export=True)
     assert first.outcome == "nothing_new" and workbook.exists(), "a missing workbook is written even so"
     written = workbook.stat().st_mtime_ns

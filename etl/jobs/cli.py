@@ -76,7 +76,7 @@ def print_run(summary: RunSummary) -> None:
 
 
 def options_from(args: argparse.Namespace):
-    from etl.jobs.refresh import Options
+    from etl.jobs.plan import Options
 
     curated = Path(args.curated)
     return Options(raw_dir=Path(args.raw), curated_dir=curated, db_url=resolve_db_url(args.db, curated),
