@@ -761,7 +761,8 @@ def download_xlsx(n_clicks: int | None, table_key: dict | None, request: dict | 
     if not n_clicks:
         return no_update, no_update
     try:
-        from etl.workbook.export import ExportData, ExportFilters, workbook_bytes
+        from etl.workbook.data import ExportData, ExportFilters
+        from etl.workbook.export import workbook_bytes
     except ImportError:
         return no_update, dbc.Alert(bi("Excel 导出暂不可用（etl.workbook.export 尚未安装）。", "The Excel export is not available yet."),
                                     color="secondary", dismissable=True, class_name="py-1 small")

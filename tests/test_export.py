@@ -22,25 +22,11 @@ from etl.paths import PROJECT_ROOT
 from etl.store import schema
 from etl.store.publish import read_table
 from etl.store.schema import make_engine
-from etl.workbook.export import (
-    ExportData,
-    ExportFilters,
-    export_to_file,
-    load_export_data,
-    workbook_bytes,
-    write_workbook,
-)
+from etl.workbook.data import ExportData, ExportFilters, load_export_data
+from etl.workbook.export import export_to_file, workbook_bytes, write_workbook
 from etl.workbook.frames import RegionTree, crosscheck_rows, period_label, pivot_cells
-from etl.workbook.sheets import (
-    CHECK_COLUMNS,
-    FACT_COLUMNS,
-    PER_CAPITA_COLUMNS,
-    SHEET_CHECK,
-    SHEET_FACTS,
-    SHEET_NAMES,
-    SHEET_PER_CAPITA,
-    SHEET_SUMMARY,
-)
+from etl.workbook.grids import CHECK_COLUMNS, FACT_COLUMNS, PER_CAPITA_COLUMNS
+from etl.workbook.layout import SHEET_CHECK, SHEET_FACTS, SHEET_NAMES, SHEET_PER_CAPITA, SHEET_SUMMARY
 
 FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
 PER_CAPITA_HEADERS_ZH = [c.zh for c in PER_CAPITA_COLUMNS]

@@ -133,10 +133,8 @@ def _kept_entry(state: FilesState, name: str, columns: list[str]) -> dict | None
 def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:
     """Write the officials' workbook; a failure is reported, the published data stands."""
     try:
-        from etl.workbook.export import (  # optional: the export module may be absent
-            ExportFilters,
-            export_to_file,
-        )
+        from etl.workbook.data import ExportFilters  # optional: the export module may be absent
+        from etl.workbook.export import export_to_file
     except ImportError as exc:
         return f"workbook not written (etl.workbook.export unavailable: {exc})"
     try:

@@ -1,4 +1,4 @@
-"""`python -m etl export`: the command's arguments, kept apart from `etl.workbook.export` so that building
+"""`python -m etl export`: the command's arguments, kept apart from the workbook modules so that building
 the parser for any command does not import pandas, SQLAlchemy and openpyxl."""
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def add_export_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from etl.workbook.export import ExportFilters, export_to_file
+    from etl.workbook.data import ExportFilters
+    from etl.workbook.export import export_to_file
 
     filters = ExportFilters(args.family, args.indicator, args.region, args.year_from, args.year_to)
     try:

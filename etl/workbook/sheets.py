@@ -1,16 +1,10 @@
 """The sheets of the officials' workbook, laid out from an `ExportData`, one function per sheet.
 
 Sheets come in reading order: the cover explains, the summary, chart and per-capita sheet compare, the facts
-and cross-check sheets prove, and the reference sheets define. Every table has a Chinese header row with English beneath it, fitted
-column widths, frozen headers and an A4 landscape page set-up that repeats the headers on every page.
+and cross-check sheets prove (their grids are in `grids`), and the reference sheets define.
 """
 
 from __future__ import annotations
-
-import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,106 +15,62 @@ from openpyxl.chart.text import RichText, Text
 from openpyxl.chart.title import Title
 from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from etl.extract.indicators import load_taxonomy
-from etl.extract.numbers import load_units
+from etl.workbook.data import ExportData
 from etl.workbook.frames import (
-    DERIVED_HAS_VALUE,
     LEVEL_GROUP_ZH,
     LEVEL_ZH,
-    QUALIFIER_ZH,
-    STATUS_ZH,
-    RegionTree,
     cell_note,
     chart_comparisons,
-    crosscheck_rows,
-    display_width,
-    excel_serial,
-    line_counts,
-    objects,
-    per_capita_rows,
-    period_label,
-    pivot_cells,
-    pivot_indicators,
-    sorted_facts,
     text_lines,
-    with_articles,
 )
-from etl.workbook.stream import StreamColumn, StreamedSheet
+from etl.workbook.grids import write_crosscheck, write_facts, write_per_capita
+from etl.workbook.layout import (
+    LINE_HEIGHT,
+    MAX_LINES,
+    SHEET_CHART,
+    SHEET_CHECK,
+    SHEET_COVER,
+    SHEET_FACTS,
+    SHEET_INDICATORS,
+    SHEET_NAMES,
+    SHEET_PER_CAPITA,
+    SHEET_REGIONS,
+    SHEET_SOURCES,
+    SHEET_SUMMARY,
+    SMALL_TEXT_SCALE,
+    TITLE,
+    TITLE_EN,
+    Column,
+    Layout,
+    format_number,
+    header_rows,
+    number_width,
+    page_setup,
+    region_label,
+    write_table,
+)
+from etl.workbook.stream import StreamedSheet
 from etl.workbook.styles import (
     PERCENT_UNITS,
-    UNIT_KIND,
     apply_style,
     display_value,
     number_style,
     put_text,
     register_styles,
-    style_id,
     value_kind,
 )
 
-if TYPE_CHECKING:
-    from etl.workbook.export import ExportData
-
-TITLE = "浙江省各地人才发展指标汇编"
-TITLE_EN = "Talent indicators of Zhejiang localities, as reported in the press"
-SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_PER_CAPITA = "说明", "汇总", "图表", "人均指标"
-SHEET_FACTS, SHEET_CHECK = "明细", "核对"
-SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS = "来源", "指标", "地区"
-SHEET_NAMES = (SHEET_COVER, SHEET_SUMMARY, SHEET_CHART, SHEET_PER_CAPITA, SHEET_FACTS, SHEET_CHECK,
-               SHEET_SOURCES, SHEET_INDICATORS, SHEET_REGIONS)
-FACTS_PRINTED_COLUMNS = 12  # the reading columns; codes and technical columns sit to the right of the page
 SUMMARY_ROWS_PER_PAGE = 30
 SUMMARY_NOTE_WIDTH = 40  # a block that would straddle a printed page starts on a new one
-WRAPPING_STYLES = ("zt_wrap", "zt_small", "zt_para")
-LINE_HEIGHT = 14.5  # points per line of 10.5 pt text, as LibreOffice and Excel lay out CJK
-MAX_LINES = 20
-SMALL_TEXT_SCALE = 10.5 / 9  # zt_small is 9 pt: more characters fit a line
 CHART_ROWS = 16  # rows a 7.5 cm chart covers
 CHART_SCALES = {
     "yuan": ((1e8, 1e8, "亿元"), (1e5, 1e4, "万元")),
     "person": ((1e5, 1e4, "万人"),),
     "person_time": ((1e5, 1e4, "万人次"),),
 }
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column: Chinese and English header, the frame column it shows, its style and widest width."""
-
-    zh: str
-    en: str
-    key: str
-    style: str = "zt_text"
-    max_width: float = 30
-
-
-class Layout:
-    """What every sheet needs from the data: region tree, unit names, facts in order, the summary's cells."""
-
-    def __init__(self, data: ExportData, workbook: Workbook) -> None:
-        self.data, self.workbook = data, workbook
-        self.tree = RegionTree.from_frame(data.regions)
-        self.units = load_units()
-        self.indicators = data.indicators.set_index("code", drop=False)
-        by_code = data.regions.set_index("code")
-        self.region_names = by_code["name_zh"].to_dict()
-        self.region_levels = by_code["level"].to_dict()
-        self.facts = sorted_facts(with_articles(data.facts, data.articles), data.indicators, self.tree)
-        self.pivot_codes = pivot_indicators(self.facts, data.indicators, data.filters.indicators)
-        self.cells = pivot_cells(self.facts, self.pivot_codes)
-        scales = {code: spec.scale for code, spec in load_taxonomy().derived.items()}
-        self.per_capita = per_capita_rows(data.derived, data.articles, data.indicators, self.tree, scales)
-        self.checks = crosscheck_rows(data.crosscheck, data.articles, data.indicators)
-
-    def unit_zh(self, unit: str) -> str:
-        return "%" if unit in PERCENT_UNITS else self.units.get(unit, {}).get("name_zh", unit)
-
-    def unit_en(self, unit: str) -> str:
-        return self.units.get(unit, {}).get("name_en", unit)
 
 
 def build_workbook(data: ExportData) -> tuple[Workbook, list[StreamedSheet]]:
@@ -147,107 +97,6 @@ def build_workbook(data: ExportData) -> tuple[Workbook, list[StreamedSheet]]:
         page_setup(ws, layout, cover=ws.title == SHEET_COVER)
     return workbook, streamed
 
-
-# --- shared layout helpers
-
-
-def page_setup(ws: Worksheet, layout: Layout, cover: bool = False) -> None:
-    """A4 landscape one page wide (cover: portrait, one page); page numbers and data date in the footer."""
-    ws.page_setup.orientation = "portrait" if cover else "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 1 if cover else 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.25, footer=0.25)
-    ws.oddHeader.left.text = f"{TITLE} · {ws.title}"
-    ws.oddHeader.left.size = 9
-    ws.oddFooter.left.text = f"数据截至 {layout.data.data_as_of}"
-    ws.oddFooter.left.size = 9
-    ws.oddFooter.right.text = "第 &P 页，共 &N 页"
-    ws.oddFooter.right.size = 9
-
-
-def header_rows(ws: Worksheet, row: int, columns: list[Column]) -> None:
-    for i, column in enumerate(columns, start=1):
-        put_text(ws, row, i, column.zh, "zt_head")
-        put_text(ws, row + 1, i, column.en, "zt_head_en")
-
-
-def fit_widths(ws: Worksheet, columns: list[Column], frame: pd.DataFrame) -> dict[int, float]:
-    """Widths that fit the widest value (Chinese characters count double), within each column's cap."""
-    widths = {}
-    for i, column in enumerate(columns, start=1):
-        values = frame[column.key] if column.key in frame else pd.Series(dtype=str)
-        if column.style.startswith(("zt_int", "zt_dec", "zt_pct", "zt_count", "zt_rate", "zt_scale")):
-            widest = number_width(values)
-        elif column.style.startswith("zt_date"):
-            widest = 10
-        elif column.style.startswith("zt_year"):
-            widest = 4
-        else:
-            widest = display_width(values)
-        header = max(display_width(pd.Series([column.zh])), display_width(pd.Series([column.en])) * 0.8)
-        widths[i] = max(min(max(widest, 6) + 2, column.max_width), header + 2)
-        ws.column_dimensions[get_column_letter(i)].width = widths[i]
-    return widths
-
-
-def number_width(values: pd.Series) -> int:
-    """Characters the largest number takes with thousands separators, a mark (≥) and two decimals."""
-    numbers = pd.to_numeric(values, errors="coerce").abs()
-    largest = numbers.max() if numbers.notna().any() else 0
-    return len(f"{largest:,.0f}") + 4
-
-
-def row_heights(columns: list[Column], frame: pd.DataFrame, widths: dict[int, float]) -> np.ndarray:
-    """Heights (points) that show wrapped text whole; 0 where one line is enough.
-
-    LibreOffice, and Excel until a cell is edited, keep rows at the default height whatever they wrap.
-    """
-    lines = np.ones(len(frame))
-    for i, column in enumerate(columns, start=1):
-        if column.style in WRAPPING_STYLES and column.key in frame:
-            scale = SMALL_TEXT_SCALE if column.style == "zt_small" else 1.0
-            lines = np.maximum(lines, line_counts(frame[column.key], widths[i] * scale))
-    lines = np.minimum(lines, MAX_LINES)
-    return np.where(lines > 1, lines * LINE_HEIGHT + 3, 0)
-
-
-def finish_table(ws: Worksheet, columns: list[Column], first_data_row: int, n_rows: int) -> None:
-    """Frozen headers, a filter on the header row, headers repeated on each printed page."""
-    last = get_column_letter(len(columns))
-    ws.freeze_panes = f"B{first_data_row}"
-    ws.auto_filter.ref = f"A{first_data_row - 1}:{last}{first_data_row - 1 + max(n_rows, 1)}"
-    ws.print_title_rows = f"{first_data_row - 2}:{first_data_row - 1}"
-
-
-def write_table(ws: Worksheet, columns: list[Column], frame: pd.DataFrame, first_row: int = 1) -> None:
-    """A small table through openpyxl: header rows, then one row per frame row."""
-    header_rows(ws, first_row, columns)
-    for r, record in enumerate(frame.to_dict("records"), start=first_row + 2):
-        for c, column in enumerate(columns, start=1):
-            value = record.get(column.key)
-            if column.style in ("zt_text", "zt_wrap", "zt_small") or column.style.startswith("zt_region"):
-                put_text(ws, r, c, "" if value is None or value != value else value, column.style)
-            elif value is not None and value == value:
-                cell = ws.cell(row=r, column=c, value=value)
-                apply_style(cell, column.style)
-    widths = fit_widths(ws, columns, frame)
-    for r, height in enumerate(row_heights(columns, frame, widths), start=first_row + 2):
-        if height:
-            ws.row_dimensions[r].height = float(height)
-    finish_table(ws, columns, first_row + 2, len(frame))
-
-
-def format_number(value: float, unit: str) -> str:
-    if unit in PERCENT_UNITS:
-        return f"{value:g}%"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
-
-
-def region_label(layout: Layout, code: str) -> str:
-    return layout.region_names.get(code, code)
 
 
 # --- 说明: the cover
@@ -523,319 +372,6 @@ def column_chart(ws: Worksheet, title: str, unit: str, first: int, last: int) ->
     n = last - first + 1
     chart.width, chart.height = min(max(16.0, 1.6 * n + 4), 32.0), 7.5
     return chart
-
-
-# --- 人均指标 and 核对: the fair-comparison sheets, streamed below a title and a note
-
-FAIR_FIRST_ROW = 3  # title, note, then the two header rows
-
-
-PER_CAPITA_COLUMNS = [
-    Column("地区", "Region", "region_name", "zt_wrap", 12),
-    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
-    Column("年份", "Year", "year", "zt_year", 7),
-    Column("分子：报道数字", "Numerator (press)", "numerator_value", "zt_int", 18),
-    Column("分子单位", "Unit", "numerator_unit_zh", max_width=8),
-    Column("分子出处（文章）", "Numerator source (article)", "article_title", "zt_wrap", 22),
-    Column("分母：官方统计", "Denominator (official)", "denominator_value", "zt_int", 18),
-    Column("分母年份", "Denominator year", "denominator_year", "zt_year", 9),
-    Column("分母出处", "Denominator source", "denominator_source_title", "zt_small", 26),
-    Column("换算", "Scale", "scale", "zt_scale", 13),
-    Column("结果", "Result", "value", "zt_rate", 14),
-    Column("结果单位", "Unit of result", "unit_zh", max_width=13),
-    Column("状态", "Status", "status_zh", max_width=9),
-    Column("说明", "Note", "note_zh", "zt_small", 30),
-    Column("分子原文摘录", "Numerator quote", "numerator_quote", "zt_small", 40),
-    Column("说明（英文）", "Note (English)", "note_en", "zt_small", 40),
-    Column("指标（英文）", "Indicator (English)", "indicator_name_en", max_width=30),
-    Column("分母指标", "Denominator indicator", "denominator_name_zh", max_width=16),
-    Column("分母来源链接", "Denominator source URL", "denominator_source_url", max_width=30),
-    Column("地区代码", "Region code", "region_code", max_width=12),
-    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
-    Column("分子事实编号", "Numerator fact ID", "numerator_fact_id", max_width=18),
-    Column("分母事实编号", "Denominator fact ID", "denominator_fact_id", max_width=18),
-]
-PER_CAPITA_PRINTED_COLUMNS = 14
-PER_CAPITA_NOTE = (
-    "结果 = 分子（报道数字）÷ 分母（官方统计）× 换算；“结果”列是 Excel 公式，选中单元格即可看到算式。"
-    "分子是下限（≥）或约数（≈）时，结果同样是下限或约数。分母缺当年数据时用相邻年份（状态“代用年份”，"
-    "分母年份以橙色标出）；没有官方分母时不计算（状态“无分母”，结果留空），“说明”列写明原因。"
-)
-CHECK_COLUMNS = [
-    Column("地区", "Region", "region_name", "zt_wrap", 12),
-    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 16),
-    Column("单位", "Unit", "unit_zh", max_width=8),
-    Column("报道数字", "Article figure", "article_value", "zt_int", 16),
-    Column("原文数字", "As written", "article_number_text", max_width=12),
-    Column("报道年份", "Article year", "article_year", "zt_year", 9),
-    Column("官方数字", "Official figure", "official_value", "zt_int", 16),
-    Column("官方年份", "Official year", "official_year", "zt_year", 9),
-    Column("相对差异", "Relative difference", "relative_difference", "zt_pct_signed", 11),
-    Column("相符", "Consistent", "consistent_zh", max_width=8),
-    Column("核对规则", "Rule", "rule", "zt_small", 26),
-    Column("原文摘录", "Quote", "article_quote", "zt_small", 36),
-    Column("来源（文章标题）", "Source (article title)", "article_title", "zt_wrap", 22),
-    Column("官方来源", "Official source", "official_source_title", "zt_small", 26),
-    Column("官方来源链接", "Official source URL", "official_source_url", max_width=30),
-    Column("地区代码", "Region code", "region_code", max_width=12),
-    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
-    Column("报道事实编号", "Article fact ID", "article_fact_id", max_width=18),
-    Column("统计事实编号", "Statistics fact ID", "statistics_fact_id", max_width=18),
-]
-CHECK_PRINTED_COLUMNS = 14
-CHECK_NOTE = (
-    "报道中的数字与同一地区、同一指标的官方统计（同年，没有时取上一年）对照。相对差异 =（报道数字 − 官方数字）"
-    "÷ 官方数字。“相符”看报道的说法是否与官方数字吻合：“超过、多”要求官方数字不低于报道数字，“约、近”允许"
-    "相差5%，确数允许相差1%。不相符、差异大的排在前面。"
-)
-
-
-def _sheet_heading(ws: Worksheet, title: str, note: str, n_columns: int) -> None:
-    """A title and a note that says how to read the sheet, merged across the printed columns."""
-    put_text(ws, 1, 1, title, "zt_title")
-    ws.row_dimensions[1].height = 26
-    put_text(ws, 2, 1, note, "zt_note")
-    if n_columns > 1:
-        ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=n_columns)
-
-
-def _note_height(ws: Worksheet, note: str, widths: dict[int, float], n_columns: int) -> None:
-    """Grow the merged note row to show its text whole (no reader grows merged rows by itself)."""
-    width = sum(widths[i] for i in range(1, n_columns + 1))
-    ws.row_dimensions[2].height = text_lines(note, width * SMALL_TEXT_SCALE) * LINE_HEIGHT * 0.9 + 4
-
-
-def _streamed_table(ws: Worksheet, columns: list[Column], frame: pd.DataFrame, printed: int,
-                    streamed: list[StreamColumn], note: str) -> StreamedSheet:
-    """Widths, row heights, filter, frozen headers and print area for a table below `_sheet_heading`.
-
-    Rows are as tall as the printed columns need: a long quote to the right of the page is read in the
-    formula bar rather than stretching every printed row.
-    """
-    widths = fit_widths(ws, columns, frame)
-    for i, column in enumerate(columns, start=1):
-        if column.style.startswith(("zt_int", "zt_rate", "zt_scale", "zt_pct")):  # room for ≥ and decimals
-            widths[i] += 2
-            ws.column_dimensions[get_column_letter(i)].width = widths[i]
-    _note_height(ws, note, widths, printed)
-    first = FAIR_FIRST_ROW + 2
-    finish_table(ws, columns, first, len(frame))
-    ws.print_area = f"A1:{get_column_letter(printed)}{first - 1 + len(frame)}"
-    heights = [h or None for h in row_heights(columns[:printed], frame, widths).tolist()]
-    return StreamedSheet(ws.title, first_row=first, columns=streamed, row_heights=heights)
-
-
-def _empty_sheet(ws: Worksheet, title: str, note: str, sentence: str) -> StreamedSheet:
-    """Title, note and a sentence saying why there are no rows, in one wide column."""
-    _sheet_heading(ws, title, note, 1)
-    ws.column_dimensions["A"].width = 100
-    _note_height(ws, note, {1: 100}, 1)
-    put_text(ws, FAIR_FIRST_ROW + 1, 1, sentence, "zt_para")
-    ws.print_area = f"A1:A{FAIR_FIRST_ROW + 1}"
-    return StreamedSheet(ws.title, first_row=FAIR_FIRST_ROW + 2)
-
-
-def per_capita_formulas(rows: pd.DataFrame, first_row: int) -> list[str | None]:
-    """`D5/H5*K5` for each row with a result: the arithmetic in the cell, over the cells beside it."""
-    letter = {c.key: get_column_letter(i) for i, c in enumerate(PER_CAPITA_COLUMNS, start=1)}
-    numerator, denominator, scale = letter["numerator_value"], letter["denominator_value"], letter["scale"]
-    computable = (rows["value"].notna() & rows["numerator_value"].notna() & rows["scale"].notna()
-                  & rows["denominator_value"].fillna(0).ne(0)).tolist()
-    return [f"{numerator}{r}/{denominator}{r}*{scale}{r}" if ok else None
-            for r, ok in enumerate(computable, start=first_row)]
-
-
-def write_per_capita(layout: Layout, ws: Worksheet) -> StreamedSheet:
-    """Per-10,000-residents and per-100-million-yuan-GDP values, each with its numerator, denominator and sum.
-
-    The result cell is the formula over the numerator, denominator and scale cells with the stored value
-    cached, so Excel shows the arithmetic and any reader (pandas, a phone) the number; without a
-    denominator the cell stays empty and the status and note say why, never a zero.
-    """
-    rows = layout.per_capita
-    n_columns = PER_CAPITA_PRINTED_COLUMNS
-    title = "人均指标：每万常住人口、每亿元地区生产总值"
-    if rows.empty:
-        return _empty_sheet(ws, title, PER_CAPITA_NOTE, "本工作簿中没有人均指标（筛选条件下没有，或导出时未附人均"
-                            "指标表）。人均指标需要报道中的人才、项目或资金数字，以及同一地区官方统计的常住人口或"
-                            "地区生产总值，由数据更新程序计算。")
-    _sheet_heading(ws, title, PER_CAPITA_NOTE, n_columns)
-    units = {u: layout.unit_zh(u) for u in pd.concat([rows["numerator_unit"], rows["unit"]]).unique()}
-    rows = rows.assign(numerator_unit_zh=rows["numerator_unit"].map(units), unit_zh=rows["unit"].map(units))
-    header_rows(ws, FAIR_FIRST_ROW, PER_CAPITA_COLUMNS)
-    first = FAIR_FIRST_ROW + 2
-    has_value = rows["status"].isin(DERIVED_HAS_VALUE)
-    exact = pd.Series("exact", index=rows.index)
-    streamed = []
-    for column in PER_CAPITA_COLUMNS:
-        key = column.key
-        if key == "numerator_value":
-            streamed.append(_number_column(layout, ws, rows[key], rows["numerator_unit"], rows["qualifier"]))
-        elif key == "denominator_value":
-            streamed.append(_number_column(layout, ws, rows[key], rows["denominator_unit"], exact))
-        elif key == "value":
-            streamed.append(_number_column(layout, ws, rows[key].where(has_value), rows["unit"],
-                                           rows["qualifier"], kind="rate",
-                                           formulas=per_capita_formulas(rows, first)))
-        elif key in ("year", "denominator_year"):
-            flagged = rows["proxy_year"] & (key == "denominator_year")
-            ids = {False: style_id(ws, "zt_year"), True: style_id(ws, "zt_year_flag")}
-            styles = [ids[bool(f)] for f in flagged.tolist()]
-            streamed.append(StreamColumn([None if v != v else int(v) for v in rows[key].tolist()], styles,
-                                         numeric=True))
-        elif key == "scale":
-            streamed.append(StreamColumn(rows[key].tolist(), style_id(ws, "zt_scale"), numeric=True))
-        elif key == "status_zh":
-            styles = ["zt_text" if s == "derived" else "zt_flag" for s in rows["status"].tolist()]
-            streamed.append(_text_column(ws, rows, column, styles))
-        else:
-            streamed.append(_text_column(ws, rows, column))
-    return _streamed_table(ws, PER_CAPITA_COLUMNS, rows, n_columns, streamed, PER_CAPITA_NOTE)
-
-
-def write_crosscheck(layout: Layout, ws: Worksheet) -> StreamedSheet:
-    """Article figures beside the official ones, worst first, with the rule that decides 是/否."""
-    rows = layout.checks
-    n_columns = CHECK_PRINTED_COLUMNS
-    title = "核对：报道数字与官方统计"
-    if rows.empty:
-        return _empty_sheet(ws, title, CHECK_NOTE, "本工作簿中没有可与官方统计对照的报道数字（筛选条件下没有，"
-                            "或导出时未附核对表）。目前对照常住人口、地区生产总值等有官方统计的指标。")
-    _sheet_heading(ws, title, CHECK_NOTE, n_columns)
-    rows = rows.assign(unit_zh=rows["unit"].map(layout.unit_zh))
-    header_rows(ws, FAIR_FIRST_ROW, CHECK_COLUMNS)
-    exact = pd.Series("exact", index=rows.index)
-    streamed = []
-    for column in CHECK_COLUMNS:
-        key = column.key
-        if key == "article_value":
-            streamed.append(_number_column(layout, ws, rows[key], rows["unit"], rows["article_qualifier"]))
-        elif key == "official_value":
-            streamed.append(_number_column(layout, ws, rows[key], rows["unit"], exact))
-        elif key in ("article_year", "official_year"):
-            streamed.append(StreamColumn(rows[key].astype(int).tolist(), style_id(ws, "zt_year"), numeric=True))
-        elif key == "relative_difference":
-            streamed.append(StreamColumn(rows[key].tolist(), style_id(ws, "zt_pct_signed"), numeric=True))
-        elif key == "consistent_zh":
-            styles = ["zt_yes" if ok else "zt_no" for ok in rows["consistent"].tolist()]
-            streamed.append(_text_column(ws, rows, column, styles))
-        else:
-            streamed.append(_text_column(ws, rows, column))
-    return _streamed_table(ws, CHECK_COLUMNS, rows, n_columns, streamed, CHECK_NOTE)
-
-
-# --- 明细: every fact with its provenance, streamed
-
-
-FACT_COLUMNS = [
-    Column("地区", "Region", "region_name", "zt_wrap", 14),
-    Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
-    Column("年份", "Year", "year", "zt_year", 7),
-    Column("时期", "Period", "period", "zt_wrap", 16),
-    Column("数值", "Value", "value", "zt_int", 24),
-    Column("单位", "Unit", "unit_zh", max_width=8),
-    Column("数值说明", "Qualifier", "qualifier_zh", "zt_wrap", 10),
-    Column("原文摘录", "Quote", "quote", "zt_wrap", 44),
-    Column("来源（文章标题）", "Source (article title)", "source", "zt_wrap", 20),
-    Column("媒体", "Outlet", "outlet", "zt_wrap", 10),
-    Column("发布日期", "Published", "published", "zt_date_month", 11),
-    Column("状态", "Status", "status_zh", max_width=10),
-    Column("复核原因", "Review reason", "review_reason", "zt_small", 30),
-    Column("上限", "Upper value", "value_high", "zt_int", 24),
-    Column("原文数字", "As written", "number_text", max_width=14),
-    Column("来源链接", "Source URL", "source_url", max_width=30),
-    Column("层级", "Level", "level_zh", max_width=12),
-    Column("指标族", "Family", "family_zh", max_width=14),
-    Column("地区代码", "Region code", "region_code", max_width=12),
-    Column("指标代码", "Indicator code", "indicator_code", max_width=30),
-    Column("事实编号", "Fact ID", "fact_id", max_width=18),
-]
-
-
-def facts_for_sheet(layout: Layout) -> pd.DataFrame:
-    """The facts with every column the sheet shows, in Chinese where a reader sees words."""
-    facts = layout.facts
-    family_names = layout.data.indicators.set_index("family")["family_name_zh"].to_dict()
-    unit_names = {u: layout.unit_zh(u) for u in facts["unit"].unique()}
-    label = functools.cache(period_label)  # a few hundred distinct periods among 100,000 facts
-    periods = list(map(label, objects(facts["period_kind"]), objects(facts["period_start"]),
-                       objects(facts["period_end"])))
-    return facts.assign(
-        period=periods,
-        source=facts["source_title"].where(facts["source_title"] != "", facts["title"]),
-        unit_zh=facts["unit"].map(unit_names),
-        qualifier_zh=facts["qualifier"].map(QUALIFIER_ZH).fillna(facts["qualifier"]),
-        status_zh=facts["status"].map(STATUS_ZH).fillna(facts["status"]),
-        level_zh=facts["region_level"].map(LEVEL_ZH).fillna(facts["region_level"]),
-        family_zh=facts["family"].map(family_names).fillna(facts["family"]),
-    )
-
-
-def _number_column(layout: Layout, ws: Worksheet, values: pd.Series, units: pd.Series, qualifiers: pd.Series,
-                   review: pd.Series | None = None, kind: str | None = None,
-                   formulas: list[str | None] | None = None) -> StreamColumn:
-    """Values scaled for display, each cell's format chosen from its unit (or `kind`), qualifier and review
-    status; `formulas` make the cells formulas with these values cached."""
-    values = values.astype(float)
-    percent = units.isin(PERCENT_UNITS).to_numpy()
-    shown = np.where(percent, values / 100, values)
-    if kind is None:
-        integral = np.isnan(values.to_numpy()) | (np.mod(values.to_numpy(), 1) == 0)
-        by_value = pd.Series(np.where(integral, "int", "dec"), index=values.index)
-        kinds = units.map(UNIT_KIND).fillna(by_value)
-    else:
-        kinds = pd.Series(kind, index=values.index)
-    flags = [False] * len(values) if review is None else review.to_numpy(dtype=bool).tolist()
-    ids: dict[tuple[str, str, bool], int] = {}
-    styles = []
-    for key in zip(objects(kinds), objects(qualifiers), flags, strict=True):
-        if key not in ids:
-            ids[key] = style_id(ws, number_style(layout.workbook, key[0], key[1], bool(key[2])))
-        styles.append(ids[key])
-    return StreamColumn([None if v != v else float(v) for v in shown.tolist()], styles, numeric=True,
-                        formulas=formulas)
-
-
-def _text_column(ws: Worksheet, frame: pd.DataFrame, column: Column,
-                 styles: Sequence[str] | None = None) -> StreamColumn:
-    """Texts as strings, never formulas: a text starting with '=' or '@' gets Excel's quote prefix."""
-    texts = frame[column.key].to_numpy(dtype=object, na_value=None).tolist()  # fast even for str dtype
-    if styles is None:
-        return StreamColumn(texts, style_id(ws, column.style),
-                            guarded_style=style_id(ws, column.style, quote_prefix=True))
-    ids = {name: style_id(ws, name) for name in set(styles)}
-    return StreamColumn(texts, [ids[name] for name in styles], guarded_style=style_id(ws, column.style, True))
-
-
-def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
-    """Header rows through openpyxl; the rows themselves are returned to be streamed into the file."""
-    facts = facts_for_sheet(layout)
-    header_rows(ws, 1, FACT_COLUMNS)
-    columns = []
-    review = facts["status"] == "needs_review"
-    for column in FACT_COLUMNS:
-        if column.key == "value":
-            columns.append(_number_column(layout, ws, facts["value"], facts["unit"], facts["qualifier"], review))
-        elif column.key == "value_high":
-            exact = pd.Series("exact", index=facts.index)
-            columns.append(_number_column(layout, ws, facts["value_high"], facts["unit"], exact, review))
-        elif column.key == "year":
-            years = facts["year"].astype(int).tolist()
-            columns.append(StreamColumn(years, style_id(ws, "zt_year"), numeric=True))
-        elif column.key == "published":
-            serial = excel_serial(facts["published"])
-            precision = facts["published_precision"].fillna("day").where(
-                facts["published_precision"].isin(["day", "month", "year"]), "day")
-            ids = {p: style_id(ws, f"zt_date_{p}") for p in ("day", "month", "year")}
-            columns.append(StreamColumn([None if v != v else int(v) for v in serial.tolist()],
-                                        [ids[p] for p in objects(precision)], numeric=True))
-        else:
-            columns.append(_text_column(ws, facts, column))
-    widths = fit_widths(ws, FACT_COLUMNS, facts)
-    finish_table(ws, FACT_COLUMNS, 3, len(facts))
-    ws.print_area = f"A1:{get_column_letter(FACTS_PRINTED_COLUMNS)}{max(len(facts) + 2, 2)}"
-    heights = [h or None for h in row_heights(FACT_COLUMNS, facts, widths).tolist()]
-    return StreamedSheet(ws.title, first_row=3, columns=columns, row_heights=heights)
 
 
 # --- 来源, 指标, 地区: reference sheets
