@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dashboard import data, figures, fmt
 from dashboard.layout import bi, norm_options, option_label, provenance_hint
 from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState, from_query, to_query
+from etl.vocabulary import FACT_COLUMNS, STATISTICS
 
 CONTROLS = [
     ("f-family", "value"), ("f-indicator", "value"), ("f-region", "value"), ("f-sub", "value"),
@@ -376,7 +377,7 @@ def render_summary(view: dict) -> list:
     figures to review."""
     state = ViewState.from_dict(view)
     _snap, facts = data.facts_for(repo(), state)
-    official = facts["source_kind"] == "statistics" if len(facts) else pd.Series(dtype=bool)
+    official = facts["source_kind"] == STATISTICS if len(facts) else pd.Series(dtype=bool)
     stats = [
         (len(facts), "条数据", "figures"),
         (facts["region_code"].nunique() if len(facts) else 0, "个地区", "regions"),
@@ -576,7 +577,7 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
     badges = [dbc.Badge(fmt.qualifier_text(str(fact["qualifier"])),
                         color="warning" if fact["inexact"] else "light", text_color="dark" if not fact["inexact"] else None,
                         class_name="me-1")]
-    if fact.get("source_kind") == "statistics":
+    if fact.get("source_kind") == STATISTICS:
         badges.append(dbc.Badge(f"{fmt.STAT_MARK} 官方统计 official statistics", color="success", class_name="me-1"))
     else:
         badges.append(dbc.Badge("报道 article", color="light", text_color="dark", class_name="me-1 b-article"))
@@ -709,7 +710,7 @@ def check_block(checks: pd.DataFrame, fact_id: str) -> list:
 def source_block(fact: dict, published: str) -> html.Div:
     """Where the figure was read: the article (title, outlet, date) or, for statistics, the named source."""
     lines = [html.Div(str(fact["title"]) or "（无标题 untitled）", className="q-title")]
-    if fact.get("source_kind") == "statistics":
+    if fact.get("source_kind") == STATISTICS:
         if fact.get("source_url"):
             lines.append(html.Div(html.A(str(fact["source_url"]), href=str(fact["source_url"]), target="_blank",
                                          rel="noopener noreferrer"), className="q-url"))
@@ -769,7 +770,7 @@ def download_xlsx(n_clicks: int | None, table_key: dict | None, request: dict | 
     snap = repo().snapshot()
     query = _query(table_key)
     ordered = repo().sorted(snap, query, (request or {}).get("sortModel"))
-    facts = ordered[[c for c in data.FACT_COLUMNS if c in ordered.columns]].copy()
+    facts = ordered[[c for c in FACT_COLUMNS if c in ordered.columns]].copy()
     for column in facts.columns:
         if isinstance(facts[column].dtype, pd.CategoricalDtype):
             facts[column] = facts[column].astype(str)

@@ -29,16 +29,9 @@ from dashboard.urlstate import LATEST, RATE, ViewState
 from etl.jobs import schedule
 from etl.paths import REFERENCE_DIR, resolve_db_url
 from etl.store.schema import make_engine
+from etl.vocabulary import FACT_COLUMNS, FAMILIES, NON_CURRENT_STATUSES, STATISTICS
 
 REVALIDATE_SECONDS = 2.0
-NON_CURRENT_STATUSES = ("rejected", "retired")
-FACT_COLUMNS = [
-    "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
-    "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
-    "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
-    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind", "source_title",
-    "source_url",
-]
 ARTICLE_COLUMNS = ["article_id", "title", "outlet", "published", "published_precision", "file"]
 LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "zone": 3, "town": 3}
 CACHE_SIZE = 64
@@ -795,8 +788,6 @@ def _family_options(snap: Snapshot, avail: pd.DataFrame) -> list[Option]:
 
 def fmt_family_order(families) -> list[str]:
     """Families in taxonomy order where known, then any others alphabetically."""
-    from etl.extract.indicators import FAMILIES
-
     known = [f for f in FAMILIES if f in set(families)]
     return known + sorted(set(families) - set(known))
 
@@ -969,7 +960,7 @@ def table_records(facts: pd.DataFrame) -> pd.DataFrame:
     })
     frame["inexact"] = facts["inexact"].to_numpy()
     frame["needs_review"] = facts["needs_review"].to_numpy()
-    frame["statistics"] = (facts["source_kind"] == "statistics").to_numpy()
+    frame["statistics"] = (facts["source_kind"] == STATISTICS).to_numpy()
     return frame
 
 

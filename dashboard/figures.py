@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import fmt
+from etl.vocabulary import STATISTICS
 
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 INK = "#1d2733"
@@ -103,7 +104,7 @@ def is_statistics(rows: pd.DataFrame) -> list[bool]:
     """Which rows are official statistics (derived rows and older databases have no such column)."""
     if "source_kind" not in rows.columns:
         return [False] * len(rows)
-    return [str(k) == "statistics" for k in rows["source_kind"]]
+    return [str(k) == STATISTICS for k in rows["source_kind"]]
 
 
 def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
@@ -235,7 +236,7 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
             if (region, indicator) in grid.index:
                 row = grid.loc[(region, indicator)]
                 z_row.append(int(row["n_quotes"]))
-                official = str(row.get("source_kind", "")) == "statistics"
+                official = str(row.get("source_kind", "")) == STATISTICS
                 t_row.append(str(row["display"]) + (f" {fmt.STAT_MARK}" if official else ""))
                 h_row.append(f"<b>{row['region_name']}</b> · {row['indicator_name_zh']}<br>{row['exact']}　{row['year']}年"
                              f"<br>{int(row['n_quotes'])} 条引文 quotes<br><i>点击查看出处 click for the quote</i>")

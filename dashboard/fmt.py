@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from etl.paths import REFERENCE_DIR
+from etl.vocabulary import ARTICLE, STATISTICS
 
 WAN = 1e4
 YI = 1e8
@@ -47,8 +48,8 @@ LEVEL_LABEL = {
     "town": ("乡镇街道", "town"),
 }
 SOURCE_LABEL = {
-    "article": ("报道", "article"),
-    "statistics": ("官方统计", "official statistics"),
+    ARTICLE: ("报道", "article"),
+    STATISTICS: ("官方统计", "official statistics"),
 }
 RATE_BASIS_LABEL = {  # the toggle's wording for each derived unit
     "per_10k_residents": ("每万常住人口", "per 10,000 residents"),

@@ -12,7 +12,8 @@ from dash import dcc, html
 
 from dashboard import fmt
 from dashboard.data import ETL_HINT, TABLE_COLUMNS, Option, Snapshot
-from dashboard.urlstate import ABSOLUTE, LATEST, LEVELS, RATE, ViewState
+from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState
+from etl.vocabulary import ARTICLE, LEVELS, STATISTICS
 
 GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -261,8 +262,8 @@ def facts_table() -> html.Div:
                                input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary",
                                label_checked_class_name="active",
                                options=[{"label": "全部 All", "value": ""},
-                                        {"label": "报道 Articles", "value": "article"},
-                                        {"label": "官方统计 Statistics", "value": "statistics"}]),
+                                        {"label": "报道 Articles", "value": ARTICLE},
+                                        {"label": "官方统计 Statistics", "value": STATISTICS}]),
                 dbc.Input(id="t-search", type="search", debounce=True, placeholder="搜索原文、地区、指标… Search quotes",
                           class_name="table-search", size="sm"),
                 dbc.Button(bi("下载 CSV", "Download CSV"), id="btn-csv", size="sm", color="primary", outline=True),

@@ -22,7 +22,8 @@ from etl.curate.percapita import crosscheck, derive
 from etl.extract.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
 from etl.store.publish import write_tables
-from etl.store.schema import FACT_COLUMNS, make_engine, runs
+from etl.store.schema import make_engine, runs
+from etl.vocabulary import ARTICLE, FACT_COLUMNS, STATISTICS
 
 QUALIFIER_WEIGHTS = {"exact": 70, "over": 12, "approx": 8, "under": 4, "target": 4, "range": 2}
 QUALIFIER_WORD = {"exact": "", "over": "超", "approx": "约", "under": "最高", "target": "力争", "range": ""}
@@ -92,7 +93,7 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
             "char_start": char_start, "char_end": char_start + len(number_text), "quote_start": char_start - 10,
             "quote_end": char_start + 20, "number_text": number_text, "region_source": "sentence",
             "status": "needs_review" if rng.random() < 0.1 else "extracted",
-            "review_reason": "", "source_kind": "article",
+            "review_reason": "", "source_kind": ARTICLE,
         })
     facts += official_statistics(regions, rng)
     frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
@@ -102,7 +103,7 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
     if STATISTICS_ID in set(frame["article_id"]):
         articles.append({**articles[0], "article_id": STATISTICS_ID, "file": "statistics/synthetic.csv",
                          "title": "官方统计数据 Official statistics: synthetic.csv", "outlet": "统计部门 statistics offices",
-                         "published_source": "statistics"})
+                         "published_source": STATISTICS})
     return {
         "facts": frame,
         "derived_facts": derive(frame, taxonomy),
@@ -139,8 +140,8 @@ def official_statistics(regions: pd.DataFrame, rng: random.Random) -> list[dict]
                     "value": value, "value_high": None, "unit": unit, "qualifier": "exact",
                     "period_start": f"{year}-12-31", "period_end": f"{year}-12-31", "period_kind": "as_of",
                     "year": year, "quote": f"{region['name_zh']} {value:.0f}", "char_start": 0, "char_end": 1,
-                    "quote_start": 0, "quote_end": 1, "number_text": f"{value:.0f}", "region_source": "statistics",
-                    "status": "extracted", "review_reason": "", "source_kind": "statistics",
+                    "quote_start": 0, "quote_end": 1, "number_text": f"{value:.0f}", "region_source": STATISTICS,
+                    "status": "extracted", "review_reason": "", "source_kind": STATISTICS,
                     "source_title": f"{year}年{region['name_zh']}统计公报（合成 synthetic）",
                     "source_url": f"http://127.0.0.1/synthetic/{region['code']}/{year}",
                 })

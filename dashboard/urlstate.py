@@ -10,15 +10,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qs, urlencode
 
+from etl.vocabulary import ARTICLE, LEVELS, STATISTICS
+
 TABS = ("compare", "trend", "matrix", "map", "check", "status")
-LEVELS = ("province", "city", "county", "zone", "town")
 TREND_KINDS = ("line", "dot")
 MAP_LEVELS = ("city", "county")
 LANGS = ("zh-en", "zh")
 LATEST = "latest"
 ABSOLUTE, RATE = "abs", "rate"
 NORMS = (ABSOLUTE, RATE)  # rate: per 10,000 residents or per 100 million yuan of GDP, as the taxonomy declares
-SOURCES = ("", "article", "statistics")  # the facts table's source filter; '' = both
+SOURCES = ("", ARTICLE, STATISTICS)  # the facts table's source filter; '' = both
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from etl.store.schema import make_engine
 from etl.workbook.data import ExportData, ExportFilters, load_export_data
 from etl.workbook.export import export_to_file, workbook_bytes, write_workbook
 from etl.workbook.frames import RegionTree, crosscheck_rows, period_label, pivot_cells
-from etl.workbook.grids import CHECK_COLUMNS, FACT_COLUMNS, PER_CAPITA_COLUMNS
+from etl.workbook.grids import CHECK_COLUMNS, FACT_SHEET_COLUMNS, PER_CAPITA_COLUMNS
 from etl.workbook.layout import SHEET_CHECK, SHEET_FACTS, SHEET_NAMES, SHEET_PER_CAPITA, SHEET_SUMMARY
 
-FACT_HEADERS_ZH = [c.zh for c in FACT_COLUMNS]
+FACT_HEADERS_ZH = [c.zh for c in FACT_SHEET_COLUMNS]
 PER_CAPITA_HEADERS_ZH = [c.zh for c in PER_CAPITA_COLUMNS]
 CHECK_HEADERS_ZH = [c.zh for c in CHECK_COLUMNS]
 FIRST_DATA_ROW = 5  # title, note, Chinese header, English header
@@ -89,7 +89,7 @@ def test_sheets_are_named_in_reading_order(seed_workbook):
 def test_facts_sheet_has_bilingual_headers_filter_and_frozen_panes(seed_workbook):
     ws = load_workbook(seed_workbook)[SHEET_FACTS]
     assert [c.value for c in ws[1]] == FACT_HEADERS_ZH
-    assert [c.value for c in ws[2]] == [c.en for c in FACT_COLUMNS]
+    assert [c.value for c in ws[2]] == [c.en for c in FACT_SHEET_COLUMNS]
     assert ws.freeze_panes == "B3"
     assert ws.auto_filter.ref.startswith("A2:")
     assert ws.print_title_rows == "$1:$2"
@@ -108,7 +108,7 @@ def test_every_current_fact_is_in_the_sheet_with_the_databases_number(seed_workb
 
 def test_numbers_carry_formats_an_official_expects(seed_workbook, db_facts):
     ws = load_workbook(seed_workbook)[SHEET_FACTS]
-    by_id = {ws.cell(row=r, column=len(FACT_COLUMNS)).value: r for r in range(3, ws.max_row + 1)}
+    by_id = {ws.cell(row=r, column=len(FACT_SHEET_COLUMNS)).value: r for r in range(3, ws.max_row + 1)}
     value_col = FACT_HEADERS_ZH.index("数值") + 1
     for fact in db_facts.itertuples():
         cell = ws.cell(row=by_id[fact.fact_id], column=value_col)

@@ -9,7 +9,6 @@ import pytest
 
 from etl.extract.numbers import (
     _FULLWIDTH,
-    QUALIFIERS,
     Quantity,
     _number_re,
     _numeral_matches,
@@ -17,6 +16,7 @@ from etl.extract.numbers import (
     load_units,
     parse_numeral,
 )
+from etl.vocabulary import QUALIFIERS
 
 RAW_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"
 ARTICLES = sorted(RAW_DIR.glob("*.txt"))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract.periods import PERIOD_KINDS, Period, find_period_cues, resolve_period
+from etl.extract.periods import Period, find_period_cues, resolve_period
+from etl.vocabulary import PERIOD_KINDS
 
 RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 PUB = date(2024, 10, 1)

@@ -24,7 +24,7 @@ from etl.extract.indicators import Taxonomy
 from etl.extract.regions import Gazetteer
 from etl.extract.sources import Rejection
 from etl.paths import REFERENCE_DIR
-from etl.store.schema import PERIOD_KINDS, QUALIFIERS
+from etl.vocabulary import PERIOD_KINDS, QUALIFIERS
 
 CORRECTIONS_PATH = REFERENCE_DIR / "corrections.csv"
 FIELDS = ("value", "value_high", "unit", "qualifier", "region_code", "indicator_code", "year", "period_kind",

@@ -12,9 +12,9 @@ import hashlib
 import pandas as pd
 
 from etl.extract.indicators import Taxonomy
+from etl.vocabulary import ARTICLE, LIVE_STATUSES, STATISTICS
 
 PROXY_YEARS = (1, -1)
-LIVE_STATUSES = ("extracted", "needs_review", "corrected")
 TOLERANCE = {"exact": 0.01, "approx": 0.05}
 
 DERIVED_COLUMNS = [
@@ -80,8 +80,8 @@ def derive(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     specs = taxonomy.derived.values()
     numerator_columns = ["fact_id", "region_code", "region_name", "region_level", "year", "qualifier", "value",
                          "value_high", "unit", "article_id", "quote"]
-    articles = _live(facts, "article", {spec.numerator for spec in specs}, numerator_columns)
-    official = _live(facts, "statistics", {spec.denominator for spec in specs}, OFFICIAL_COLUMNS)
+    articles = _live(facts, ARTICLE, {spec.numerator for spec in specs}, numerator_columns)
+    official = _live(facts, STATISTICS, {spec.denominator for spec in specs}, OFFICIAL_COLUMNS)
     rows = []
     for spec in specs:
         indicator = taxonomy.indicators[spec.code]
@@ -139,9 +139,9 @@ def crosscheck(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     The official year is the article's year or the year before (official figures lag a year).
     """
     checked = {i.code for i in taxonomy.indicators.values() if i.statistics_names}
-    articles = _records(_live(facts, "article", checked, ARTICLE_COLUMNS), ["indicator_code", *ARTICLE_COLUMNS])
+    articles = _records(_live(facts, ARTICLE, checked, ARTICLE_COLUMNS), ["indicator_code", *ARTICLE_COLUMNS])
     official: dict[tuple[str, str, object], dict] = {}
-    for row in _records(_live(facts, "statistics", checked, OFFICIAL_COLUMNS),
+    for row in _records(_live(facts, STATISTICS, checked, OFFICIAL_COLUMNS),
                         ["indicator_code", *OFFICIAL_COLUMNS]):
         if not pd.isna(row["region_code"]):  # the first official row of a region, indicator and year counts
             official.setdefault((row["region_code"], row["indicator_code"], row["year"]), row)

@@ -21,6 +21,7 @@ from etl.extract.facts import Fact, make_fact_id
 from etl.extract.indicators import Taxonomy
 from etl.extract.regions import Gazetteer
 from etl.extract.sources import Rejection, decode_article
+from etl.vocabulary import STATISTICS
 
 STATISTICS_DIR = "statistics"
 REQUIRED_COLUMNS = ("year", "indicator", "value", "unit")
@@ -182,7 +183,7 @@ def statistics_facts(tables: list[StatisticsTable], gazetteer: Gazetteer, taxono
                 qualifier="exact", period_start=start, period_end=end, period_kind=kind, year=year,
                 quote=quote, char_start=row.char_start, char_end=row.char_end,
                 quote_start=row.char_start, quote_end=row.char_end, number_text=fields["value"],
-                region_source="statistics", status=STATUS, review_reason="", source_kind="statistics",
+                region_source=STATISTICS, status=STATUS, review_reason="", source_kind=STATISTICS,
                 source_title=fields.get("source_title", "").strip(), source_url=fields.get("source_url", "").strip(),
             ))
     return facts, rejections
@@ -202,7 +203,7 @@ def statistics_sources(tables: list[StatisticsTable], facts: list[Fact]) -> list
         rows.append({
             "article_id": statistics_article_id(table.file), "file": table.file, "sha256": table.sha256,
             "title": f"官方统计数据 Official statistics: {Path(table.file).name}", "outlet": "统计部门 statistics offices",
-            "published": date(latest, 12, 31), "published_precision": "year", "published_source": "statistics",
+            "published": date(latest, 12, 31), "published_precision": "year", "published_source": STATISTICS,
             "published_note": "latest year in the table; each row names its own source", "primary_region_code": "330000",
             "primary_region_name": "浙江省", "encoding": "utf-8", "n_chars": 0, "n_facts": len(own),
         })

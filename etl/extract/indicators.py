@@ -16,12 +16,8 @@ import yaml
 
 from etl.extract.text import PatternIndex
 from etl.paths import REFERENCE_DIR
+from etl.vocabulary import FAMILIES
 
-FAMILIES = (
-    "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
-    "graduates_and_young", "high_level_talent", "platforms_and_carriers", "projects_and_investment",
-    "ranking_or_index", "services_and_housing", "events_and_activities", "economy_output", "other",
-)
 BARE = "bare"
 SEGMENT_BREAK = re.compile(r"[，,；;：:。！？!?、]")
 AFTER_STOP = re.compile(r"[，,；;：:。！？!?、\d]")

@@ -20,8 +20,6 @@ import yaml
 
 from etl.extract.text import may_match, required_chars
 
-QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
-
 UNITS_PATH = Path(__file__).resolve().parents[2] / "data/reference/units.yaml"
 
 # Full-width ASCII (digits, ％, ，, （） and letters) -> ASCII; one char for one

@@ -18,8 +18,6 @@ from typing import NamedTuple
 
 from etl.extract.text import PatternIndex
 
-PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
-
 EXPLICIT = 3
 RELATIVE = 2
 WEAK = 1

@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from etl.paths import REFERENCE_DIR
+from etl.vocabulary import LEVELS
 
-LEVELS = ("province", "city", "county", "zone", "town")
 PROVINCE_CODE = "330000"
 PROVINCE_WORD = "全省"
 # A place name directly followed by a university's name is part of an institution's name (浙江大学,

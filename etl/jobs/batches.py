@@ -23,10 +23,9 @@ from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
 from etl.parallel import worker_count
 from etl.paths import REFERENCE_DIR
-from etl.store.schema import FACT_COLUMNS
+from etl.vocabulary import FACT_COLUMNS
 
 Progress = Callable[[int, int, str], None]
-STATISTICS_SOURCE = "statistics"  # articles.published_source of a statistics table
 
 
 @dataclass

@@ -37,7 +37,6 @@ from etl.extract.regions import load_gazetteer
 from etl.extract.sources import Rejection
 from etl.jobs.batches import (
     FAIRNESS_TABLES,
-    STATISTICS_SOURCE,
     Progress,
     RunSummary,
     indicators_frame,
@@ -63,6 +62,7 @@ from etl.store.locking import DatabaseLock, LockBusy
 from etl.store.publish import Delta, TablePatch, publish_delta, read_rows, read_table, record_run
 from etl.store.schema import articles, ensure_schema, facts, make_engine, metadata
 from etl.store.spool import Spool
+from etl.vocabulary import ARTICLE, STATISTICS
 
 log = logging.getLogger("etl.refresh")
 
@@ -143,7 +143,7 @@ def start(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSummary
     reference = Vocabulary(load_gazetteer(opts.reference_dir), load_taxonomy(opts.reference_dir),
                            frozenset(load_units()))
     previous, published_sources = read_inputs(engine), read_published(engine)
-    published = {a for a, source in published_sources.items() if source != STATISTICS_SOURCE}
+    published = {a for a, source in published_sources.items() if source != STATISTICS}
     prior_version, _ = last_success(engine)
     scan = scan_raw(opts.raw_dir, previous, extractor_fingerprint(reference_dir=opts.reference_dir),
                     full=opts.full, published=published)
@@ -279,8 +279,8 @@ def summarise_current(engine: Engine, summary: RunSummary) -> None:
     with engine.connect() as conn:
         rows = conn.execute(select(facts.c.source_kind, facts.c.family, func.count(), review)
                             .group_by(facts.c.source_kind, facts.c.family)).all()
-    summary.facts_by_family = {family: count for kind, family, count, _ in rows if kind == "article"}
-    summary.statistics_facts = sum(count for kind, _, count, _ in rows if kind == "statistics")
+    summary.facts_by_family = {family: count for kind, family, count, _ in rows if kind == ARTICLE}
+    summary.statistics_facts = sum(count for kind, _, count, _ in rows if kind == STATISTICS)
     summary.facts_total = sum(summary.facts_by_family.values()) + summary.statistics_facts
     summary.facts_needing_review = sum(int(needing or 0) for *_, needing in rows)
     summary.finished_at = datetime.now(UTC)

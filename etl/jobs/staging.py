@@ -21,7 +21,6 @@ from etl.extract.regions import Gazetteer
 from etl.extract.sources import Article, Rejection
 from etl.jobs.batches import (
     FAIRNESS_COLUMNS,
-    STATISTICS_SOURCE,
     articles_frame,
     extract_batches,
     facts_frame,
@@ -35,6 +34,7 @@ from etl.jobs.scan import Scan, read_article
 from etl.store.publish import TablePatch, diff_facts, normalise_facts, read_facts
 from etl.store.schema import validate_facts
 from etl.store.spool import Spool
+from etl.vocabulary import STATISTICS
 
 BATCH_ARTICLES = 500  # articles extracted, compared and spooled at a time: what bounds a big job's memory
 BATCH_ENV = "ZJ_BATCH_ARTICLES"
@@ -121,7 +121,7 @@ def stage_batch(staging: Staging, article_ids: set[str], new: pd.DataFrame) -> p
     if touched:
         rows = pd.concat([old[old["fact_id"].isin(touched)], fresh], ignore_index=True)
         staging.relevant_touched |= bool(rows["indicator_code"].isin(staging.relevant).any())
-        staging.statistics_touched |= bool((rows["source_kind"] == STATISTICS_SOURCE).any())
+        staging.statistics_touched |= bool((rows["source_kind"] == STATISTICS).any())
     if staging.whole_fairness:
         spool_fairness(staging, new)
     elif touched:
@@ -138,7 +138,7 @@ def fairness_inputs(frame: pd.DataFrame, relevant: set[str]) -> pd.DataFrame:
 def spool_fairness(staging: Staging, frame: pd.DataFrame) -> None:
     """Per-capita and cross-check rows of some article facts: each row hangs on one article fact and the
     official statistics, so computing them batch by batch gives the rows of computing them at once."""
-    inputs = fairness_inputs(frame[frame["source_kind"] != STATISTICS_SOURCE], staging.relevant)
+    inputs = fairness_inputs(frame[frame["source_kind"] != STATISTICS], staging.relevant)
     if not len(inputs):
         return
     tables = fairness_tables(pd.concat([inputs, staging.official], ignore_index=True), staging.job.reference.taxonomy)

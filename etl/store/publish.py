@@ -25,7 +25,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from etl.store.schema import (
     CURATED_TABLES,
-    FACT_COLUMNS,
     article_inputs,
     articles,
     ensure_schema,
@@ -35,6 +34,7 @@ from etl.store.schema import (
     runs,
 )
 from etl.store.spool import Spool
+from etl.vocabulary import FACT_COLUMNS
 
 CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
 CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to be shared

@@ -32,14 +32,18 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from etl.extract.indicators import FAMILIES
 from etl.store.conflicts import CONFLICTS_VIEW, create_conflicts_view
+from etl.vocabulary import (
+    ARTICLE,
+    FAMILIES,
+    LEVELS,
+    PERIOD_KINDS,
+    QUALIFIERS,
+    SOURCE_KINDS,
+    STATUSES,
+)
 
 SCHEMA_VERSION = 4  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary
-QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
-PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
-STATUSES = ("extracted", "needs_review", "corrected", "rejected")
-SOURCE_KINDS = ("article", "statistics")  # derived per-capita values live in derived_facts
 
 metadata = MetaData()
 
@@ -71,7 +75,7 @@ facts = Table(
     Column("region_source", String(20), nullable=False),
     Column("status", String(20), nullable=False),
     Column("review_reason", Text, nullable=False, default=""),
-    Column("source_kind", String(20), nullable=False, default="article"),
+    Column("source_kind", String(20), nullable=False, default=ARTICLE),
     Column("source_title", Text, nullable=False, default="", server_default=""),
     Column("source_url", Text, nullable=False, default="", server_default=""),
     # every run ends by counting facts by source, family and status: read from this index, not the table
@@ -262,7 +266,6 @@ crosscheck = Table(
 )
 
 CURATED_TABLES = ("facts", "articles", "regions", "indicators", "rejected_inputs", "derived_facts", "crosscheck")
-FACT_COLUMNS = [c.name for c in facts.columns]
 
 
 def make_engine(url: str) -> Engine:
@@ -401,7 +404,7 @@ def facts_schema():
             "article_id": pa.Column(str),
             "region_code": pa.Column(str, pa.Check.str_length(min_value=6)),
             "region_name": pa.Column(str),
-            "region_level": pa.Column(str, _in(("province", "city", "county", "zone", "town"))),
+            "region_level": pa.Column(str, _in(LEVELS)),
             "indicator_code": pa.Column(str),
             "family": pa.Column(str, _in(FAMILIES)),
             "value": pa.Column(float, pa.Check.ge(0)),

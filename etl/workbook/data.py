@@ -15,9 +15,9 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
 from etl.curate.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
-from etl.extract.indicators import FAMILIES
 from etl.store import schema
-from etl.workbook.frames import EXCLUDED_STATUSES, RegionTree, resolve_regions
+from etl.vocabulary import ARTICLE, FAMILIES, NON_CURRENT_STATUSES
+from etl.workbook.frames import RegionTree, resolve_regions
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
 # Columns the workbook cannot do without, and the others with the value a missing one takes, so callers
@@ -35,7 +35,7 @@ REQUIRED = {
 }
 OPTIONAL = {
     "facts": {"region_level": "", "indicator_name_en": "", "value_high": None, "period_start": None,
-              "char_start": 0, "number_text": "", "review_reason": "", "source_kind": "article",
+              "char_start": 0, "number_text": "", "review_reason": "", "source_kind": ARTICLE,
               "source_title": "", "source_url": ""},
     "articles": {"file": "", "outlet": "", "published_precision": "day", "published_note": "",
                  "primary_region_name": ""},
@@ -163,7 +163,7 @@ def _complete(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 
 def _normalise_facts(facts: pd.DataFrame) -> pd.DataFrame:
-    facts = _complete(facts[~facts["status"].isin(EXCLUDED_STATUSES)], "facts")
+    facts = _complete(facts[~facts["status"].isin(NON_CURRENT_STATUSES)], "facts")
     return facts.assign(
         value=pd.to_numeric(facts["value"], errors="coerce").astype(float),
         value_high=pd.to_numeric(facts["value_high"], errors="coerce").astype(float),
@@ -320,7 +320,7 @@ def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> Ex
         if not inspect(conn).has_table("facts"):
             raise ValueError(f"{engine.url!r} has no facts table; run `python -m etl run` first")
         facts = pd.read_sql(select(*_used(schema.facts, "facts"))
-                            .where(schema.facts.c.status.not_in(EXCLUDED_STATUSES)), conn)
+                            .where(schema.facts.c.status.not_in(NON_CURRENT_STATUSES)), conn)
         articles = pd.read_sql(select(*_used(schema.articles, "articles")), conn)
         indicators = pd.read_sql(select(*_used(schema.indicators, "indicators")), conn)
         regions = pd.read_sql(select(*_used(schema.regions, "regions")), conn)

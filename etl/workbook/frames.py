@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from etl.curate.percapita import TOLERANCE
+from etl.vocabulary import ARTICLE, STATISTICS
 
-EXCLUDED_STATUSES = ("rejected", "retired")
 LEVEL_ZH = {"province": "省", "city": "市", "county": "县（市、区）", "zone": "功能区", "town": "乡镇（街道）"}
 STATUS_ZH = {"extracted": "自动摘录", "needs_review": "待复核", "corrected": "已人工核正"}
 QUALIFIER_ZH = {"exact": "确数", "over": "超过（下限）", "under": "不足（上限）", "approx": "约数",
@@ -23,7 +23,7 @@ QUALIFIER_ZH = {"exact": "确数", "over": "超过（下限）", "under": "不�
 # Which figure a pivot cell shows when a region reports several for one indicator and year: a checked one,
 # then an official statistic, then one covering the year rather than part of it, then the latest.
 STATUS_RANK = {"corrected": 0, "extracted": 1, "needs_review": 2}
-SOURCE_RANK = {"statistics": 0, "article": 1}  # an official statistic outranks a newspaper's figure
+SOURCE_RANK = {STATISTICS: 0, ARTICLE: 1}  # an official statistic outranks a newspaper's figure
 PERIOD_RANK = {"year": 0, "partial_year": 1, "as_of": 1, "as_of_publication": 2, "cumulative": 3}
 NOTED_PERIODS = ("partial_year", "cumulative")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")

@@ -247,7 +247,7 @@ def write_crosscheck(layout: Layout, ws: Worksheet) -> StreamedSheet:
 # --- 明细: every fact with its provenance, streamed
 
 
-FACT_COLUMNS = [
+FACT_SHEET_COLUMNS = [
     Column("地区", "Region", "region_name", "zt_wrap", 14),
     Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
     Column("年份", "Year", "year", "zt_year", 7),
@@ -330,10 +330,10 @@ def _text_column(ws: Worksheet, frame: pd.DataFrame, column: Column,
 def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
     """Header rows through openpyxl; the rows themselves are returned to be streamed into the file."""
     facts = facts_for_sheet(layout)
-    header_rows(ws, 1, FACT_COLUMNS)
+    header_rows(ws, 1, FACT_SHEET_COLUMNS)
     columns = []
     review = facts["status"] == "needs_review"
-    for column in FACT_COLUMNS:
+    for column in FACT_SHEET_COLUMNS:
         if column.key == "value":
             columns.append(_number_column(layout, ws, facts["value"], facts["unit"], facts["qualifier"], review))
         elif column.key == "value_high":
@@ -351,10 +351,10 @@ def write_facts(layout: Layout, ws: Worksheet) -> StreamedSheet:
                                         [ids[p] for p in objects(precision)], numeric=True))
         else:
             columns.append(_text_column(ws, facts, column))
-    widths = fit_widths(ws, FACT_COLUMNS, facts)
-    finish_table(ws, FACT_COLUMNS, 3, len(facts))
+    widths = fit_widths(ws, FACT_SHEET_COLUMNS, facts)
+    finish_table(ws, FACT_SHEET_COLUMNS, 3, len(facts))
     ws.print_area = f"A1:{get_column_letter(FACTS_PRINTED_COLUMNS)}{max(len(facts) + 2, 2)}"
-    heights = [h or None for h in row_heights(FACT_COLUMNS, facts, widths).tolist()]
+    heights = [h or None for h in row_heights(FACT_SHEET_COLUMNS, facts, widths).tolist()]
     return StreamedSheet(ws.title, first_row=3, columns=columns, row_heights=heights)
 
 

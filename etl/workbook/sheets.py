@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from etl.vocabulary import STATISTICS
 from etl.workbook.data import ExportData
 from etl.workbook.frames import (
     LEVEL_GROUP_ZH,
@@ -166,7 +167,7 @@ def write_cover(layout: Layout, ws: Worksheet) -> None:
         ("生成时间", f"{data.generated_at:%Y-%m-%d %H:%M}（北京时间）"),
     ])
     r = _section(ws, r + 1, "数量 Counts")
-    from_statistics = facts["source_kind"] == "statistics"
+    from_statistics = facts["source_kind"] == STATISTICS
     n_articles = facts.loc[~from_statistics, "article_id"].nunique()
     per_capita, checks = layout.per_capita, layout.checks
     counts = [

@@ -1,0 +1,39 @@
+"""The domain's closed sets, defined once: every module that checks, filters or labels them imports them here.
+
+Declared data (regions, indicators, units) lives in `data/reference/`; these are the few words the code
+itself relies on, so adding one is a code change everywhere they are used, not an edit of a data file.
+"""
+
+from __future__ import annotations
+
+# How a figure is worded: as written, a lower or upper bound, an approximation, a plan, a range.
+QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
+# What span a figure covers, resolved against the publication date.
+PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
+# Administrative levels of the gazetteer, most to least senior.
+LEVELS = ("province", "city", "county", "zone", "town")
+# The fixed indicator families of data/reference/indicators.yaml.
+FAMILIES = (
+    "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
+    "graduates_and_young", "high_level_talent", "platforms_and_carriers", "projects_and_investment",
+    "ranking_or_index", "services_and_housing", "events_and_activities", "economy_output", "other",
+)
+
+# A fact's review status; corrections set `corrected` or `rejected`.
+STATUSES = ("extracted", "needs_review", "corrected", "rejected")
+LIVE_STATUSES = ("extracted", "needs_review", "corrected")  # the facts per-capita values are computed from
+NON_CURRENT_STATUSES = ("rejected", "retired")  # left out of everything readers see
+
+# Where a fact comes from; a statistics table's `articles` row has published_source = STATISTICS too.
+ARTICLE = "article"
+STATISTICS = "statistics"
+SOURCE_KINDS = (ARTICLE, STATISTICS)  # derived per-capita values live in derived_facts
+
+# The columns of the facts table, in order (etl.store.schema declares their types; a test keeps them equal).
+FACT_COLUMNS = [
+    "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
+    "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
+    "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
+    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind", "source_title",
+    "source_url",
+]
