@@ -7,12 +7,8 @@ Unit names come from `data/reference/units.yaml`; only display conventions live 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
-from etl.paths import REFERENCE_DIR
+from etl.extract.units import load_units
 from etl.vocabulary import ARTICLE, STATISTICS
 
 WAN = 1e4
@@ -68,27 +64,20 @@ PERIOD_KIND_LABEL = {
 }
 
 
-@lru_cache(maxsize=1)
-def unit_names(reference_dir: Path = REFERENCE_DIR) -> dict[str, dict]:
-    """The declared units: code -> {name_zh, name_en, measures}."""
-    with open(reference_dir / "units.yaml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
-
-
 def unit_suffix(unit: str) -> str:
     """The measure word written after a number of this unit (人, 元, %), '' when there is none."""
     if unit in NO_SUFFIX_UNITS or unit in PREFIX_UNITS:
         return ""
     if unit in RATE_SUFFIX:
         return RATE_SUFFIX[unit]
-    spec = unit_names().get(unit) or {}
+    spec = load_units().get(unit) or {}
     measures = spec.get("measures") or []
     return str(measures[0]) if measures else ""
 
 
 def unit_label(unit: str) -> str:
     """'人 person' style axis label for a unit code; the code itself when it is not declared."""
-    spec = unit_names().get(unit)
+    spec = load_units().get(unit)
     if not spec:
         return unit
     return f"{spec.get('name_zh', unit)} {spec.get('name_en', '')}".strip()

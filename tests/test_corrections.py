@@ -7,18 +7,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.curate.corrections import CORRECTIONS_PATH, Vocabulary, load_corrections, parse_corrections
-from etl.extract.indicators import load_taxonomy
-from etl.extract.numbers import load_units
-from etl.extract.regions import load_gazetteer
+from etl.curate.corrections import CORRECTIONS_PATH, load_corrections, parse_corrections
+from etl.extract.reference import ReferenceData, load_reference
 from tests.refresh_workspace import Workspace, record_extracted
 
 JIAXING, NANHU = "330400", "330402"
 
 
 @pytest.fixture(scope="module")
-def vocab() -> Vocabulary:
-    return Vocabulary(load_gazetteer(), load_taxonomy(), frozenset(load_units()))
+def reference() -> ReferenceData:
+    return load_reference()
 
 
 @pytest.fixture
@@ -39,7 +37,7 @@ def line(fact_id: str, **fields) -> dict:
     return {"fact_id": fact_id, "reason": "checked against the article", "analyst": "王芳", **fields}
 
 
-def test_problems_are_reported_with_their_line_and_good_lines_still_apply(vocab: Vocabulary) -> None:
+def test_problems_are_reported_with_their_line_and_good_lines_still_apply(reference: ReferenceData) -> None:
     text = ("fact_id,action,value,unit,qualifier,region_code,indicator_code,reason,analyst,colour\n"
             "aaaaaaaaaaaaaaaa,correct,12.5,,,,,ok,王芳,\n"
             "bbbbbbbbbbbbbbbb,correct,,furlong,,,,bad unit,王芳,\n"
@@ -49,7 +47,7 @@ def test_problems_are_reported_with_their_line_and_good_lines_still_apply(vocab:
             "aaaaaaaaaaaaaaaa,reject,,,,,,again,王芳,\n"
             "not-an-id,reject,,,,,,why,王芳,\n"
             "ffffffffffffffff,correct,,,,,,nothing set,王芳,\n")
-    corrections, problems = parse_corrections(text, vocab)
+    corrections, problems = parse_corrections(text, reference)
     assert [(c.line, c.fact_id, c.changes) for c in corrections] == [(2, "aaaaaaaaaaaaaaaa", (("value", 12.5),))]
     found = {p.file: p.detail for p in problems}
     assert "unknown column(s) ['colour']" in found["corrections.csv line 1"]
@@ -63,8 +61,8 @@ def test_problems_are_reported_with_their_line_and_good_lines_still_apply(vocab:
     assert {p.reason for p in problems} == {"correction_invalid"}
 
 
-def test_a_file_without_the_required_columns_applies_nothing(vocab: Vocabulary) -> None:
-    corrections, problems = parse_corrections("id,value\nabc,1\n", vocab)
+def test_a_file_without_the_required_columns_applies_nothing(reference: ReferenceData) -> None:
+    corrections, problems = parse_corrections("id,value\nabc,1\n", reference)
     assert corrections == []
     assert problems[0].reason == "corrections_header" and "fact_id" in problems[0].detail
 
@@ -133,8 +131,8 @@ def test_a_correction_that_would_break_the_fact_is_refused_and_the_fact_kept_as_
 
 
 def test_the_shipped_corrections_are_valid_and_all_apply_to_the_seed(seed_run) -> None:
-    vocab = Vocabulary(load_gazetteer(), load_taxonomy(), frozenset(load_units()))
-    corrections, problems = load_corrections(CORRECTIONS_PATH, vocab)
+    reference = load_reference()
+    corrections, problems = load_corrections(CORRECTIONS_PATH, reference)
     assert problems == []
     assert len(corrections) >= 1
     summary = seed_run["summary"]

@@ -13,9 +13,9 @@ from etl.extract.numbers import (
     _number_re,
     _numeral_matches,
     find_quantities,
-    load_units,
     parse_numeral,
 )
+from etl.extract.units import load_units
 from etl.vocabulary import QUALIFIERS
 
 RAW_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"

@@ -12,8 +12,8 @@ import yaml
 from etl.curate.percapita import derive, qualifier_consistent
 from etl.curate.statistics import load_statistics, statistics_facts
 from etl.extract.indicators import load_taxonomy, parse_taxonomy
-from etl.extract.numbers import load_units
 from etl.extract.regions import load_gazetteer
+from etl.extract.units import load_units
 from etl.paths import REFERENCE_DIR
 from etl.store.schema import make_engine
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from etl.extract.indicators import Taxonomy
-from etl.extract.regions import Gazetteer
+from etl.extract.reference import ReferenceData
 from etl.extract.sources import Rejection
 from etl.paths import REFERENCE_DIR
 from etl.vocabulary import PERIOD_KINDS, QUALIFIERS
@@ -61,15 +60,6 @@ class Correction:
         return f"{verb} by {self.analyst}: {self.reason}"
 
 
-@dataclass(frozen=True)
-class Vocabulary:
-    """The codes a correction may use, from the same reference data the extractor uses."""
-
-    regions: Gazetteer
-    taxonomy: Taxonomy
-    units: frozenset[str]
-
-
 def where(name: str, line: int) -> str:
     return f"{name} line {line}"
 
@@ -94,19 +84,19 @@ def _parse_date(raw: str, field: str) -> str:
     return raw
 
 
-def parse_change(field: str, raw: str, vocab: Vocabulary) -> object:
+def parse_change(field: str, raw: str, reference: ReferenceData) -> object:
     """The typed value a field is set to; raises ValueError saying what is wrong with it."""
     if field == "value":
         return _parse_number(raw, field)
     if field == "value_high":
         return None if raw.lower() == CLEAR else _parse_number(raw, field)
-    if field == "unit" and raw not in vocab.units:
+    if field == "unit" and raw not in reference.units:
         raise ValueError(f"unit {raw!r} is not declared in units.yaml")
     if field == "qualifier" and raw not in QUALIFIERS:
         raise ValueError(f"qualifier {raw!r} is not one of {', '.join(QUALIFIERS)}")
-    if field == "region_code" and raw not in vocab.regions.regions:
+    if field == "region_code" and raw not in reference.regions.regions:
         raise ValueError(f"region_code {raw!r} is not in regions.csv")
-    if field == "indicator_code" and raw not in vocab.taxonomy.indicators:
+    if field == "indicator_code" and raw not in reference.taxonomy.indicators:
         raise ValueError(f"indicator_code {raw!r} is not in indicators.yaml")
     if field == "year":
         if not raw.isdigit() or not 1949 <= int(raw) <= 2100:
@@ -121,7 +111,7 @@ def parse_change(field: str, raw: str, vocab: Vocabulary) -> object:
     return raw
 
 
-def parse_line(record: dict[str, str], line: int, vocab: Vocabulary) -> Correction:
+def parse_line(record: dict[str, str], line: int, reference: ReferenceData) -> Correction:
     """A Correction from one CSV record; raises ValueError with every problem the line has."""
     problems = []
     fact_id = record.get("fact_id", "").strip().lower()
@@ -132,7 +122,7 @@ def parse_line(record: dict[str, str], line: int, vocab: Vocabulary) -> Correcti
         raw = record.get(field, "").strip()
         if raw:
             try:
-                changes.append((field, parse_change(field, raw, vocab)))
+                changes.append((field, parse_change(field, raw, reference)))
             except ValueError as exc:
                 problems.append(str(exc))
     action = record.get("action", "").strip().lower() or "correct"
@@ -157,7 +147,7 @@ def parse_line(record: dict[str, str], line: int, vocab: Vocabulary) -> Correcti
                       corrected_on)
 
 
-def parse_corrections(text: str, vocab: Vocabulary, name: str = "corrections.csv"
+def parse_corrections(text: str, reference: ReferenceData, name: str = "corrections.csv"
                       ) -> tuple[list[Correction], list[Rejection]]:
     """Usable corrections and, for every other line, a rejection naming the line and the problem."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
@@ -187,7 +177,7 @@ def parse_corrections(text: str, vocab: Vocabulary, name: str = "corrections.csv
                                         f"expected {len(header)} fields, found {len(values)}"))
             continue
         try:
-            correction = parse_line(dict(zip(header, values, strict=True)), start, vocab)
+            correction = parse_line(dict(zip(header, values, strict=True)), start, reference)
         except ValueError as exc:
             rejections.append(Rejection(where(name, start), "correction_invalid", str(exc)))
             continue
@@ -201,7 +191,7 @@ def parse_corrections(text: str, vocab: Vocabulary, name: str = "corrections.csv
     return corrections, rejections
 
 
-def load_corrections(path: Path, vocab: Vocabulary) -> tuple[list[Correction], list[Rejection]]:
+def load_corrections(path: Path, reference: ReferenceData) -> tuple[list[Correction], list[Rejection]]:
     """The corrections file's usable lines and its problems; a missing file means no corrections."""
     if not path.exists():
         return [], []
@@ -210,10 +200,10 @@ def load_corrections(path: Path, vocab: Vocabulary) -> tuple[list[Correction], l
     except (OSError, UnicodeDecodeError) as exc:
         return [], [Rejection(path.name, "corrections_unreadable",
                               f"{path.name} cannot be read as UTF-8 ({exc}); no correction was applied")]
-    return parse_corrections(text, vocab, path.name)
+    return parse_corrections(text, reference, path.name)
 
 
-def _corrected_row(row: dict, correction: Correction, vocab: Vocabulary) -> dict:
+def _corrected_row(row: dict, correction: Correction, reference: ReferenceData) -> dict:
     """The fact row after the correction, with names and family following the codes."""
     row = dict(row)
     if correction.action == "reject":
@@ -222,10 +212,10 @@ def _corrected_row(row: dict, correction: Correction, vocab: Vocabulary) -> dict
     for field, value in correction.changes:
         row[field] = value
         if field == "region_code":
-            region = vocab.regions.get(value)
+            region = reference.regions.get(value)
             row.update(region_name=region.name_zh, region_level=region.level, region_source="analyst")
         elif field == "indicator_code":
-            indicator = vocab.taxonomy.indicators[value]
+            indicator = reference.taxonomy.indicators[value]
             row.update(indicator_name_zh=indicator.name_zh, indicator_name_en=indicator.name_en,
                        family=indicator.family)
     high = row.get("value_high")
@@ -235,7 +225,7 @@ def _corrected_row(row: dict, correction: Correction, vocab: Vocabulary) -> dict
     return row
 
 
-def apply_corrections(facts: pd.DataFrame, corrections: Iterable[Correction], vocab: Vocabulary
+def apply_corrections(facts: pd.DataFrame, corrections: Iterable[Correction], reference: ReferenceData
                       ) -> tuple[pd.DataFrame, list[Correction], dict[int, str]]:
     """Facts with every correction whose fact is among them applied; the applied ones; by line, why the
     others among them could not be applied (the fact is then left as extracted)."""
@@ -248,7 +238,7 @@ def apply_corrections(facts: pd.DataFrame, corrections: Iterable[Correction], vo
     for index in hits:
         correction = by_id[out.at[index, "fact_id"]]
         try:
-            row = _corrected_row(out.loc[index].to_dict(), correction, vocab)
+            row = _corrected_row(out.loc[index].to_dict(), correction, reference)
         except ValueError as exc:
             invalid[correction.line] = f"fact {correction.fact_id}: {exc}; the fact is left as extracted"
             continue

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from etl.extract.text import PatternIndex
+from etl.extract.units import load_units
 from etl.paths import REFERENCE_DIR
 from etl.vocabulary import FAMILIES
 
@@ -233,8 +234,6 @@ def _parse_derived(specs: list[dict], indicators: dict[str, Indicator], units: d
 
 @lru_cache(maxsize=4)
 def load_taxonomy(reference_dir: Path = REFERENCE_DIR) -> Taxonomy:
-    from etl.extract.numbers import load_units
-
     with (reference_dir / "indicators.yaml").open(encoding="utf-8") as fh:
         document = yaml.safe_load(fh)
     return parse_taxonomy(document, load_units())

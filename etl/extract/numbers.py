@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from itertools import pairwise
-from pathlib import Path
 
 import cn2an
-import yaml
 
 from etl.extract.text import may_match, required_chars
-
-UNITS_PATH = Path(__file__).resolve().parents[2] / "data/reference/units.yaml"
+from etl.extract.units import load_units
 
 # Full-width ASCII (digits, ％, ，, （） and letters) -> ASCII; one char for one
 # char, so offsets in the normalised text are offsets in the original.
@@ -110,13 +107,6 @@ class Quantity:
     rank_scope: str | None
     vague: bool
     text: str
-
-
-@cache
-def load_units() -> dict:
-    """Read the declared unit vocabulary once; it is the single source of units."""
-    with UNITS_PATH.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
 
 
 @cache

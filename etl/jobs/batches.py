@@ -18,9 +18,9 @@ from etl.curate.percapita import crosscheck, derive
 from etl.curate.statistics import load_statistics, statistics_facts, statistics_sources
 from etl.extract.facts import Fact, article_region, extract_article
 from etl.extract.indicators import Taxonomy, load_taxonomy
-from etl.extract.numbers import load_units
 from etl.extract.regions import Gazetteer, load_gazetteer
 from etl.extract.sources import Article, Rejection
+from etl.extract.units import load_units
 from etl.parallel import worker_count
 from etl.paths import REFERENCE_DIR
 from etl.vocabulary import FACT_COLUMNS

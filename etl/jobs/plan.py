@@ -16,7 +16,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from etl.curate.corrections import Correction, Vocabulary
+from etl.curate.corrections import Correction
+from etl.extract.reference import ReferenceData
 from etl.extract.sources import Rejection
 from etl.jobs.batches import Progress, RunSummary
 from etl.jobs.scan import InputState, Scan
@@ -70,7 +71,7 @@ class Job:
     opts: Options
     lock: DatabaseLock
     summary: RunSummary
-    reference: Vocabulary
+    reference: ReferenceData
     corrections: Corrections
     prior_version: int | None = None
 

@@ -30,10 +30,8 @@ import pandas as pd
 from sqlalchemy import Table, case, func, select
 from sqlalchemy.engine import Engine
 
-from etl.curate.corrections import Vocabulary, load_corrections
-from etl.extract.indicators import load_taxonomy
-from etl.extract.numbers import load_units
-from etl.extract.regions import load_gazetteer
+from etl.curate.corrections import load_corrections
+from etl.extract.reference import load_reference
 from etl.extract.sources import Rejection
 from etl.jobs.batches import (
     FAIRNESS_TABLES,
@@ -140,8 +138,7 @@ def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSumma
 
 def start(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSummary) -> tuple[Job, Plan]:
     """Load the reference data, what is published and what is on disk now, and plan the job."""
-    reference = Vocabulary(load_gazetteer(opts.reference_dir), load_taxonomy(opts.reference_dir),
-                           frozenset(load_units()))
+    reference = load_reference(opts.reference_dir)
     previous, published_sources = read_inputs(engine), read_published(engine)
     published = {a for a, source in published_sources.items() if source != STATISTICS}
     prior_version, _ = last_success(engine)

@@ -37,8 +37,9 @@ from etl.paths import PROJECT_ROOT, REFERENCE_DIR
 
 CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab, LF, CR
 RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
-EXTRACTOR_ROOTS = ("etl/extract/facts.py", "etl/extract/sources.py", "etl/jobs/batches.py", "etl/curate/corrections.py")
-EXTRACTOR_FOLLOWS = "etl/extract/facts.py"  # whose etl imports are followed: the extraction code proper
+EXTRACTOR_FOLLOWS = "etl.extract.facts"  # whose etl imports are followed: the extraction code proper
+EXTRACTOR_ROOTS = ("etl.extract.sources", "etl.jobs.batches", "etl.curate.corrections")  # they shape facts too
+REFERENCE_SUFFIXES = (".csv", ".yaml", ".yml")
 REFERENCE_SKIP = ("corrections.csv",)  # corrections are compared line by line, not as extractor input
 
 
@@ -69,40 +70,64 @@ class Scan:
     files_read: int = 0
 
 
+def module_path(root: Path, module: str) -> Path | None:
+    """The file of a module of the project (`etl.extract.facts` → etl/extract/facts.py), None if there is none."""
+    base = root / module.replace(".", "/")
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
 def _etl_imports(path: Path) -> set[str]:
-    """Modules of the etl package a file imports at top level."""
+    """Modules of the etl package a file imports at top level; `from etl.x import y` names both etl.x and
+    etl.x.y, which is a module when y is one."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = set()
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("etl."):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "etl":
             found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith("etl."))
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "etl")
     return found
 
 
 def extractor_files(root: Path = PROJECT_ROOT) -> list[Path]:
-    """The code that decides what facts an article yields: extract.py and what it imports, plus roots."""
+    """The code that decides what facts an article yields: etl.extract.facts and the etl modules it imports,
+    directly or not, plus the roots; raises FileNotFoundError when one of those named is gone."""
+    missing = [m for m in (EXTRACTOR_FOLLOWS, *EXTRACTOR_ROOTS) if module_path(root, m) is None]
+    if missing:
+        raise FileNotFoundError(f"the extractor fingerprint names modules that do not exist: {missing}")
+    files: set[Path] = {module_path(root, m) for m in EXTRACTOR_ROOTS}
     seen: set[str] = set()
-    todo = [EXTRACTOR_FOLLOWS.removesuffix(".py").replace("/", ".")]
+    todo = [EXTRACTOR_FOLLOWS]
     while todo:
         module = todo.pop()
-        path = root / (module.replace(".", "/") + ".py")
-        if module in seen or not path.exists():
+        path = module_path(root, module)
+        if module in seen or path is None:
             continue
         seen.add(module)
+        files.add(path)
         todo.extend(_etl_imports(path))
-    files = {root / (m.replace(".", "/") + ".py") for m in seen} | {root / r for r in EXTRACTOR_ROOTS}
     return sorted(files)
+
+
+def reference_files(reference_dir: Path = REFERENCE_DIR) -> list[Path]:
+    """The reference data the extractor reads: every table and YAML file but the corrections."""
+    return sorted(p for p in reference_dir.iterdir()
+                  if p.suffix in REFERENCE_SUFFIXES and p.name not in REFERENCE_SKIP)
+
+
+def fingerprint_inputs(root: Path = PROJECT_ROOT, reference_dir: Path = REFERENCE_DIR) -> list[tuple[str, Path]]:
+    """Every file the extractor fingerprint hashes, named as it is hashed: code by its path in the project,
+    reference data by its file name."""
+    code = [(path.relative_to(root).as_posix(), path) for path in extractor_files(root)]
+    return code + [(path.name, path) for path in reference_files(reference_dir)]
 
 
 def extractor_fingerprint(root: Path = PROJECT_ROOT, reference_dir: Path = REFERENCE_DIR) -> str:
     """Hash of the extraction code, the reference data and cn2an's version: same fingerprint, same facts."""
     digest = hashlib.sha256()
-    reference = sorted(p for p in reference_dir.iterdir()
-                       if p.suffix in (".csv", ".yaml", ".yml") and p.name not in REFERENCE_SKIP)
-    for path in [*extractor_files(root), *reference]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, path in fingerprint_inputs(root, reference_dir):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     with contextlib.suppress(importlib_metadata.PackageNotFoundError):
         digest.update(importlib_metadata.version("cn2an").encode())
     return digest.hexdigest()[:32]

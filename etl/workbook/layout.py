@@ -15,7 +15,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from etl.extract.indicators import load_taxonomy
-from etl.extract.numbers import load_units
+from etl.extract.units import load_units
 from etl.workbook.data import ExportData
 from etl.workbook.frames import (
     RegionTree,
