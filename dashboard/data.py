@@ -701,10 +701,6 @@ def _first_per(facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return first.merge(counts, left_on=keys, right_index=True, how="left").reset_index(drop=True)
 
 
-def units_of(facts: pd.DataFrame) -> list[str]:
-    return sorted({str(u) for u in facts["unit"].unique()}) if not facts.empty else []
-
-
 @dataclass(frozen=True)
 class Option:
     value: str

@@ -137,11 +137,6 @@ def exact_label(value: float, unit: str, qualifier: str = "exact", value_high: f
     return f"{QUALIFIER_MARK.get(qualifier, '')}{exact_number(value)}{spaced}"
 
 
-def is_inexact(qualifier: str) -> bool:
-    """Approximations, bounds, targets and ranges are marked in every chart."""
-    return qualifier != "exact"
-
-
 def bilingual(pair: tuple[str, str]) -> str:
     return f"{pair[0]} {pair[1]}"
 
@@ -165,10 +160,6 @@ def percent_change(fraction: float | None) -> str:
         return "–"
     sign = "+" if fraction > 0 else "−" if fraction < 0 else "±"
     return f"{sign}{abs(fraction) * 100:.1f}%"
-
-
-def level_text(level: str) -> str:
-    return bilingual(LEVEL_LABEL.get(level, (level, level)))
 
 
 def _isnan(value: float) -> bool:

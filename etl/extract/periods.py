@@ -77,10 +77,6 @@ class YearRef(NamedTuple):
 # --- resolvers: pure functions of the publication date --------------------------------------------
 
 
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
 def _day(year: int, month: int, day: int | None) -> date:
     """Clamp to the month's length so 2月29日 in a non-leap year still resolves; None means month end."""
     last = calendar.monthrange(year, month)[1]

@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Float, Integer, Table
 
-CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
 STATE_NAME = ".curated_state.json"
 STATE_FORMAT = 1
 BOM = "\ufeff".encode()

@@ -1,7 +1,7 @@
-"""Write the curated tables: all of them in one database transaction, and CSV files renamed into place.
+"""Write the curated tables to the database, all of them in one transaction, and read them back.
 
-The only module besides `sources` that touches storage. A failed validation or a crash publishes
-nothing, so readers always see the last complete state.
+A failed validation or a crash publishes nothing, so readers always see the last complete state (the CSV
+files are written from the database afterwards, see etl.store.curated_csv).
 
 `write_tables` replaces every table. `publish_delta` is what runs and refreshes use: it replaces only the
 facts of the articles that changed, moves the facts it replaces or retires to `facts_history`, and records
@@ -11,13 +11,10 @@ the run in `runs`, all in one transaction, so a reader sees either the state bef
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Boolean, Float, Integer, String, Table, Text, delete, func, insert, select, update
@@ -36,8 +33,6 @@ from etl.store.schema import (
 from etl.store.spool import Spool
 from etl.vocabulary import FACT_COLUMNS
 
-CSV_ENCODING = "utf-8-sig"  # with BOM, so Excel opens the Chinese text correctly
-CSV_MODE = 0o644  # mkstemp makes files private; the curated CSVs are meant to be shared
 INSERT_CHUNK = 5000
 ID_CHUNK = 900  # ids per IN (...) list, under SQLite's bound-parameter limit
 FACT_INTS = ("year", "char_start", "char_end", "quote_start", "quote_end")
@@ -69,25 +64,6 @@ def write_tables(engine: Engine, tables: dict[str, pd.DataFrame]) -> None:
             records = _records(frame)
             for start in range(0, len(records), INSERT_CHUNK):
                 conn.execute(metadata.tables[name].insert(), records[start:start + INSERT_CHUNK])
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write beside the target and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_csv(tmp, index=False, encoding=CSV_ENCODING)
-        os.chmod(tmp, CSV_MODE)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_csvs(curated_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
-    for name, frame in tables.items():
-        write_csv_atomic(frame, curated_dir / f"{name}.csv")
 
 
 # --- incremental publishing --------------------------------------------------------------------------------

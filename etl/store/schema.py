@@ -385,10 +385,6 @@ def add_missing_columns(engine: Engine) -> None:
                 conn.exec_driver_sql(ddl)
 
 
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("facts")
-
-
 @functools.cache
 def facts_schema():
     """The pandera schema of `facts`, built on first use: importing pandera costs a third of a second, which
@@ -429,13 +425,6 @@ def facts_schema():
         strict=False,
         coerce=True,
     )
-
-
-def __getattr__(name: str):
-    """`FACTS_SCHEMA` still works, built when first asked for."""
-    if name == "FACTS_SCHEMA":
-        return facts_schema()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def validate_facts(frame: pd.DataFrame, known_regions: set[str], known_indicators: set[str],
