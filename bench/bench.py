@@ -6,8 +6,8 @@
     python -m bench.bench --parts dashboard --redo dashboard   # re-measure one part
 
 Results are saved after every measurement to `bench/results.json` and rendered to `bench/RESULTS.md`;
-a second run resumes, measuring only what is missing or was skipped (a part whose command does not exist
-yet, e.g. `python -m etl refresh`, is recorded as "not measured" and tried again next time).
+a second run resumes, measuring only what is missing or was skipped (a part that could not be measured, e.g.
+without a PostgreSQL server, is recorded as "not measured" and tried again next time).
 Not a pytest test: it takes tens of minutes at full size.
 """
 
@@ -194,13 +194,6 @@ def run_measured(cmd: list[str], log: Path, env: dict[str, str] | None = None, t
            else {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss})
     return Measured(own["seconds"], own["cpu_seconds"], own["maxrss_kib"] / 1024, proc.returncode, tail,
                     tree_peak, load_before, speed)
-
-
-def command_available(*words: str) -> bool:
-    """Whether `python -m etl <words> --help` exists (another engineer may not have added it yet)."""
-    done = subprocess.run([sys.executable, "-m", *words, "--help"], cwd=PROJECT_ROOT, env=child_env(),
-                          capture_output=True, timeout=120)
-    return done.returncode == 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -681,10 +674,6 @@ def part_export(args: argparse.Namespace, results: Results, pg: Postgres) -> Non
     keys = {b: f"export.{b}" for b in args.backends}
     if not any(results.pending(k) for k in keys.values()):
         return
-    if not command_available("etl", "export"):
-        for key in keys.values():
-            results.put(key, not_measured("export command not available: `python -m etl export` does not exist yet"))
-        return
     urls = facts_db_urls(args, results, pg, args.export_facts)
     for backend, key in keys.items():
         if not results.pending(key):
@@ -715,9 +704,6 @@ def part_refresh(args: argparse.Namespace, results: Results, pg: Postgres) -> No
     for backend in args.backends:
         key = f"refresh.{backend}"
         if not results.pending(key):
-            continue
-        if not command_available("etl", "refresh"):
-            results.put(key, not_measured("refresh job not available: `python -m etl refresh` does not exist yet"))
             continue
         if backend == "postgresql" and not pg.ok:
             results.put(key, not_measured(pg.problem))
@@ -785,12 +771,6 @@ def measure_refresh(args: argparse.Namespace, backend: str, pg: Postgres) -> dic
 def part_dashboard(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
     keys = {b: f"dashboard.{b}" for b in args.backends}
     if not any(results.pending(k) for k in keys.values()):
-        return
-    try:
-        __import__("dashboard.app")
-    except Exception as exc:  # noqa: BLE001 - the dashboard may not exist yet
-        for key in keys.values():
-            results.put(key, not_measured(f"dashboard not available: importing dashboard.app failed ({exc})"))
         return
     urls = facts_db_urls(args, results, pg, args.dashboard_facts)
     for backend, key in keys.items():

@@ -761,12 +761,9 @@ def download_xlsx(n_clicks: int | None, table_key: dict | None, request: dict | 
     """The officials' workbook (etl.workbook.export) for the facts on screen."""
     if not n_clicks:
         return no_update, no_update
-    try:
-        from etl.workbook.data import ExportData, ExportFilters
-        from etl.workbook.export import workbook_bytes
-    except ImportError:
-        return no_update, dbc.Alert(bi("Excel 导出暂不可用（etl.workbook.export 尚未安装）。", "The Excel export is not available yet."),
-                                    color="secondary", dismissable=True, class_name="py-1 small")
+    from etl.workbook.data import ExportData, ExportFilters  # openpyxl loads on the first download
+    from etl.workbook.export import workbook_bytes
+
     snap = repo().snapshot()
     query = _query(table_key)
     ordered = repo().sorted(snap, query, (request or {}).get("sortModel"))

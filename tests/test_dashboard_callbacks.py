@@ -125,7 +125,6 @@ def test_table_blocks_and_csv_download_agree():
 
 
 def test_excel_download_is_a_workbook_of_the_same_facts():
-    pytest.importorskip("etl.workbook.export")
     snap = data.repository().snapshot()
     state = ViewState(indicators=("talent_total",))
     key = asdict(data.query_for(snap, state))

@@ -218,7 +218,6 @@ def test_a_lock_held_elsewhere_is_respected_until_its_heartbeat_goes_stale(ws: W
 
 
 def test_a_refresh_that_changes_data_replaces_the_workbook(ws: Workspace) -> None:
-    pytest.importorskip("etl.workbook.export")
     workbook = ws.exports / WORKBOOK_NAME
     first = ws.refresh(export=True)
     assert first.outcome == "nothing_new" and workbook.exists(), "a missing workbook is written even so"

@@ -132,11 +132,9 @@ def _kept_entry(state: FilesState, name: str, columns: list[str]) -> dict | None
 
 def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:
     """Write the officials' workbook; a failure is reported, the published data stands."""
-    try:
-        from etl.workbook.data import ExportFilters  # optional: the export module may be absent
-        from etl.workbook.export import export_to_file
-    except ImportError as exc:
-        return f"workbook not written (etl.workbook.export unavailable: {exc})"
+    from etl.workbook.data import ExportFilters  # openpyxl loads only when a workbook is due
+    from etl.workbook.export import export_to_file
+
     try:
         export_to_file(opts.db_url, target, ExportFilters())
     except Exception as exc:  # noqa: BLE001 - the data is published; say what went wrong with the file
