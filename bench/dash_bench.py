@@ -253,13 +253,13 @@ def browser_page_load(db_url: str, loads: int) -> dict[str, Any]:
 
 
 def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str, Any]:
-    from dashboard import data
+    from dashboard import repository
     from dashboard.app import app  # first, as in a web worker: the app is imported before any data is loaded
     from dashboard.urlstate import TABS
 
-    repository = data.use_database(db_url)
+    repo = repository.use_database(db_url)
     start = time.perf_counter()
-    snapshot = repository.snapshot(max_age=0)
+    snapshot = repo.snapshot(max_age=0)
     first_load_ms = 1000 * (time.perf_counter() - start)
     if not snapshot.ok:
         raise SystemExit(f"the dashboard cannot read {db_url}: {snapshot.message}")

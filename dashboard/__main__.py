@@ -17,16 +17,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from dashboard import data
+    from dashboard import repository, snapshot
 
-    repository = data.use_database(args.db)
-    snapshot = repository.snapshot(max_age=0)  # load once now, so the first page is quick
-    if not snapshot.ok:
-        print(f"{snapshot.message}. Run `{data.ETL_HINT}` to create the data; the dashboard explains this too.",
+    repo = repository.use_database(args.db)
+    snap = repo.snapshot(max_age=0)  # load once now, so the first page is quick
+    if not snap.ok:
+        print(f"{snap.message}. Run `{snapshot.ETL_HINT}` to create the data; the dashboard explains this too.",
               file=sys.stderr)
     from dashboard.app import app
 
-    print(f"Dashboard on http://{args.host}:{args.port}/  (data: {repository.db_label})", file=sys.stderr)
+    print(f"Dashboard on http://{args.host}:{args.port}/  (data: {repo.db_label})", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from dash import Dash
 from flask import send_file
 
-from dashboard import callbacks, data, layout
+from dashboard import callbacks, geo, layout, repository
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -20,15 +20,15 @@ app = Dash(
     update_title=None,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
-app.layout = lambda: layout.build(data.repository().snapshot())
+app.layout = lambda: layout.build(repository.current().snapshot())
 callbacks.register(app)
 server = app.server
 
 
-@server.route(f"{data.BOUNDARY_ROUTE}<name>")
+@server.route(f"{geo.BOUNDARY_ROUTE}<name>")
 def boundary_file(name: str):
     """The map's boundary files, served from data/reference so nothing comes from outside the app."""
-    level = next((lvl for lvl, file in data.BOUNDARY_FILES.items() if file == name), None)
+    level = next((lvl for lvl, file in geo.BOUNDARY_FILES.items() if file == name), None)
     if level is None:
         return "no such boundary file", 404
-    return send_file(data.boundary_path(level), mimetype="application/geo+json", max_age=3600)
+    return send_file(geo.boundary_path(level), mimetype="application/geo+json", max_age=3600)

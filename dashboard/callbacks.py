@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard import data, figures, fmt
+from dashboard import figures, fmt, geo, queries, repository, snapshot, tables
 from dashboard.layout import bi, norm_options, option_label, provenance_hint
 from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState, from_query, to_query
 from etl.vocabulary import FACT_COLUMNS, STATISTICS
@@ -39,8 +39,8 @@ CHECK_ROW, CHECK_CHROME, CHECK_MAX_HEIGHT = 104, 64, 640
 CHECK_QUOTE_CHARS = 44  # the grid shows the start of the quote; its tooltip and the quote panel the whole
 
 
-def repo() -> data.Repository:
-    return data.repository()
+def repo() -> repository.Repository:
+    return repository.current()
 
 
 # --- the view state --------------------------------------------------------------------------------------
@@ -90,18 +90,18 @@ def view_key(state: ViewState) -> dict:
     return state.replace(fact="", search="", source="", lang="zh-en").as_dict()
 
 
-def norm_basis(snap: data.Snapshot, state: ViewState) -> data.RateBasis:
+def norm_basis(snap: snapshot.Snapshot, state: ViewState) -> queries.RateBasis:
     """The rate the toggle offers for the indicators on screen (the chosen ones, else the one shown)."""
     if not snap.ok:
-        return data.RateBasis((), ())
+        return queries.RateBasis((), ())
     indicators = state.indicators
     if not indicators:
-        _snap, facts = data.facts_for(repo(), state)
-        indicators = data.focus_indicators(snap, facts, state)
-    return data.rate_basis(snap, indicators)
+        _snap, facts = repository.facts_for(repo(), state)
+        indicators = queries.focus_indicators(snap, facts, state)
+    return queries.rate_basis(snap, indicators)
 
 
-def norm_controls(snap: data.Snapshot, basis: data.RateBasis) -> tuple[list[dict], list, list]:
+def norm_controls(snap: snapshot.Snapshot, basis: queries.RateBasis) -> tuple[list[dict], list, list]:
     """The toggle's options, its tooltip and the note beside it: what the rate is, or why there is none."""
     names = lambda codes: "、".join(str(snap.indicators.at[c, "name_zh"]) if c in snap.indicators.index else c  # noqa: E731
                                     for c in codes)
@@ -128,7 +128,7 @@ def sync_state(trigger: str | None, search: str | None, controls: list, previous
     """URL or controls → normalized state → controls, options, URL and stores (see `register` for order)."""
     snap = repo().snapshot()
     state = from_query(search) if trigger in (None, "url") else state_from_controls(controls, slider_range)
-    options = data.filter_options(snap, state)
+    options = queries.filter_options(snap, state)
     state = options.state
     basis = norm_basis(snap, state)
     if state.norm == RATE and not basis.available:  # never divide a percentage or rank: show absolute values
@@ -147,7 +147,7 @@ def sync_state(trigger: str | None, search: str | None, controls: list, previous
         [{"label": f"{y}年", "value": str(y)} for y in range(years[1], years[0] - 1, -1)] if years else [])
     query = to_query(state)
     view = view_key(state)
-    table = asdict(data.query_for(snap, state, with_search=True)) if snap.ok else {}
+    table = asdict(queries.query_for(snap, state, with_search=True)) if snap.ok else {}
     return [
         *control_out,
         [option_label(o, "family") for o in options.families],
@@ -164,7 +164,7 @@ def sync_state(trigger: str | None, search: str | None, controls: list, previous
     ]
 
 
-def as_of_badge(snap: data.Snapshot) -> list:
+def as_of_badge(snap: snapshot.Snapshot) -> list:
     if not snap.as_of.when:
         return [bi("数据截至", "Data as of"), " —"]
     return [bi("数据截至", "Data as of"), " ", html.B(snap.as_of.when),
@@ -179,7 +179,7 @@ def _note(*parts) -> list:
     return [p for p in parts if p]
 
 
-def _title(snap: data.Snapshot, indicators: tuple[str, ...], subtitle: tuple[str, str]) -> html.Div:
+def _title(snap: snapshot.Snapshot, indicators: tuple[str, ...], subtitle: tuple[str, str]) -> html.Div:
     names = [f"{snap.indicators.at[c, 'name_zh']}" for c in indicators if c in snap.indicators.index]
     names_en = [f"{snap.indicators.at[c, 'name_en']}" for c in indicators if c in snap.indicators.index]
     return html.Div(className="view-heading", children=[
@@ -206,16 +206,16 @@ class ViewRows:
     """What a chart draws for the chosen indicators: their figures, or (per capita / per GDP) the rates
     computed from them, with the rates that cannot be computed set apart to be listed, never drawn as 0."""
 
-    def __init__(self, snap: data.Snapshot, facts: pd.DataFrame, state: ViewState, indicators: tuple[str, ...],
+    def __init__(self, snap: snapshot.Snapshot, facts: pd.DataFrame, state: ViewState, indicators: tuple[str, ...],
                  shape) -> None:
-        self.rate = data.wants_rate(state)
+        self.rate = queries.wants_rate(state)
         self.notes: list = []
         if not self.rate:
             chosen = facts[facts["indicator_code"].isin(indicators)] if indicators else facts.iloc[0:0]
             self.rows, self.cannot, self.codes = shape(chosen), chosen.iloc[0:0], indicators
             return
-        basis = data.rate_basis(snap, indicators)
-        derived = data.rate_rows(repo(), snap, state, indicators)
+        basis = queries.rate_basis(snap, indicators)
+        derived = repository.rate_rows(repo(), snap, state, indicators)
         shaped = shape(derived) if not derived.empty else derived
         computable = shaped["computable"].astype(bool) if not shaped.empty else pd.Series(dtype=bool)
         self.rows, self.cannot = shaped[computable], shaped[~computable]
@@ -261,9 +261,9 @@ def render_compare(view: dict) -> tuple:
     state = ViewState.from_dict(view)
     if state.tab != "compare":
         return no_update, no_update, no_update
-    snap, facts = data.facts_for(repo(), state)
-    indicators = data.focus_indicators(snap, facts, state)
-    shown = ViewRows(snap, facts, state, indicators, lambda rows: data.latest_rows(rows, state.period))
+    snap, facts = repository.facts_for(repo(), state)
+    indicators = queries.focus_indicators(snap, facts, state)
+    shown = ViewRows(snap, facts, state, indicators, lambda rows: queries.latest_rows(rows, state.period))
     rows = shown.rows
     try:
         figure = figures.ranked_bar(rows) if not (rows.empty and len(shown.cannot)) else figures.message_figure(
@@ -285,8 +285,8 @@ def render_trend(view: dict) -> tuple:
     state = ViewState.from_dict(view)
     if state.tab != "trend":
         return no_update, no_update, no_update
-    snap, facts = data.facts_for(repo(), state)
-    indicators = data.focus_indicators(snap, facts, state)
+    snap, facts = repository.facts_for(repo(), state)
+    indicators = queries.focus_indicators(snap, facts, state)
     facts = facts[facts["indicator_code"].isin(indicators)] if indicators else facts
     hint = None
     if not state.regions and not facts.empty:
@@ -296,7 +296,7 @@ def render_trend(view: dict) -> tuple:
         state = state.replace(regions=tuple(str(c) for c in top))  # the rates follow the same regions
         hint = html.Div(className="hint", children=bi(
             f"未选择地区，显示数据最多的 {len(top)} 个地区。", f"No region chosen: the {len(top)} most-quoted are shown."))
-    shown = ViewRows(snap, facts, state, indicators, data.yearly_rows)
+    shown = ViewRows(snap, facts, state, indicators, queries.yearly_rows)
     try:
         figure = figures.trend(shown.rows, state.trend_kind) if not (shown.rows.empty and len(shown.cannot)) else \
             figures.message_figure("没有可计算的数值，见下方 Nothing to compute: see below", height=200)
@@ -311,11 +311,11 @@ def render_matrix(view: dict) -> tuple:
     state = ViewState.from_dict(view)
     if state.tab != "matrix":
         return no_update, no_update
-    snap, facts = data.facts_for(repo(), state)
-    if data.wants_rate(state):
-        indicators = data.focus_indicators(snap, facts, state)
-        derived = data.rate_rows(repo(), snap, state, indicators)
-        cells = data.matrix_cells(derived) if not derived.empty else derived
+    snap, facts = repository.facts_for(repo(), state)
+    if queries.wants_rate(state):
+        indicators = queries.focus_indicators(snap, facts, state)
+        derived = repository.rate_rows(repo(), snap, state, indicators)
+        cells = queries.matrix_cells(derived) if not derived.empty else derived
         if not cells.empty:  # cells are narrow: the heading names the basis, the cells carry the numbers
             basis = {u: fmt.RATE_SHORT.get(u, u) for u in cells["unit"].unique()}
             cells = cells.assign(
@@ -325,7 +325,7 @@ def render_matrix(view: dict) -> tuple:
                                    zip(cells["numerator_name_zh"], cells["unit"], strict=True)])
         sub = ("颜色表示引文数量，格内为每万常住人口或每亿元GDP的数值", "colour = number of quotes, text = the rate")
     else:
-        cells = data.matrix_cells(facts)
+        cells = queries.matrix_cells(facts)
         sub = ("颜色表示引文数量，格内为最新数值", "colour = number of quotes, text = latest figure")
     heading = html.Div(className="view-heading", children=[
         bi("谁报告了什么", "Who reports what", class_name="vh-main"), html.Span(" · ", className="vh-sep"),
@@ -338,12 +338,12 @@ def render_map(view: dict) -> tuple:
     state = ViewState.from_dict(view)
     if state.tab != "map":
         return no_update, no_update, no_update, no_update
-    snap, facts = data.facts_for(repo(), state)
-    indicators = data.focus_indicators(snap, facts, state)[:1]
-    shown = ViewRows(snap, facts, state, indicators, lambda rows: data.latest_rows(rows, state.period))
-    on_map, beside = data.map_rows(shown.rows, state.map_level, state.period)
-    figure = figures.choropleth(on_map, data.boundaries(state.map_level), data.boundary_url(state.map_level),
-                                centres=data.centres(state.map_level) if shown.rate else None)
+    snap, facts = repository.facts_for(repo(), state)
+    indicators = queries.focus_indicators(snap, facts, state)[:1]
+    shown = ViewRows(snap, facts, state, indicators, lambda rows: queries.latest_rows(rows, state.period))
+    on_map, beside = geo.map_rows(shown.rows, state.map_level, state.period)
+    figure = figures.choropleth(on_map, geo.boundaries(state.map_level), geo.boundary_url(state.map_level),
+                                centres=geo.centres(state.map_level) if shown.rate else None)
     level = ("地级市", "cities") if state.map_level == "city" else ("县(市、区)", "counties")
     notes = [_title(snap, shown.codes, shown.subtitle(*level)), _auto_note(state), *shown.notes]
     if len(state.indicators) > 1:
@@ -376,7 +376,7 @@ def render_summary(view: dict) -> list:
     """Counts for the current filters: facts, regions, indicators, articles, official figures, approximations,
     figures to review."""
     state = ViewState.from_dict(view)
-    _snap, facts = data.facts_for(repo(), state)
+    _snap, facts = repository.facts_for(repo(), state)
     official = facts["source_kind"] == STATISTICS if len(facts) else pd.Series(dtype=bool)
     stats = [
         (len(facts), "条数据", "figures"),
@@ -476,13 +476,13 @@ def render_status(view: dict) -> list | object:
     return status_panel(snap)
 
 
-def status_panel(snap: data.Snapshot) -> list:
-    info = data.status_info(snap)
+def status_panel(snap: snapshot.Snapshot) -> list:
+    info = queries.status_info(snap)
     last = info["last"]
     cards = [
         _status_card(("数据截至", "Data as of"), snap.as_of.when or "—", f"{snap.as_of.source_zh} {snap.as_of.source_en}"),
         _status_card(("最近一次运行", "Last run"), _outcome(last) if last else "—",
-                     data.stamp(last.get("finished_at") or last.get("started_at")) if last else
+                     snapshot.stamp(last.get("finished_at") or last.get("started_at")) if last else
                      "运行记录为空 no runs recorded"),
         _status_card(("当前数据", "Current figures"), f"{info['n_facts']:,}", "条（不含已驳回）excluding rejected"),
     ]
@@ -492,7 +492,7 @@ def status_panel(snap: data.Snapshot) -> list:
     failures = info["failures"]
     if not failures.empty:
         body.append(html.H6(bi("最近失败", "Recent failures"), className="mt-2"))
-        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {data.stamp(r.get('started_at'))}"), html.Div(str(r.get("error") or
+        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {snapshot.stamp(r.get('started_at'))}"), html.Div(str(r.get("error") or
                               r.get("message") or ""), className="small")], color="danger", class_name="py-2")
                     for r in failures.to_dict("records"))
     runs = info["runs"]
@@ -503,7 +503,7 @@ def status_panel(snap: data.Snapshot) -> list:
         table = runs[shown].copy()
         for column in ("started_at", "finished_at"):
             if column in table.columns:
-                table[column] = [data.stamp(v) for v in table[column]]
+                table[column] = [snapshot.stamp(v) for v in table[column]]
         body.append(dbc.Table.from_dataframe(table.astype(str), striped=True, hover=True, size="sm",
                                              class_name="runs-table"))
     rejected = info["rejected"]
@@ -569,9 +569,9 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
     """The quote behind a figure: exact words, article, outlet, date, qualifier, review status; for a rate,
     its numerator and denominator; for a figure with an official counterpart, the cross-check."""
     snap = repo().snapshot()
-    found = data.provenance(snap, fact_id or "")
+    found = queries.provenance(snap, fact_id or "")
     if found is None:
-        derived = data.derived_provenance(snap, fact_id or "")
+        derived = queries.derived_provenance(snap, fact_id or "")
         return derived_panel(snap, derived) if derived is not None else provenance_hint()
     fact = found["fact"]
     badges = [dbc.Badge(fmt.qualifier_text(str(fact["qualifier"])),
@@ -601,7 +601,7 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
     ]
     if fact.get("review_reason"):
         body.append(html.Div([bi("复核原因", "Why review"), ": ", str(fact["review_reason"])], className="q-reason"))
-    body.extend(check_block(data.checks_for(snap, str(fact["fact_id"])), str(fact["fact_id"])))
+    body.extend(check_block(queries.checks_for(snap, str(fact["fact_id"])), str(fact["fact_id"])))
     if found["others"]:
         body.append(html.Div(bi(f"同一地区、指标、年份的其他引文（{len(found['others'])}）",
                                 f"Other quotes, same region, indicator, year ({len(found['others'])})"),
@@ -612,7 +612,7 @@ def render_provenance(fact_id: str | None) -> list | html.Div:
     return body
 
 
-def derived_panel(snap: data.Snapshot, found: dict) -> list:
+def derived_panel(snap: snapshot.Snapshot, found: dict) -> list:
     """A rate with everything it is made of: the numerator (value, quote, article), the denominator (value,
     year, official source, proxy or not) and the computation, or why it cannot be computed."""
     row, numerator, denominator = found["derived"], found["numerator"], found["denominator"]
@@ -732,8 +732,8 @@ def highlight(quote: str, number_text: str) -> list:
 # --- the table and downloads -----------------------------------------------------------------------------
 
 
-def _query(table_key: dict | None) -> data.Query:
-    return data.Query(**{k: tuple(v) if isinstance(v, list) else v for k, v in (table_key or {}).items()})
+def _query(table_key: dict | None) -> queries.Query:
+    return queries.Query(**{k: tuple(v) if isinstance(v, list) else v for k, v in (table_key or {}).items()})
 
 
 def table_rows(request: dict | None, table_key: dict | None) -> tuple:
@@ -742,7 +742,7 @@ def table_rows(request: dict | None, table_key: dict | None) -> tuple:
     if not snap.ok or request is None:
         return {"rowData": [], "rowCount": 0}, "", no_update
     ordered = repo().sorted(snap, _query(table_key), request.get("sortModel"))
-    rows, total = data.table_page(ordered, int(request.get("startRow", 0)), int(request.get("endRow", 100)))
+    rows, total = tables.table_page(ordered, int(request.get("startRow", 0)), int(request.get("endRow", 100)))
     height = min(GRID_MAX_HEIGHT, GRID_CHROME + GRID_ROW * max(total, 2))
     return {"rowData": rows, "rowCount": total}, f"{total:,} 条 figures", {"height": f"{height}px"}
 
@@ -754,7 +754,7 @@ def download_csv(n_clicks: int | None, table_key: dict | None, request: dict | N
     snap = repo().snapshot()
     ordered = repo().sorted(snap, _query(table_key), (request or {}).get("sortModel"))
     stamp = pd.Timestamp.now(tz="Asia/Shanghai").strftime("%Y%m%d-%H%M")
-    return dcc.send_bytes(data.table_csv(ordered), f"zj-talent-facts-{stamp}.csv")
+    return dcc.send_bytes(tables.table_csv(ordered), f"zj-talent-facts-{stamp}.csv")
 
 
 def download_xlsx(n_clicks: int | None, table_key: dict | None, request: dict | None, view: dict | None) -> tuple:

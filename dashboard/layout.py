@@ -11,7 +11,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import fmt
-from dashboard.data import ETL_HINT, TABLE_COLUMNS, Option, Snapshot
+from dashboard.queries import Option
+from dashboard.snapshot import ETL_HINT, Snapshot
+from dashboard.tables import TABLE_COLUMNS
 from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState
 from etl.vocabulary import ARTICLE, LEVELS, STATISTICS
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from dashboard import callbacks, data
+from dashboard import callbacks, queries, repository
 from dashboard.urlstate import ViewState, from_query
 
 JIAXING = "330400"
@@ -26,9 +26,9 @@ URL_AT = OUTPUTS.index("url")
 @pytest.fixture(scope="module", autouse=True)
 def seed_repository(seed_db_url):
     """Point the process-wide repository (what the app uses) at the seed database."""
-    repository = data.use_database(seed_db_url)
-    yield repository
-    data.use_database(None)
+    repo = repository.use_database(seed_db_url)
+    yield repo
+    repository.use_database(None)
 
 
 def _defaults() -> list:
@@ -103,7 +103,7 @@ def test_click_on_a_bar_selects_its_fact_and_shows_the_quote():
     click = {"points": [{"customdata": fact_id, "x": 1, "y": "嘉兴市"}]}
     assert callbacks.clicked_fact("g-compare", {"g-compare": click}) == fact_id
     panel = str(callbacks.render_provenance(fact_id))
-    snap = data.repository().snapshot()
+    snap = repository.current().snapshot()
     fact = snap.facts.set_index("fact_id").loc[fact_id]
     assert fact["number_text"] in panel
     assert fact["title"] in panel
@@ -111,8 +111,8 @@ def test_click_on_a_bar_selects_its_fact_and_shows_the_quote():
 
 
 def test_table_blocks_and_csv_download_agree():
-    snap = data.repository().snapshot()
-    key = asdict(data.query_for(snap, ViewState(indicators=("talent_total", "postdocs"))))
+    snap = repository.current().snapshot()
+    key = asdict(queries.query_for(snap, ViewState(indicators=("talent_total", "postdocs"))))
     request = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "region_name", "sort": "asc"}]}
     response, count, style = callbacks.table_rows(request, key)
     assert style["height"].endswith("px")
@@ -125,9 +125,9 @@ def test_table_blocks_and_csv_download_agree():
 
 
 def test_excel_download_is_a_workbook_of_the_same_facts():
-    snap = data.repository().snapshot()
+    snap = repository.current().snapshot()
     state = ViewState(indicators=("talent_total",))
-    key = asdict(data.query_for(snap, state))
+    key = asdict(queries.query_for(snap, state))
     download, note = callbacks.download_xlsx(1, key, None, state.as_dict())
     assert note is None
     payload = base64.b64decode(download["content"])
@@ -147,7 +147,7 @@ def test_status_panel_shows_the_database_and_no_failures():
 def test_summary_counts_match_the_filtered_facts():
     view = callbacks.view_key(ViewState(regions=(JIAXING,)))
     stats = callbacks.render_summary(view)
-    snap = data.repository().snapshot()
+    snap = repository.current().snapshot()
     n = int((snap.facts["region_code"] == JIAXING).sum())
     assert f"{n:,}" in str(stats[0])
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, event, text
 
-from dashboard import data
+from dashboard import geo, queries, repository, tables
 from dashboard.urlstate import ViewState
 from etl.store.schema import ensure_schema
 
@@ -21,8 +21,8 @@ JIAXING = "330400"
 
 
 @pytest.fixture(scope="module")
-def repo(seed_db_url) -> data.Repository:
-    return data.Repository(seed_db_url)
+def repo(seed_db_url) -> repository.Repository:
+    return repository.Repository(seed_db_url)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,8 @@ def test_snapshot_joins_article_title_and_date(repo, seed_db_url):
 
 
 def test_latest_rows_give_the_database_value_for_jiaxing_talent_total(repo, db_facts):
-    snap, facts = data.facts_for(repo, ViewState(indicators=("talent_total",)))
-    rows = data.latest_rows(facts).set_index("region_code")
+    snap, facts = repository.facts_for(repo, ViewState(indicators=("talent_total",)))
+    rows = queries.latest_rows(facts).set_index("region_code")
     expected = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")]
     assert not expected.empty, "the seed articles quote 嘉兴's talent total (129.07万)"
     latest = expected[expected["year"] == expected["year"].max()]
@@ -77,13 +77,13 @@ def test_latest_rows_prefer_the_newest_year_then_checked_then_exact_figures():
     })
     order = facts.assign(_r=facts["needs_review"].astype(int), _e=facts["inexact"].astype(int)).sort_values(
         ["year", "_r", "_e"], ascending=[False, True, True]).drop(columns=["_r", "_e"])
-    assert data.latest_rows(order)["fact_id"].tolist() == ["c"]
-    assert data.latest_rows(order, "2023")["fact_id"].tolist() == ["d"]
+    assert queries.latest_rows(order)["fact_id"].tolist() == ["c"]
+    assert queries.latest_rows(order, "2023")["fact_id"].tolist() == ["d"]
 
 
 def test_filter_options_offer_only_regions_and_years_that_have_the_indicator(repo, db_facts):
     snap = repo.snapshot()
-    options = data.filter_options(snap, ViewState(indicators=("talent_total",)))
+    options = queries.filter_options(snap, ViewState(indicators=("talent_total",)))
     having = db_facts[db_facts["indicator_code"] == "talent_total"]
     offered = {o.value for o in options.regions if o.available}
     assert offered == set(having["region_code"])
@@ -96,7 +96,7 @@ def test_filter_options_drop_choices_the_data_cannot_honour(repo):
     snap = repo.snapshot()
     state = ViewState(families=("talent_total", "nonsense"), indicators=("talent_total", "postdocs", "bogus"),
                       year_from=1990, year_to=2099)
-    normalized = data.filter_options(snap, state).state
+    normalized = queries.filter_options(snap, state).state
     assert normalized.families == ("talent_total",)
     assert normalized.indicators == ("talent_total",), "postdocs is not in the talent_total family"
     assert normalized.year_from is None and normalized.year_to is None, "the full range is left open"
@@ -112,24 +112,24 @@ def test_region_options_follow_the_tree(repo):
 
 def test_including_sub_regions_expands_a_city_to_its_counties_and_zones(repo):
     snap = repo.snapshot()
-    query = data.query_for(snap, ViewState(regions=(JIAXING,), include_sub=True))
+    query = queries.query_for(snap, ViewState(regions=(JIAXING,), include_sub=True))
     assert {JIAXING, "330411", "330421", "330421-Z01"} <= set(query.regions)
     assert "330100" not in query.regions
-    only = data.query_for(snap, ViewState(regions=(JIAXING,)))
+    only = queries.query_for(snap, ViewState(regions=(JIAXING,)))
     assert only.regions == (JIAXING,)
 
 
 def test_search_finds_words_of_the_quote(repo, db_facts):
     word = "博士后"
-    snap, found = data.facts_for(repo, ViewState(search=word), with_search=True)
+    snap, found = repository.facts_for(repo, ViewState(search=word), with_search=True)
     expected = db_facts[~db_facts["status"].isin(["rejected", "retired"]) & db_facts["quote"].str.contains(word)]
     assert len(expected) > 0
     assert set(expected["fact_id"]) <= set(found["fact_id"])
 
 
 def test_review_switch_hides_figures_needing_review(repo):
-    _snap, everything = data.facts_for(repo, ViewState())
-    _snap, checked = data.facts_for(repo, ViewState(review=False))
+    _snap, everything = repository.facts_for(repo, ViewState())
+    _snap, checked = repository.facts_for(repo, ViewState(review=False))
     assert everything["needs_review"].any()
     assert not checked["needs_review"].any()
     assert len(checked) == len(everything) - int(everything["needs_review"].sum())
@@ -137,13 +137,13 @@ def test_review_switch_hides_figures_needing_review(repo):
 
 def test_csv_has_the_table_columns_and_rows(repo):
     snap = repo.snapshot()
-    query = data.query_for(snap, ViewState(indicators=("talent_total", "postdocs")))
+    query = queries.query_for(snap, ViewState(indicators=("talent_total", "postdocs")))
     ordered = repo.sorted(snap, query, [{"colId": "display", "sort": "desc"}])
-    raw = data.table_csv(ordered)
+    raw = tables.table_csv(ordered)
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == [header for _, header in data.TABLE_COLUMNS]
-    page, total = data.table_page(ordered, 0, 100)
+    assert rows[0] == [header for _, header in tables.TABLE_COLUMNS]
+    page, total = tables.table_page(ordered, 0, 100)
     assert total == len(rows) - 1
     assert [r["fact_id"] for r in page] == [r[-1] for r in rows[1:]]
     values = [float(r[rows[0].index("精确值 Exact value")]) for r in rows[1:]]
@@ -153,18 +153,18 @@ def test_csv_has_the_table_columns_and_rows(repo):
 def test_provenance_gives_quote_article_and_date(repo, db_facts, seed_db_url):
     snap = repo.snapshot()
     fact = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")].iloc[0]
-    found = data.provenance(snap, fact["fact_id"])
+    found = queries.provenance(snap, fact["fact_id"])
     assert found["fact"]["quote"] == fact["quote"]
     assert found["fact"]["number_text"] in found["fact"]["quote"]
     with create_engine(seed_db_url).connect() as conn:
         title = conn.execute(text("SELECT title FROM articles WHERE article_id = :a"), {"a": fact["article_id"]}).scalar()
     assert found["fact"]["title"] == title
-    assert data.provenance(snap, "no-such-fact") is None
+    assert queries.provenance(snap, "no-such-fact") is None
 
 
 def test_missing_database_is_reported_not_created(tmp_path):
     path = tmp_path / "absent.sqlite"
-    snap = data.Repository(f"sqlite:///{path}").snapshot()
+    snap = repository.Repository(f"sqlite:///{path}").snapshot()
     assert snap.state == "no_database"
     assert not path.exists(), "looking must not create an empty database file"
 
@@ -172,14 +172,14 @@ def test_missing_database_is_reported_not_created(tmp_path):
 def test_empty_tables_are_reported(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     ensure_schema(create_engine(url))
-    snap = data.Repository(url).snapshot()
+    snap = repository.Repository(url).snapshot()
     assert snap.state == "empty"
     assert not snap.ok
 
 
 def test_the_version_check_reads_the_run_log_not_every_fact(seed_copy):
     """Every web worker asks every few seconds: with a successful run logged, no table is counted."""
-    repo = data.Repository(seed_copy)
+    repo = repository.Repository(seed_copy)
     statements: list[str] = []
     event.listen(repo.engine(), "before_cursor_execute",
                  lambda conn, cursor, statement, *args: statements.append(statement))
@@ -196,7 +196,7 @@ def test_the_version_check_reads_the_run_log_not_every_fact(seed_copy):
 def test_a_loaded_version_is_set_aside_from_the_collector_and_released_by_the_next(seed_copy):
     """Full collections skip the installed snapshot (they walked all of it, 80-165 ms, on some callback);
     the version it replaces is still freed, cycles included."""
-    repo = data.Repository(seed_copy)
+    repo = repository.Repository(seed_copy)
     first = repo.snapshot(max_age=0, wait=True)
     tracked = {id(o) for o in gc.get_objects()}
     assert id(first.facts) not in tracked, "frozen: the collector no longer walks the snapshot"
@@ -211,7 +211,7 @@ def test_a_loaded_version_is_set_aside_from_the_collector_and_released_by_the_ne
 def test_new_successful_run_invalidates_the_snapshot(seed_copy):
     with sqlite3.connect(seed_copy.removeprefix("sqlite:///")) as conn:
         conn.execute("DELETE FROM runs")
-    repo = data.Repository(seed_copy)
+    repo = repository.Repository(seed_copy)
     first = repo.snapshot()
     assert first.as_of.source_en == "database written", "no run is logged yet"
     path = seed_copy.removeprefix("sqlite:///")
@@ -243,7 +243,7 @@ def test_extra_columns_and_retired_facts_are_tolerated(seed_copy):
         victim = conn.execute("SELECT fact_id FROM facts LIMIT 1").fetchone()[0]
         conn.execute("UPDATE facts SET status = 'retired' WHERE fact_id = ?", (victim,))
         conn.execute("UPDATE facts SET status = 'rejected' WHERE fact_id = (SELECT max(fact_id) FROM facts)")
-    snap = data.Repository(seed_copy).snapshot()
+    snap = repository.Repository(seed_copy).snapshot()
     assert snap.ok
     assert victim not in set(snap.facts["fact_id"])
     assert not snap.facts["status"].isin(["rejected", "retired"]).any()
@@ -258,17 +258,17 @@ def test_status_info_lists_runs_newest_first_with_failures(seed_copy):
                          "articles_changed, articles_removed, articles_rejected, facts_added, facts_changed, "
                          "facts_retired, facts_total, message, error) VALUES ('refresh', '2025-01-02 03:00:00', "
                          "'2025-01-02 03:04:00', ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, '', ?)", (outcome, error))
-    info = data.status_info(data.Repository(seed_copy).snapshot())
+    info = queries.status_info(repository.Repository(seed_copy).snapshot())
     assert info["last"]["outcome"] == "nothing_new"
     assert info["failures"]["error"].tolist() == ["manifest unreadable"]
     assert list(info["runs"]["run_id"]) == sorted(info["runs"]["run_id"], reverse=True)
 
 
 def test_map_rows_split_mapped_regions_from_zones(repo):
-    _snap, facts = data.facts_for(repo, ViewState())
-    on_map, beside = data.map_rows(facts, "county")
+    _snap, facts = repository.facts_for(repo, ViewState())
+    on_map, beside = geo.map_rows(facts, "county")
     assert set(on_map["region_level"].astype(str)) <= {"county"}
     assert set(beside["region_level"].astype(str)) <= {"zone", "town"}
     assert len(beside) > 0, "the seed articles quote figures for 衢州智造新城 and other zones"
-    codes = {f["properties"]["adcode"] for f in data.boundaries("county")["features"]}
+    codes = {f["properties"]["adcode"] for f in geo.boundaries("county")["features"]}
     assert set(on_map["region_code"].astype(str)) <= codes

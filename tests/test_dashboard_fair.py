@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 import pytest
 
-from dashboard import callbacks, data, figures
+from dashboard import callbacks, figures, geo, queries, repository, snapshot
 from dashboard.urlstate import ViewState, from_query
 
 JIAXING, XIUZHOU = "330400", "330411"
@@ -24,13 +24,13 @@ OUTPUTS = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
 
 @pytest.fixture(scope="module", autouse=True)
 def seed_repository(seed_db_url):
-    repository = data.use_database(seed_db_url)
-    yield repository
-    data.use_database(None)
+    repo = repository.use_database(seed_db_url)
+    yield repo
+    repository.use_database(None)
 
 
 @pytest.fixture(scope="module")
-def snap(seed_repository) -> data.Snapshot:
+def snap(seed_repository) -> snapshot.Snapshot:
     return seed_repository.snapshot()
 
 
@@ -67,7 +67,7 @@ def test_per_capita_talent_of_jiaxing_is_the_article_figure_over_the_2023_reside
 
 
 def snap_row(derived_id: str) -> dict:
-    derived = data.repository().snapshot().derived
+    derived = repository.current().snapshot().derived
     return derived[derived["fact_id"] == derived_id].iloc[0].to_dict()
 
 
@@ -109,7 +109,7 @@ def test_trend_and_map_also_leave_uncomputable_regions_out(snap):
     figure, *_ = callbacks.render_map(_view("?tab=map&ind=talent_total&norm=rate"))
     rings = [trace for trace in figure.data if trace.type == "scattermap"]
     assert rings, "proxy-year areas get a ring"
-    assert rings[0].lon[0] == pytest.approx(data.centres("city")[JIAXING][0])
+    assert rings[0].lon[0] == pytest.approx(geo.centres("city")[JIAXING][0])
 
 
 def test_matrix_per_capita_says_cannot_compute_in_the_cell():
@@ -185,7 +185,7 @@ def test_cross_check_puts_inconsistent_pairs_first():
         "official_source_title": ["t"] * 3, "official_source_url": ["u"] * 3,
         "relative_difference": [0.02, 0.9, 0.3], "consistent": [False, True, False], "verdict": ["v"] * 3})
     indicators = pd.DataFrame({"code": ["gdp"], "unit": ["yuan"]}).set_index("code", drop=False)
-    ordered = data.prepare_crosscheck(frame, pd.DataFrame({"fact_id": [], "title": [], "outlet": [], "published": []}),
+    ordered = snapshot.prepare_crosscheck(frame, pd.DataFrame({"fact_id": [], "title": [], "outlet": [], "published": []}),
                                       indicators)
     assert list(ordered["article_fact_id"]) == ["c", "a", "b"]
 
@@ -231,7 +231,7 @@ def test_quote_panel_badges_say_official_or_article(snap):
 
 def test_table_has_a_source_column_and_filter_and_the_csv_follows_it(snap):
     state = ViewState(regions=(JIAXING,), source="statistics")
-    key = asdict(data.query_for(snap, state, with_search=True))
+    key = asdict(queries.query_for(snap, state, with_search=True))
     request = {"startRow": 0, "endRow": 200, "sortModel": [{"colId": "source_text", "sort": "asc"}]}
     response, _count, _style = callbacks.table_rows(request, key)
     rows = response["rowData"]
@@ -244,7 +244,7 @@ def test_table_has_a_source_column_and_filter_and_the_csv_follows_it(snap):
     table = list(csv.DictReader(io.StringIO(content)))
     assert {r["来源 Source"] for r in table} == {"官方统计 official statistics"}
 
-    both = asdict(data.query_for(snap, state.replace(source=""), with_search=True))
+    both = asdict(queries.query_for(snap, state.replace(source=""), with_search=True))
     assert callbacks.table_rows(request, both)[0]["rowCount"] > len(expected)
 
 

@@ -7,15 +7,15 @@ import plotly.graph_objects as go
 import pytest
 from sqlalchemy import create_engine, text
 
-from dashboard import data, figures, fmt
+from dashboard import figures, fmt, geo, queries, repository
 from dashboard.urlstate import ViewState
 
 JIAXING = "330400"
 
 
 @pytest.fixture(scope="module")
-def repo(seed_db_url) -> data.Repository:
-    return data.Repository(seed_db_url)
+def repo(seed_db_url) -> repository.Repository:
+    return repository.Repository(seed_db_url)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def db_facts(seed_db_url) -> pd.DataFrame:
 
 
 def _facts(repo, **state) -> pd.DataFrame:
-    return data.facts_for(repo, ViewState(**state))[1]
+    return repository.facts_for(repo, ViewState(**state))[1]
 
 
 def _bar_value(figure: go.Figure, label_prefix: str) -> float:
@@ -37,7 +37,7 @@ def _bar_value(figure: go.Figure, label_prefix: str) -> float:
 
 
 def test_bar_for_jiaxing_talent_total_equals_the_database_value(repo, db_facts):
-    figure = figures.ranked_bar(data.latest_rows(_facts(repo, indicators=("talent_total",))))
+    figure = figures.ranked_bar(queries.latest_rows(_facts(repo, indicators=("talent_total",))))
     expected = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")]
     assert _bar_value(figure, "嘉兴市") == expected.loc[expected["year"].idxmax(), "value"]
     assert expected["value"].max() == 1290700, "嘉兴: 人才资源总量129.07万"
@@ -46,7 +46,7 @@ def test_bar_for_jiaxing_talent_total_equals_the_database_value(repo, db_facts):
 
 
 def test_bars_are_ranked_largest_on_top(repo):
-    figure = figures.ranked_bar(data.latest_rows(_facts(repo, indicators=("enterprises",))))
+    figure = figures.ranked_bar(queries.latest_rows(_facts(repo, indicators=("enterprises",))))
     trace = figure.data[0]
     by_label = dict(zip(trace.y, trace.x, strict=True))
     top_down = list(figure.layout.yaxis.categoryarray)[::-1]
@@ -55,19 +55,19 @@ def test_bars_are_ranked_largest_on_top(repo):
 
 
 def test_mixing_units_is_refused_with_a_sentence(repo):
-    rows = data.latest_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed")))
+    rows = queries.latest_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed")))
     assert set(rows["unit"].astype(str)) == {"person", "percent"}
     with pytest.raises(figures.UnitMismatch) as refused:
         figures.ranked_bar(rows)
     assert "不能在同一坐标轴上比较不同单位" in str(refused.value)
     assert refused.value.units == ["percent", "person"]
     with pytest.raises(figures.UnitMismatch):
-        figures.trend(data.yearly_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed"))))
+        figures.trend(queries.yearly_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed"))))
 
 
 def test_approximate_and_lower_bound_figures_are_marked(repo, db_facts):
     over = db_facts[db_facts["qualifier"] == "over"].iloc[0]
-    rows = data.latest_rows(_facts(repo, indicators=(over["indicator_code"],)))
+    rows = queries.latest_rows(_facts(repo, indicators=(over["indicator_code"],)))
     figure = figures.ranked_bar(rows)
     marked = {}
     for trace in figure.data:
@@ -83,7 +83,7 @@ def test_approximate_and_lower_bound_figures_are_marked(repo, db_facts):
 
 
 def test_trend_uses_open_symbols_for_inexact_points(repo):
-    rows = data.yearly_rows(_facts(repo, indicators=("new_graduates",), regions=("330411",)))
+    rows = queries.yearly_rows(_facts(repo, indicators=("new_graduates",), regions=("330411",)))
     figure = figures.trend(rows)
     assert len(figure.data) == 1
     trace = figure.data[0]
@@ -94,13 +94,13 @@ def test_trend_uses_open_symbols_for_inexact_points(repo):
 
 
 def test_every_drawn_point_carries_its_fact_id(repo, db_facts):
-    figure = figures.trend(data.yearly_rows(_facts(repo, indicators=("enterprises",))))
+    figure = figures.trend(queries.yearly_rows(_facts(repo, indicators=("enterprises",))))
     ids = {fact_id for trace in figure.data for fact_id in trace.customdata}
     assert ids and ids <= set(db_facts["fact_id"])
 
 
 def test_matrix_counts_quotes_per_region_and_indicator(repo, db_facts):
-    cells = data.matrix_cells(_facts(repo, regions=(JIAXING,), families=("talent_total", "skilled_talent")))
+    cells = queries.matrix_cells(_facts(repo, regions=(JIAXING,), families=("talent_total", "skilled_talent")))
     figure = figures.matrix(cells)
     heat = figure.data[0]
     column = list(heat.x).index("人才资源总量")
@@ -110,14 +110,14 @@ def test_matrix_counts_quotes_per_region_and_indicator(repo, db_facts):
 
 
 def test_choropleth_uses_the_tile_free_map_and_colours_jiaxing(repo, db_facts):
-    on_map, _beside = data.map_rows(_facts(repo, indicators=("talent_total",)), "city")
-    figure = figures.choropleth(on_map, data.boundaries("city"))
+    on_map, _beside = geo.map_rows(_facts(repo, indicators=("talent_total",)), "city")
+    figure = figures.choropleth(on_map, geo.boundaries("city"))
     assert figure.layout.map.style == "white-bg"
     assert all(isinstance(trace, go.Choroplethmap) for trace in figure.data)
     filled = figure.data[-1]
     assert dict(zip(filled.locations, filled.z, strict=True))[JIAXING] == 1290700
     drawn = [loc for trace in figure.data for loc in trace.locations]
-    assert sorted(drawn) == sorted(f["properties"]["adcode"] for f in data.boundaries("city")["features"])
+    assert sorted(drawn) == sorted(f["properties"]["adcode"] for f in geo.boundaries("city")["features"])
 
 
 def test_empty_selection_draws_a_message_not_an_error():

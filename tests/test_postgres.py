@@ -203,7 +203,7 @@ def test_export_from_postgresql(pg_url: str, tmp_path) -> None:
 @pytest.mark.postgres
 def test_dashboard_reads_postgresql(pg_url: str, tmp_path) -> None:
     run(RAW_DIR, tmp_path, resolve_db_url(pg_url))
-    from dashboard.data import Repository
+    from dashboard.repository import Repository
 
     snapshot = Repository(pg_url).snapshot(max_age=0)
     assert snapshot.ok, snapshot.message
