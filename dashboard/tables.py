@@ -1,4 +1,5 @@
-"""The facts table as shown on screen and downloaded: its columns, its order, a page of rows, the CSV file."""
+"""The tables as shown on screen and downloaded: the facts table (its columns, its order, a page of rows, the CSV
+file and the workbook of the same facts) and the rows of the cross-check grid."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import io
 import pandas as pd
 
 from dashboard import fmt
-from etl.vocabulary import STATISTICS
+from dashboard.queries import Query
+from dashboard.snapshot import Snapshot
+from etl.vocabulary import FACT_COLUMNS, STATISTICS
 
 TABLE_COLUMNS = [
     ("region_name", "地区 Region"),
@@ -29,6 +32,7 @@ TABLE_COLUMNS = [
 ]
 SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status",
                 "source_text": "source_kind"}
+CHECK_QUOTE_CHARS = 44  # the grid shows the start of the quote; its tooltip and the quote panel the whole
 DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
 
 
@@ -92,3 +96,56 @@ def table_csv(ordered: pd.DataFrame) -> bytes:
     writer.writerow([header for _, header in TABLE_COLUMNS])
     writer.writerows(zip(*(frame[column].tolist() for column, _ in TABLE_COLUMNS), strict=True))
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def table_workbook(snap: Snapshot, ordered: pd.DataFrame, query: Query, regions: tuple[str, ...]) -> bytes:
+    """The officials' workbook (etl.workbook) of the facts on screen, with the table's filters on its cover;
+    `regions` are the regions chosen, not those they expand to."""
+    from etl.workbook.data import ExportData, ExportFilters  # openpyxl loads on the first download
+    from etl.workbook.export import workbook_bytes
+
+    facts = ordered[[c for c in FACT_COLUMNS if c in ordered.columns]].copy()
+    for column in facts.columns:
+        if isinstance(facts[column].dtype, pd.CategoricalDtype):
+            facts[column] = facts[column].astype(str)
+    filters = ExportFilters(families=list(query.families), indicators=list(query.indicators),
+                            regions=list(regions), year_from=query.year_from, year_to=query.year_to)
+    export = ExportData.from_frames(facts=facts, articles=snap.articles, indicators=snap.indicators.reset_index(drop=True),
+                                    regions=snap.regions.reset_index(drop=True), filters=filters,
+                                    data_as_of=snap.as_of.when)
+    return workbook_bytes(export)
+
+
+def check_records(frame: pd.DataFrame) -> list[dict]:
+    """The grid's rows: verdict and gap, region and indicator, both figures with their years, quote and link."""
+    rows = []
+    for row in frame.itertuples(index=False):
+        rows.append({
+            "article_fact_id": row.article_fact_id, "statistics_fact_id": row.statistics_fact_id,
+            "consistent": bool(row.consistent), "relative_difference": float(row.relative_difference),
+            "check_verdict": f"{row.verdict_text}\n{fmt.percent_change(row.relative_difference)}",
+            "check_what": f"{row.region_name}\n{row.indicator_name_zh}",
+            "check_values": (f"文章 {row.article_display}（{row.article_year}年，原文“{row.article_number_text}”）\n"
+                             f"官方 {row.official_display}（{row.official_year}年）"),
+            "check_source_md": f"“{_md_text(_clip(str(row.article_quote), CHECK_QUOTE_CHARS))}”\n\n官方来源："
+                               + _md_link(str(row.official_source_title), str(row.official_source_url)),
+            "article_quote": str(row.article_quote),
+        })
+    return rows
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _md_text(text: str) -> str:
+    """Article text shown through the markdown cell renderer, with markdown's own characters escaped."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>" else c for c in text)
+
+
+def _md_link(title: str, url: str) -> str:
+    """A markdown link for the grid's markdown cells; the title's brackets would end the link text."""
+    label = _md_text(str(title or url or ""))
+    if not url:
+        return label
+    return f"[{label}]({str(url).replace(' ', '%20').replace(')', '%29')})"
