@@ -302,36 +302,46 @@ def choropleth(rows: pd.DataFrame, geojson: dict, source: str | None = None, hei
         hovertext=[f"{names[c]}<br>无数据 no figure" for c in empty], hoverinfo="text", name="no data",
     ))
     if filled:
-        unit = str(shown["unit"].iloc[0])
-        top = float(shown["value"].max())
-        ticks = [(v, t) for v, t in zip(*cn_ticks(0, top, unit, n=4), strict=True) if v <= top * 1.0001]
-        tickvals, ticktext = [v for v, _ in ticks], [t for _, t in ticks]
-        figure.add_trace(go.Choroplethmap(
-            geojson=boundary(filled), locations=shown["region_code"].astype(str), z=shown["value"],
-            featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, zmax=top or 1,
-            customdata=shown["fact_id"],
-            hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
-            marker={"line": {"color": [STAT_COLOR if o else INK if x else "white"
-                                       for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)],
-                             "width": [2.4 if x or o else 0.8
-                                       for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)]}},
-            colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}, "side": "top"},
-                      "orientation": "h", "thickness": 10, "len": 0.45, "x": 0.02, "xanchor": "left",
-                      "y": 0.03, "yanchor": "bottom", "tickvals": tickvals, "ticktext": ticktext,
-                      "bgcolor": "rgba(255,255,255,0.85)", "outlinewidth": 0},
-        ))
+        figure.add_trace(_value_trace(shown, boundary(filled)))
     if filled and centres and "proxy" in shown.columns and shown["proxy"].any():
-        proxies = shown[shown["proxy"].astype(bool) & shown["region_code"].astype(str).isin(centres)]
-        where = [centres[str(c)] for c in proxies["region_code"]]
-        for size, color in ((13, PROXY_RING), (7, "white")):  # a ring: no glyphs or sprites needed
-            figure.add_trace(go.Scattermap(
-                lon=[w[0] for w in where], lat=[w[1] for w in where], mode="markers", hoverinfo="skip",
-                marker={"size": size, "color": color}, name="proxy year", showlegend=False))
+        _add_proxy_rings(figure, shown, centres)
     figure.update_layout(
         map={"style": "white-bg", "center": ZHEJIANG_CENTER, "zoom": MAP_ZOOM},
         margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False,
     )
     return figure
+
+def _value_trace(shown: pd.DataFrame, geojson: dict | str) -> go.Choroplethmap:
+    """The areas with a figure, coloured by value; official statistics and inexact figures outlined."""
+    unit = str(shown["unit"].iloc[0])
+    top = float(shown["value"].max())
+    ticks = [(v, t) for v, t in zip(*cn_ticks(0, top, unit, n=4), strict=True) if v <= top * 1.0001]
+    tickvals, ticktext = [v for v, _ in ticks], [t for _, t in ticks]
+    return go.Choroplethmap(
+        geojson=geojson, locations=shown["region_code"].astype(str), z=shown["value"],
+        featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, zmax=top or 1,
+        customdata=shown["fact_id"],
+        hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
+        marker={"line": {"color": [STAT_COLOR if o else INK if x else "white"
+                                   for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)],
+                         "width": [2.4 if x or o else 0.8
+                                   for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)]}},
+        colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}, "side": "top"},
+                  "orientation": "h", "thickness": 10, "len": 0.45, "x": 0.02, "xanchor": "left",
+                  "y": 0.03, "yanchor": "bottom", "tickvals": tickvals, "ticktext": ticktext,
+                  "bgcolor": "rgba(255,255,255,0.85)", "outlinewidth": 0},
+    )
+
+
+def _add_proxy_rings(figure: go.Figure, shown: pd.DataFrame, centres: dict[str, tuple[float, float]]) -> None:
+    """A ring at the centre of each area whose rate uses a neighbouring year's denominator."""
+    proxies = shown[shown["proxy"].astype(bool) & shown["region_code"].astype(str).isin(centres)]
+    where = [centres[str(c)] for c in proxies["region_code"]]
+    for size, color in ((13, PROXY_RING), (7, "white")):  # a ring: no glyphs or sprites needed
+        figure.add_trace(go.Scattermap(
+            lon=[w[0] for w in where], lat=[w[1] for w in where], mode="markers", hoverinfo="skip",
+            marker={"size": size, "color": color}, name="proxy year", showlegend=False))
+
 
 
 def _short(label: str) -> str:

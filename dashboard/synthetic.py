@@ -53,48 +53,10 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
     rng = random.Random(seed)
     regions, indicators = reference_tables()
     n_articles = n_articles or max(5, n_facts // 40)
-    region_rows = regions.to_dict("records")
-    weights = [{"province": 3, "city": 12, "county": 5, "zone": 2, "town": 1}[r["level"]] for r in region_rows]
-    start = date(2019, 1, 1)
-    articles = []
-    for k in range(n_articles):
-        published = start + timedelta(days=rng.randrange(0, 7 * 365))
-        region = rng.choices(region_rows, weights)[0]
-        sha = hashlib.sha256(f"article-{seed}-{k}".encode()).hexdigest()
-        articles.append({
-            "article_id": f"syn_{k:06d}", "file": f"syn_{k:06d}.txt", "sha256": sha,
-            "title": f"{region['name_zh']}人才工作综述（{k}）", "outlet": rng.choice(["浙江日报", "嘉兴日报", "衢州日报", "杭州日报"]),
-            "published": published, "published_precision": "day", "published_source": "manifest",
-            "published_note": "", "primary_region_code": region["code"], "primary_region_name": region["name_zh"],
-            "encoding": "utf-8", "n_chars": 3000, "n_facts": 0,
-        })
+    places = Places(regions.to_dict("records"))
+    articles = [synthetic_article(rng, places, seed, k) for k in range(n_articles)]
     ind_rows = indicators.to_dict("records")
-    facts = []
-    for n in range(n_facts):
-        article = articles[n % n_articles]
-        region = rng.choices(region_rows, weights)[0]
-        indicator = ind_rows[rng.randrange(len(ind_rows))]
-        low, high = TYPICAL.get(indicator["unit"], (1, 1000))
-        value = round(rng.uniform(low, high), 2 if indicator["unit"] in ("percent", "percentage_point") else 0)
-        qualifier = rng.choices(list(QUALIFIER_WEIGHTS), list(QUALIFIER_WEIGHTS.values()))[0]
-        value_high = round(value * 1.5, 2) if qualifier == "range" else None
-        year = article["published"].year - (1 if rng.random() < 0.3 else 0)
-        number_text = QUALIFIER_WORD[qualifier] + f"{value:f}".rstrip("0").rstrip(".")
-        quote = f"{region['name_zh']}{indicator['name_zh']}{number_text}，持续走在全省前列。"
-        char_start = 100 + (n % 2000)
-        facts.append({
-            "fact_id": hashlib.sha1(f"{article['sha256']}:{char_start}:{n}".encode()).hexdigest()[:16],
-            "article_id": article["article_id"], "region_code": region["code"], "region_name": region["name_zh"],
-            "region_level": region["level"], "indicator_code": indicator["code"],
-            "indicator_name_zh": indicator["name_zh"], "indicator_name_en": indicator["name_en"],
-            "family": indicator["family"], "value": float(value), "value_high": value_high,
-            "unit": indicator["unit"], "qualifier": qualifier, "period_start": f"{year}-01-01",
-            "period_end": f"{year}-12-31", "period_kind": "year", "year": year, "quote": quote,
-            "char_start": char_start, "char_end": char_start + len(number_text), "quote_start": char_start - 10,
-            "quote_end": char_start + 20, "number_text": number_text, "region_source": "sentence",
-            "status": "needs_review" if rng.random() < 0.1 else "extracted",
-            "review_reason": "", "source_kind": ARTICLE,
-        })
+    facts = [synthetic_fact(rng, places, ind_rows, articles[n % n_articles], n) for n in range(n_facts)]
     facts += official_statistics(regions, rng)
     frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
     for column in [c for c in FACT_COLUMNS if facts and c not in facts[0]]:
@@ -112,6 +74,59 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
         "regions": regions,
         "indicators": indicators,
         "rejected_inputs": pd.DataFrame(columns=["file", "reason", "detail", "detected_at"]),
+    }
+
+
+class Places:
+    """The regions with the weights a synthetic figure picks them by (cities most often)."""
+
+    def __init__(self, rows: list[dict]) -> None:
+        self.rows = rows
+        self.weights = [{"province": 3, "city": 12, "county": 5, "zone": 2, "town": 1}[r["level"]] for r in rows]
+
+    def pick(self, rng: random.Random) -> dict:
+        return rng.choices(self.rows, self.weights)[0]
+
+
+def synthetic_article(rng: random.Random, places: Places, seed: int, k: int) -> dict:
+    """The `articles` row of synthetic article k, published some day of 2019–2025."""
+    published = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 7 * 365))
+    region = places.pick(rng)
+    sha = hashlib.sha256(f"article-{seed}-{k}".encode()).hexdigest()
+    return {
+        "article_id": f"syn_{k:06d}", "file": f"syn_{k:06d}.txt", "sha256": sha,
+        "title": f"{region['name_zh']}人才工作综述（{k}）", "outlet": rng.choice(["浙江日报", "嘉兴日报", "衢州日报", "杭州日报"]),
+        "published": published, "published_precision": "day", "published_source": "manifest",
+        "published_note": "", "primary_region_code": region["code"], "primary_region_name": region["name_zh"],
+        "encoding": "utf-8", "n_chars": 3000, "n_facts": 0,
+    }
+
+
+def synthetic_fact(rng: random.Random, places: Places, indicators: list[dict], article: dict, n: int) -> dict:
+    """Fact n: a random region and indicator, a value typical of its unit, some qualifier, the article's year
+    or the one before."""
+    region = places.pick(rng)
+    indicator = indicators[rng.randrange(len(indicators))]
+    low, high = TYPICAL.get(indicator["unit"], (1, 1000))
+    value = round(rng.uniform(low, high), 2 if indicator["unit"] in ("percent", "percentage_point") else 0)
+    qualifier = rng.choices(list(QUALIFIER_WEIGHTS), list(QUALIFIER_WEIGHTS.values()))[0]
+    value_high = round(value * 1.5, 2) if qualifier == "range" else None
+    year = article["published"].year - (1 if rng.random() < 0.3 else 0)
+    number_text = QUALIFIER_WORD[qualifier] + f"{value:f}".rstrip("0").rstrip(".")
+    quote = f"{region['name_zh']}{indicator['name_zh']}{number_text}，持续走在全省前列。"
+    char_start = 100 + (n % 2000)
+    return {
+        "fact_id": hashlib.sha1(f"{article['sha256']}:{char_start}:{n}".encode()).hexdigest()[:16],
+        "article_id": article["article_id"], "region_code": region["code"], "region_name": region["name_zh"],
+        "region_level": region["level"], "indicator_code": indicator["code"],
+        "indicator_name_zh": indicator["name_zh"], "indicator_name_en": indicator["name_en"],
+        "family": indicator["family"], "value": float(value), "value_high": value_high,
+        "unit": indicator["unit"], "qualifier": qualifier, "period_start": f"{year}-01-01",
+        "period_end": f"{year}-12-31", "period_kind": "year", "year": year, "quote": quote,
+        "char_start": char_start, "char_end": char_start + len(number_text), "quote_start": char_start - 10,
+        "quote_end": char_start + 20, "number_text": number_text, "region_source": "sentence",
+        "status": "needs_review" if rng.random() < 0.1 else "extracted",
+        "review_reason": "", "source_kind": ARTICLE,
     }
 
 
