@@ -41,6 +41,7 @@ from bench.corpus import build_corpus, ensure_corpus  # noqa: E402
 from bench.write_floor import write_floor  # noqa: E402
 
 BENCH_DIR = PROJECT_ROOT / "bench"
+DESIGN_FIGURES = BENCH_DIR / "design_figures.md"  # hand-kept figures, appended to RESULTS.md as they are
 FLOOR_PATTERN = re.compile(r"\d+(?:\.\d+)?[万亿千]?[人名个家项元%]")
 FLOOR_PATTERN_TEXT = r"\d+(?:\.\d+)?[万亿千]?[人名个家项元%]"
 MIB = 1024 * 1024
@@ -1031,6 +1032,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append(f"- `{run.get('command', '').strip()}`: {run.get('started', '?')} → {run.get('finished', '?')}, "
                      f"{_fmt(run.get('wall_seconds'), 0)} s wall" + (f"; {run['note']}" if run.get("note") else ""))
     lines.append("")
+    if DESIGN_FIGURES.exists():
+        lines += [DESIGN_FIGURES.read_text(encoding="utf-8")]
     return "\n".join(lines)
 
 

@@ -183,9 +183,9 @@ def settle_heap() -> None:
     """Set what is alive now (the snapshot just installed, the app) aside from the cyclic garbage collector.
 
     A snapshot of 100,000 facts is hundreds of thousands of Python objects; every full collection walked
-    them all, 80-165 ms that landed on whichever callback was running (measured with the benchmark's
-    callback mix). Once a data version is loaded: release what the previous one left in cycles, then freeze
-    the survivors, so later collections only look at what requests create.
+    them all, a pause that landed on whichever callback was running. Once a data version is loaded: release
+    what the previous one left in cycles, then freeze the survivors, so later collections only look at what
+    requests create.
     """
     gc.unfreeze()
     gc.collect()

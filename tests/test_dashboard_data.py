@@ -194,8 +194,8 @@ def test_the_version_check_reads_the_run_log_not_every_fact(seed_copy):
 
 
 def test_a_loaded_version_is_set_aside_from_the_collector_and_released_by_the_next(seed_copy):
-    """Full collections skip the installed snapshot (they walked all of it, 80-165 ms, on some callback);
-    the version it replaces is still freed, cycles included."""
+    """Full collections skip the installed snapshot (they walked all of it, on some callback); the version
+    it replaces is still freed, cycles included."""
     repo = repository.Repository(seed_copy)
     first = repo.snapshot(max_age=0, wait=True)
     tracked = {id(o) for o in gc.get_objects()}

@@ -270,7 +270,7 @@ def checkpoint(engine: Engine) -> None:
 def summarise_current(engine: Engine, summary: RunSummary) -> None:
     """Article facts by family and those needing review; official statistics are counted apart.
 
-    One grouped pass over the facts table (three separate counts cost three scans, most of a small refresh).
+    One grouped pass over the facts table: three separate counts would scan it three times.
     """
     review = func.sum(case((facts.c.status == "needs_review", 1), else_=0))
     with engine.connect() as conn:

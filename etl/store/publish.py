@@ -156,8 +156,8 @@ class Delta:
 
 
 def _insert(conn: Connection, table: Table, frame_or_records: pd.DataFrame | list[dict]) -> None:
-    """Insert rows; big frames of plain columns go straight to the driver (COPY on PostgreSQL), which is
-    several times faster than SQLAlchemy's row-by-row parameter handling."""
+    """Insert rows; big frames of plain columns go straight to the driver (COPY on PostgreSQL), skipping
+    SQLAlchemy's row-by-row parameter handling."""
     if isinstance(frame_or_records, pd.DataFrame) and _plain(table, frame_or_records):
         frame = frame_or_records[[c.name for c in table.columns if c.name in frame_or_records.columns]]
         _bulk_insert(conn, table, frame)
@@ -214,10 +214,10 @@ def _is_empty(conn: Connection, table: Table) -> bool:
 
 @contextmanager
 def _indexes_built_after(conn: Connection, table: Table, empty: bool) -> Iterator[None]:
-    """Fill an empty table first and build its secondary indexes afterwards: sorting once is about twice
-    as fast as keeping every index current row by row (a first load of the archive). Only for a table that
-    was empty when the transaction began: on PostgreSQL, dropping an index locks the table against readers
-    until commit, which costs nothing when there was nothing to read."""
+    """Fill an empty table first and build its secondary indexes afterwards: sorting once is faster than
+    keeping every index current row by row (a first load of the archive). Only for a table that was empty
+    when the transaction began: on PostgreSQL, dropping an index locks the table against readers until
+    commit, which costs nothing when there was nothing to read."""
     deferred = sorted(table.indexes, key=lambda index: index.name) if empty else []
     for index in deferred:
         index.drop(conn)

@@ -308,8 +308,8 @@ def one_at_a_time_on_postgres(change: Callable[[Engine], None]) -> Callable[[Eng
 def ensure_schema(engine: Engine, check_all: bool = False) -> None:
     """Create missing tables, columns, indexes and views and record the schema version; harmless when all
     exist. A database that records the current version and has every table is taken as is (two quick
-    queries, where checking every column and index costs a few tenths of a second on PostgreSQL at every
-    start); `check_all` (the `migrate` command) checks everything regardless."""
+    queries, not an inspection of every column and index at every start); `check_all` (the `migrate`
+    command) checks everything regardless."""
     if not check_all and schema_is_current(engine):
         return
     upgrade_schema(engine)
@@ -387,8 +387,8 @@ def add_missing_columns(engine: Engine) -> None:
 
 @functools.cache
 def facts_schema():
-    """The pandera schema of `facts`, built on first use: importing pandera costs a third of a second, which
-    processes that never validate (the dashboard, a refresh with nothing new) should not pay."""
+    """The pandera schema of `facts`, built on first use, so that processes that never validate (the
+    dashboard, a refresh with nothing new) do not import pandera."""
     import pandera.pandas as pa
 
     def _in(values: tuple[str, ...]) -> pa.Check:

@@ -300,7 +300,7 @@ def last_refresh(conn: Connection) -> str:
 
 def _used(table, name: str, present: set[str] | None = None) -> list:
     """The table's columns the workbook shows or needs (`REQUIRED` and `OPTIONAL`), of those `present`:
-    the facts table's offsets and extraction details are a tenth of the rows read and never shown."""
+    the facts table's offsets and extraction details are never shown, so they are not read."""
     wanted = {*REQUIRED[name], *OPTIONAL[name]}
     return [c for c in table.c if c.name in wanted and (present is None or c.name in present)]
 

@@ -24,8 +24,8 @@ from etl.workbook.stream import save
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for the export, which allocates millions of objects that live
-    until it ends (frames, cells, strings) and makes few cycles: collection passes over them took about a
-    tenth of its time. The collector is switched back on (and so runs) when the export ends."""
+    until it ends (frames, cells, strings) and makes few cycles, so collection passes over them are wasted.
+    The collector is switched back on (and so runs) when the export ends."""
     if not gc.isenabled():
         yield
         return

@@ -1,12 +1,12 @@
 """Large grids written as sheet XML text and spliced into the workbook openpyxl saved.
 
-openpyxl serialises every cell through an XML element writer: about 9 µs a cell without lxml, so 100,000
-facts × 20 columns take 20 s. The facts sheet is a plain grid whose cell formats are known before the first
-row, so its rows are formatted here as text (inline strings, pre-registered format indices), column by
-column, and spliced into the sheet that openpyxl wrote with its header rows only. The per-capita and
-cross-check sheets go the same way; openpyxl could not write the per-capita sheet's formulas with their
-cached results anyway (it writes a formula with an empty value, which pandas and most viewers read as blank). Everything else in the
-workbook (styles, header rows, filters, print set-up, charts) is plain openpyxl.
+openpyxl serialises every cell through an XML element writer, too slow for a grid of 100,000 facts. The
+facts sheet is a plain grid whose cell formats are known before the first row, so its rows are formatted
+here as text (inline strings, pre-registered format indices), column by column, and spliced into the sheet
+that openpyxl wrote with its header rows only. The per-capita and cross-check sheets go the same way;
+openpyxl could not write the per-capita sheet's formulas with their cached results anyway (it writes a
+formula with an empty value, which pandas and most viewers read as blank). Everything else in the workbook
+(styles, header rows, filters, print set-up, charts) is plain openpyxl.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from openpyxl.utils import get_column_letter
 from etl.workbook.styles import needs_guard
 
 ROWS_PER_CHUNK = 2000
-# zlib level 3 deflates the facts sheet 2.5x faster than the default 6, for a file about 10% larger.
+# zlib level 3, not the default 6: the big sheets deflate much faster for a slightly larger file.
 COMPRESSLEVEL = 3
 NS = {
     "main": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",

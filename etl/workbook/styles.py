@@ -136,8 +136,7 @@ def needs_guard(text: str) -> bool:
 
 def apply_style(cell: Cell, style: str) -> None:
     """`cell.style = style`, faster: openpyxl finds a named style by rebuilding the list of names for every
-    cell, which was most of the time of the sheets written cell by cell. The format array it gives the first
-    cell is copied to the others, as openpyxl itself copies it."""
+    cell. The format array it gives the first cell is copied to the others, as openpyxl itself copies it."""
     arrays = _STYLE_ARRAYS.setdefault(cell.parent.parent, {})
     array = arrays.get(style)
     if array is None:
