@@ -1,4 +1,5 @@
-"""Shared fixtures: the seed articles run through the real pipeline into a real SQLite database, and
+"""Shared fixtures: the seed articles run through the real pipeline into a real SQLite database (and what the
+tests read of it), a private workspace for the jobs, the dashboard's repository on the seed data, and
 databases on both backends (`db_url` is parametrised over SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -7,11 +8,15 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from sqlalchemy import create_engine, text
 
+from dashboard import repository
 from etl.jobs.refresh import run
 from etl.paths import RAW_DIR
 from tests.pgserver import PgServer, create_database, drop_database, find_pg_bin, psycopg_connect
+from tests.refresh_workspace import Workspace
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +34,35 @@ def seed_run(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def seed_db_url(seed_run) -> str:
     return seed_run["db_url"]
+
+
+@pytest.fixture(scope="module")
+def db_facts(seed_db_url) -> pd.DataFrame:
+    """The seed database's current facts (neither rejected nor retired), read without the product's code."""
+    with create_engine(seed_db_url).connect() as conn:
+        return pd.read_sql(text("SELECT * FROM facts WHERE status NOT IN ('rejected', 'retired')"), conn)
+
+
+@pytest.fixture
+def ws(tmp_path) -> Workspace:
+    """A private raw folder, curated folder and database, after one full run."""
+    workspace = Workspace(tmp_path / "ws")
+    workspace.run()
+    return workspace
+
+
+@pytest.fixture(scope="module")
+def repo(seed_db_url) -> repository.Repository:
+    """A dashboard repository of its own on the seed database."""
+    return repository.Repository(seed_db_url)
+
+
+@pytest.fixture(scope="module")
+def seed_repository(seed_db_url):
+    """Point the process-wide repository (what the app uses) at the seed database, for a test module."""
+    repo = repository.use_database(seed_db_url)
+    yield repo
+    repository.use_database(None)
 
 
 @pytest.fixture

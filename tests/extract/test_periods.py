@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from etl.extract.periods import Period, find_period_cues, resolve_period
+from etl.paths import RAW_DIR
 from etl.vocabulary import PERIOD_KINDS
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
 PUB = date(2024, 10, 1)
 
 
@@ -443,7 +443,7 @@ def test_cue_strengths_rank_explicit_over_relative_over_weak() -> None:
 
 
 def _published_months() -> dict[str, date]:
-    with (RAW / "manifest.csv").open(encoding="utf-8") as handle:
+    with (RAW_DIR / "manifest.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return {row["file"]: date(*map(int, row["published"].split("-")), 1) for row in rows}
 
@@ -454,7 +454,7 @@ def _paragraphs(path: Path) -> list[str]:
     return [text for text in joined if text]
 
 
-@pytest.mark.parametrize("path", sorted(RAW.glob("*.txt")), ids=lambda path: path.name)
+@pytest.mark.parametrize("path", sorted(RAW_DIR.glob("*.txt")), ids=lambda path: path.name)
 def test_cue_spans_are_exact_on_raw_articles(path: Path) -> None:
     published = _published_months()[path.name]
     for paragraph in _paragraphs(path):

@@ -19,17 +19,11 @@ import pytest
 from etl.jobs.cli import main
 from etl.jobs.refresh import PAUSE_ENV
 from etl.jobs.schedule import next_run_time
+from etl.paths import PROJECT_ROOT
 from tests.refresh_workspace import Workspace
 
 PAUSED = "ZJ_TEST: paused before commit"
 UNCHANGED_BY_A_KILL = ("facts", "articles", "article_inputs", "runs", "rejected_inputs", "facts_history")
-
-
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    workspace = Workspace(tmp_path / "ws")
-    workspace.run()
-    return workspace
 
 
 def wait_for_line(proc: subprocess.Popen, text: str, timeout: float = 60) -> None:
@@ -192,6 +186,6 @@ def test_a_start_on_a_current_database_checks_little_but_restores_a_missing_tabl
 
 
 def test_the_procfile_runs_the_schedule_and_migrates_on_release() -> None:
-    procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text(encoding="utf-8")
+    procfile = (PROJECT_ROOT / "Procfile").read_text(encoding="utf-8")
     assert "clock: python -m etl schedule" in procfile
     assert "release: python -m etl migrate" in procfile

@@ -57,12 +57,6 @@ def seed_table(db_url: str, name: str) -> pd.DataFrame:
         engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def db_facts(seed_db_url) -> pd.DataFrame:
-    facts = seed_table(seed_db_url, "facts")
-    return facts[~facts["status"].isin(["rejected", "retired"])]
-
-
 def read_facts_sheet(path: Path) -> pd.DataFrame:
     """The facts sheet as pandas sees it: Chinese header row, English row skipped."""
     return pd.read_excel(path, sheet_name=SHEET_FACTS, header=0, skiprows=[1], dtype={"事实编号": str})

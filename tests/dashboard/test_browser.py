@@ -102,13 +102,10 @@ def recorded(browser, server):
     context.close()
 
 
-@pytest.fixture(scope="module")
-def db_facts(seed_db_url) -> pd.DataFrame:
-    with create_engine(seed_db_url).connect() as conn:
-        facts = pd.read_sql(text("SELECT * FROM facts WHERE status NOT IN ('rejected', 'retired')"), conn)
-    chosen = facts[(facts["indicator_code"] == INDICATOR) & facts["region_code"].isin(REGIONS)]
+@pytest.fixture(scope="module", autouse=True)
+def seed_quotes_the_indicator(db_facts) -> None:
+    chosen = db_facts[(db_facts["indicator_code"] == INDICATOR) & db_facts["region_code"].isin(REGIONS)]
     assert set(chosen["region_code"]) == set(REGIONS), f"the seed articles quote {INDICATOR_ZH} for 嘉兴 and 秀洲"
-    return facts
 
 
 def _shot(page, name: str) -> None:

@@ -23,12 +23,7 @@ OUTPUTS = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
 URL_AT = OUTPUTS.index("url")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def seed_repository(seed_db_url):
-    """Point the process-wide repository (what the app uses) at the seed database."""
-    repo = repository.use_database(seed_db_url)
-    yield repo
-    repository.use_database(None)
+pytestmark = pytest.mark.usefixtures("seed_repository")
 
 
 def _defaults() -> list:

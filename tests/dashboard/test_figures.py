@@ -5,23 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from sqlalchemy import create_engine, text
 
 from dashboard import figures, fmt, geo, queries, repository
 from dashboard.urlstate import ViewState
 
 JIAXING = "330400"
-
-
-@pytest.fixture(scope="module")
-def repo(seed_db_url) -> repository.Repository:
-    return repository.Repository(seed_db_url)
-
-
-@pytest.fixture(scope="module")
-def db_facts(seed_db_url) -> pd.DataFrame:
-    with create_engine(seed_db_url).connect() as conn:
-        return pd.read_sql(text("SELECT * FROM facts WHERE status NOT IN ('rejected', 'retired')"), conn)
 
 
 def _facts(repo, **state) -> pd.DataFrame:

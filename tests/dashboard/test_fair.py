@@ -22,11 +22,7 @@ OUTPUTS = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
     "as_of"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def seed_repository(seed_db_url):
-    repo = repository.use_database(seed_db_url)
-    yield repo
-    repository.use_database(None)
+pytestmark = pytest.mark.usefixtures("seed_repository")
 
 
 @pytest.fixture(scope="module")

@@ -29,13 +29,6 @@ STABLE_TABLES = {  # table → key; columns that record when something happened 
 }
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    workspace = Workspace(tmp_path / "ws")
-    workspace.run()
-    return workspace
-
-
 def test_a_refresh_with_nothing_new_does_nothing_and_says_so(ws: Workspace) -> None:
     before = ws.facts()
     summary = ws.refresh()

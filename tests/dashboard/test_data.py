@@ -20,18 +20,6 @@ from etl.store.schema import ensure_schema
 JIAXING = "330400"
 
 
-@pytest.fixture(scope="module")
-def repo(seed_db_url) -> repository.Repository:
-    return repository.Repository(seed_db_url)
-
-
-@pytest.fixture(scope="module")
-def db_facts(seed_db_url) -> pd.DataFrame:
-    """The facts table as the ETL wrote it, read without the dashboard's code."""
-    with create_engine(seed_db_url).connect() as conn:
-        return pd.read_sql(text("SELECT * FROM facts"), conn)
-
-
 @pytest.fixture
 def seed_copy(seed_db_url, tmp_path) -> str:
     """A private copy of the seed database a test may change."""

@@ -16,9 +16,9 @@ from etl.extract.numbers import (
     parse_numeral,
 )
 from etl.extract.units import load_units
+from etl.paths import RAW_DIR
 from etl.vocabulary import QUALIFIERS
 
-RAW_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"
 ARTICLES = sorted(RAW_DIR.glob("*.txt"))
 
 

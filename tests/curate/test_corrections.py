@@ -19,13 +19,6 @@ def reference() -> ReferenceData:
     return load_reference()
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
-    workspace = Workspace(tmp_path / "ws")
-    workspace.run()
-    return workspace
-
-
 def pick(ws: Workspace, article_index: int = 0, nth: int = 0) -> pd.Series:
     """A fact of a seed article that is not flagged for review, to correct in a test."""
     article_id = ws.seed_files()[article_index].stem
