@@ -1,7 +1,8 @@
-"""The pieces of the main job that turn articles into table frames: extraction (across worker processes
-for big batches), the reference tables, the statistics inputs and the per-capita/cross-check tables.
+"""The pieces of the job that turn articles into table frames: extraction (across worker processes for big
+batches), the reference tables, the statistics inputs and the per-capita/cross-check tables; and the
+`RunSummary` a job fills in.
 
-`etl.jobs.refresh.update` composes them into load → extract → build → validate → publish.
+`etl.jobs.staging` uses them a batch at a time; `etl.jobs.refresh` runs the job.
 """
 
 from __future__ import annotations
