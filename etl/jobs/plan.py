@@ -23,10 +23,10 @@ from etl.jobs.batches import Progress, RunSummary
 from etl.jobs.scan import InputState, Scan
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR
 from etl.store.locking import DatabaseLock
+from etl.store.publish import ID_CHUNK
 from etl.store.schema import article_inputs, articles, facts, runs
 
 WORKBOOK_NAME = "zj_talent_latest.xlsx"
-ID_CHUNK = 900  # fact ids per IN (...) list, under SQLite's bound-parameter limit
 
 
 @dataclass

@@ -120,7 +120,7 @@ def update(opts: Options) -> RunSummary:
 
 
 def _update(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSummary) -> None:
-    job, plan = start(engine, opts, lock, summary)
+    job, plan = start(engine, opts, lock, summary)  # Load: reference data, what is published, what is on disk.
     # Process: extract what changed batch by batch, compare with what is published, spool the difference.
     with Spool() as spool:
         built = build(job, plan, spool)
