@@ -12,8 +12,17 @@ from dataclasses import dataclass
 
 from etl.indicators import Taxonomy
 from etl.numbers import Quantity, find_quantities
-from etl.periods import find_period_cues, resolve_period
-from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_start
+from etl.period_context import (
+    DocumentContext,
+    contains_any,
+    document_context,
+    flow_and_stock_words,
+    frame_from_cue,
+    heading_frame,
+    opening_cue,
+)
+from etl.periods import Anchor, Frame, PeriodCue, find_period_cues, resolve_period
+from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_end, clause_start
 from etl.sources import Article
 from etl.text import (
     HEADING_REGION,
@@ -23,6 +32,7 @@ from etl.text import (
     build_blocks,
     build_sections,
     quoted_spans,
+    reading_text,
     split_sentences,
 )
 
@@ -60,6 +70,7 @@ class Fact:
     quote_end: int
     number_text: str
     region_source: str
+    period_source: str
     status: str
     review_reason: str
     source_kind: str = "article"
@@ -132,7 +143,7 @@ def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: st
 
 
 def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subject: str,
-                   region_source: str) -> list[str]:
+                   region_source: str, period_assumed: bool = False) -> list[str]:
     """Why an analyst should look at a fact before relying on it; empty when nothing is doubtful."""
     reasons = []
     if indicator_is_other:
@@ -145,6 +156,9 @@ def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subjec
         reasons.append("region_default: neither the text nor the manifest names a locality")
     if quantity.kind == "rank" and not quantity.rank_scope:
         reasons.append("rank_scope_missing: the text does not say among whom the rank is")
+    if period_assumed:
+        reasons.append("period_assumed: period assumed from the publication date; nothing in the text dates "
+                       "this change")
     return reasons
 
 
@@ -152,25 +166,64 @@ def _in_ratio(text: str, quantity: Quantity) -> bool:
     return any(m.start() <= quantity.start < m.end() for m in RATIO_PHRASE.finditer(text))
 
 
-def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tuple[str, str]],
-                        gazetteer: Gazetteer, taxonomy: Taxonomy, recent: list[str],
-                        quoted: list[tuple[int, int]], named: list[Mention]) -> list[Fact]:
-    """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县).
+@dataclass(frozen=True)
+class ArticleScope:
+    """What every sentence of one article is read against: the article, the reference data, the raw text
+    quotes are taken from, and the document's time frame."""
+
+    article: Article
+    gazetteer: Gazetteer
+    taxonomy: Taxonomy
+    document: DocumentContext
+    flow_words: tuple[str, ...]
+    stock_words: tuple[str, ...]
+
+    def outer_anchor(self, frame: Frame | None) -> Anchor:
+        return frame.anchor if frame is not None else Anchor(self.article.published)
+
+
+@dataclass
+class SentenceReading:
+    """A sentence's facts, and the time frame it opens for the sentences after it in its paragraph."""
+
+    facts: list[Fact]
+    opening: PeriodCue | None
+
+
+def _period_for(scope: ArticleScope, text: str, quantity: Quantity, cues: list[PeriodCue],
+                frame: Frame | None, target: bool):
+    """The figure's period through the scope chain; a target looks ahead, so no past year frames it."""
+    published = scope.article.published
+    if target and frame is not None and frame.period.year < published.year:
+        frame = None
+    c_start, c_end = clause_start(text, quantity.start), clause_end(text, quantity.end)
+    stock = contains_any(text[c_start:quantity.start], scope.stock_words)
+    period = resolve_period(text, quantity.number_start, published, cues, frame, stock)
+    flow = contains_any(text[c_start:c_end], scope.flow_words)
+    return period, flow and period.source == "publication"
+
+
+def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list[tuple[str, str]],
+                        recent: list[str], named: list[Mention], quoted: list[tuple[int, int]],
+                        frame: Frame | None) -> SentenceReading:
+    """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县),
+    `frame` the period a wider scope sets for figures the sentence leaves undated.
 
     `quoted` are the sentence's short quotes and `named` the places it names outside them: the caller
     needs both anyway, so they are found once per sentence.
     """
     text = sentence.text
-    if not NUMERAL.search(text):
-        return []
-    quantities = find_quantities(text)
-    if not quantities:
-        return []
+    article, gazetteer, taxonomy = scope.article, scope.gazetteer, scope.taxonomy
+    quantities = find_quantities(text) if NUMERAL.search(text) else []
     cues = find_period_cues(text)
+    opening = opening_cue(text, cues, quantities[0].start if quantities else None)
+    if not quantities:
+        return SentenceReading([], opening)
     figures = [(q.start, q.end) for q in quantities]
     skip = quoted + figures
     outside_figures = [m for m in named if not any(s <= m.start < e for s, e in figures)]
     mentions = gazetteer.anaphora(text, outside_figures, recent, skip)
+    raw = article.text
     facts = []
     for quantity in quantities:
         classification = taxonomy.classify(text, quantity.number_start, quantity.number_end, quantity.unit,
@@ -183,10 +236,12 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
         attribution = attribute_region(text, quantity.number_start, mentions, fallbacks, gazetteer,
                                        is_rank=quantity.kind == "rank")
         region = gazetteer.get(attribution.code)
-        period = resolve_period(text, quantity.number_start, article.published, cues)
+        qualifier = resolve_qualifier(quantity, text, indicator.qualifier)
+        period, assumed = _period_for(scope, text, quantity, cues, frame, qualifier == "target")
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
-        reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source)
+        reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source,
+                                 assumed)
         char_start, char_end = sentence.raw_span(quantity.start, quantity.end)
         facts.append(Fact(
             fact_id=make_fact_id(article.sha256, char_start, char_end, indicator.code),
@@ -195,33 +250,45 @@ def facts_from_sentence(article: Article, sentence: Sentence, fallbacks: list[tu
             indicator_code=indicator.code, indicator_name_zh=indicator.name_zh,
             indicator_name_en=indicator.name_en, family=indicator.family,
             value=float(quantity.value), value_high=quantity.value_high, unit=unit,
-            qualifier=resolve_qualifier(quantity, text, indicator.qualifier),
+            qualifier=qualifier,
             period_start=period.start.isoformat() if period.start else None,
             period_end=period.end.isoformat(), period_kind=period.kind, year=period.year,
-            quote=text, char_start=char_start, char_end=char_end,
+            quote=sentence.quote(raw), char_start=char_start, char_end=char_end,
             quote_start=sentence.offsets[0], quote_end=sentence.offsets[-1] + 1,
-            number_text=text[quantity.start:quantity.end], region_source=attribution.source,
+            number_text=raw[char_start:char_end], region_source=attribution.source,
+            period_source=period.source,
             status="needs_review" if reasons else "extracted", review_reason="; ".join(reasons),
         ))
-    return facts
+    return SentenceReading(facts, opening)
 
 
 def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
     """Every figure quoted in the article, in reading order."""
-    blocks = build_blocks(article.text)
+    analysis = reading_text(article.text)
+    blocks = build_blocks(article.text, analysis)
     sections = build_sections(blocks, lambda heading: bool(heading_region(heading, gazetteer)))
     fallbacks = section_fallbacks(sections, blocks, gazetteer, article_region(article, gazetteer))
+    flow, stock = flow_and_stock_words()
+    scope = ArticleScope(article, gazetteer, taxonomy, document_context(article.title, analysis, article.published),
+                         flow, stock)
     facts: list[Fact] = []
     for section_index, section in enumerate(sections):
         recent = [code for code, _ in reversed(fallbacks[section_index]) if code]
+        heading = scope.document.frame
         for block_index in section.block_indexes:
             block = blocks[block_index]
+            if block.kind == "heading" and block_index > 0:
+                heading = heading_frame(block.text, scope.outer_anchor(heading)) or heading
             if block.kind != "body":
                 continue
+            frame = heading
             for sentence in split_sentences(block, block_index, section_index):
                 quoted = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
                 named = gazetteer.mentions(sentence.text, quoted)
-                facts.extend(facts_from_sentence(article, sentence, fallbacks[section_index], gazetteer, taxonomy,
-                                                 recent, quoted, named))
+                reading = facts_from_sentence(scope, sentence, fallbacks[section_index], recent, named, quoted,
+                                              frame)
+                facts.extend(reading.facts)
+                if reading.opening is not None:
+                    frame = frame_from_cue(reading.opening, "paragraph", scope.outer_anchor(heading))
                 recent.extend(m.code for m in named if m.code and m.code != PROVINCE_CODE)
     return facts

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from etl.conflicts import CONFLICTS_VIEW, create_conflicts_view
 from etl.indicators import FAMILIES
 
-SCHEMA_VERSION = 4  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary
+SCHEMA_VERSION = 5  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 STATUSES = ("extracted", "needs_review", "corrected", "rejected")
@@ -69,6 +69,8 @@ facts = Table(
     Column("quote_end", Integer, nullable=False),
     Column("number_text", String(100), nullable=False),
     Column("region_source", String(20), nullable=False),
+    # which scope dated the figure: clause, sentence, paragraph, heading, document, publication, statistics
+    Column("period_source", String(20), nullable=False, default="", server_default=""),
     Column("status", String(20), nullable=False),
     Column("review_reason", Text, nullable=False, default=""),
     Column("source_kind", String(20), nullable=False, default="article"),

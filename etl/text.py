@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - a Python that moved them
     sre = sre_parse = None
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import product, repeat
 from math import prod
 from typing import Generic, TypeVar
@@ -75,6 +76,10 @@ class Sentence:
         """Raw offsets of `text[start:end]`."""
         return self.offsets[start], self.offsets[end - 1] + 1
 
+    def quote(self, raw: str) -> str:
+        """The sentence as the raw file writes it (its script, its characters), layout breaks removed."""
+        return "".join(raw[i] for i in self.offsets)
+
 
 @dataclass
 class Section:
@@ -86,8 +91,13 @@ class Section:
     block_indexes: list[int] = field(default_factory=list)
 
 
-def physical_lines(raw: str) -> list[Line | None]:
-    """Stripped lines with raw offsets; None marks a blank line (kept: blank lines end paragraphs)."""
+def physical_lines(raw: str, reading: str | None = None) -> list[Line | None]:
+    """Stripped lines with raw offsets; None marks a blank line (kept: blank lines end paragraphs).
+
+    `reading` is the text to read in place of `raw`, of the same length (simplified script): the lines'
+    text comes from it, their offsets from the raw file.
+    """
+    reading = raw if reading is None else reading
     lines: list[Line | None] = []
     pos = 0
     for chunk in raw.splitlines(keepends=True):
@@ -95,11 +105,77 @@ def physical_lines(raw: str) -> list[Line | None]:
         stripped = body.strip()
         if stripped:
             lead = len(body) - len(body.lstrip())
-            lines.append(Line(stripped, pos + lead))
+            start = pos + lead
+            lines.append(Line(reading[start:start + len(stripped)], start))
         else:
             lines.append(None)
         pos += len(chunk)
     return lines
+
+
+def reading_text(raw: str) -> str:
+    """The text the extractor reads: traditional script turned simplified (OpenCC), one character for one,
+    so every offset into it is an offset into the raw file. Lines whose conversion changes their length
+    (a phrase rewritten) are converted character by character."""
+    converter = _converter()
+    converted = converter.convert(raw)
+    if converted == raw:
+        return raw
+    if len(converted) == len(raw):
+        return converted
+    lines = []
+    for line in raw.splitlines(keepends=True):
+        simple = converter.convert(line)
+        lines.append(simple if len(simple) == len(line) else "".join(_one_char(converter, c) for c in line))
+    return "".join(lines)
+
+
+def _one_char(converter, char: str) -> str:
+    simple = converter.convert(char)
+    return simple if len(simple) == 1 else char
+
+
+@cache
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+# A space inside a figure, as text taken from a PDF has (从 773 亿元, 7. 5%, 第 17 位), is not a separator.
+_SPACES = re.compile(r"[ \t\u00a0\u3000]{1,2}")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_AFTER_NUMBER = set("%％‰℅:∶")
+_DIGITS = set("0123456789０１２３４５６７８９")
+
+
+def _number_space(text: str, start: int, end: int) -> bool:
+    """True when the spaces at text[start:end] sit inside a written figure."""
+    if start == 0 or end >= len(text):
+        return False
+    left, right = text[start - 1], text[end]
+    if left in _DIGITS:
+        return bool(_CJK_CHAR.match(right)) or right in _AFTER_NUMBER
+    if right in _DIGITS:
+        if left in ".．" and start >= 2 and text[start - 2] in _DIGITS:
+            return True
+        return bool(_CJK_CHAR.match(left))
+    return False
+
+
+def squeeze_number_spaces(block: Block) -> None:
+    """Drop the spaces inside figures from a body block, keeping each remaining character's raw offset."""
+    if " " not in block.text and "\u3000" not in block.text and "\u00a0" not in block.text \
+            and "\t" not in block.text:
+        return
+    drop = [m.span() for m in _SPACES.finditer(block.text) if _number_space(block.text, *m.span())]
+    if not drop:
+        return
+    keep = [True] * len(block.text)
+    for start, end in drop:
+        keep[start:end] = [False] * (end - start)
+    block.text = "".join(c for c, k in zip(block.text, keep, strict=True) if k)
+    block.offsets = [o for o, k in zip(block.offsets, keep, strict=True) if k]
 
 
 def is_byline(text: str) -> bool:
@@ -132,16 +208,17 @@ def line_kind(text: str) -> str:
     return "body"
 
 
-def build_blocks(raw: str) -> list[Block]:
+def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
     """Group lines into paragraphs, rejoining a body line that stops mid-sentence with the next body line.
 
     A break is rejoined when the line does not end a sentence and the next non-blank line is body text;
     a heading or caption in between means the page moved on (a side box, a picture), so no join.
+    `reading` is the same-length text to read (see `reading_text`).
     """
     blocks: list[Block] = []
     open_block: Block | None = None
     saw_blank = False
-    for line in physical_lines(raw):
+    for line in physical_lines(raw, reading):
         if line is None:
             saw_blank = True
             continue
@@ -160,6 +237,8 @@ def build_blocks(raw: str) -> list[Block]:
         if block.kind == "heading":
             block.text = MARKDOWN_HEADING.sub("", block.text)
             block.offsets = block.offsets[len(block.offsets) - len(block.text):]
+        elif block.kind == "body":
+            squeeze_number_spaces(block)
     return blocks
 
 

@@ -93,7 +93,9 @@ def test_attribution_prefers_the_clause_then_the_heading_then_the_article() -> N
     assert facts["12名"].region_name == "江山市" and facts["12名"].indicator_code == "doctors"
     assert facts["3千名"].region_name == "浙江省" and facts["3千名"].value == 3000
     assert facts["2.3万人"].region_name == "衢州市" and facts["2.3万人"].region_source == "heading"
-    assert facts["12名"].year == 2023 and facts["2.3万人"].year == 2024
+    # a paragraph that opens with 去年 dates the undated figures after it
+    assert facts["12名"].year == 2023 and facts["12名"].period_source == "clause"
+    assert facts["2.3万人"].year == 2023 and facts["2.3万人"].period_source == "paragraph"
 
 
 def test_ranks_use_the_scope_not_the_province_as_region() -> None:

@@ -11,7 +11,7 @@ from etl import numbers
 from etl.extract import heading_region
 from etl.indicators import load_taxonomy
 from etl.paths import RAW_DIR
-from etl.periods import CUE_TABLE
+from etl.periods import cue_table
 from etl.regions import load_gazetteer
 from etl.text import build_blocks, build_sections, line_kind, may_match, required_chars, split_sentences
 
@@ -99,7 +99,7 @@ def test_may_match_skips_only_texts_that_lack_a_required_char():
 
 def test_required_chars_never_skips_a_real_match():
     """Every cue, keyword, rank or fraction pattern that matches a sentence of the seed articles is let through by its prefilter."""
-    patterns = [pattern for pattern, _ in CUE_TABLE]
+    patterns = [pattern for pattern, _ in cue_table()]
     patterns += [k for indicator in load_taxonomy().indicators.values() for k in indicator.keywords]
     patterns += [numbers._RANK_RE, numbers._FRACTION_RE]
     sentences = [s.text for name in ARTICLES for i, block in enumerate(build_blocks(raw(name.name)))

@@ -1,0 +1,140 @@
+"""The time frames wider than a sentence: the document's, a section heading's, a paragraph's.
+
+A figure's sentence often gives no date: a statistical bulletin says 全年 and 年末, a work report says
+一年来, a paragraph opens with 2021年 and its later sentences leave the year out. These frames are found
+once per article and handed to `periods.resolve_period`, which uses them only when the figure's own
+clause and sentence say nothing. What counts as a document type or a review is declared in periods.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from etl.periods import (
+    Anchor,
+    Frame,
+    Period,
+    PeriodCue,
+    find_period_cues,
+    load_period_vocabulary,
+)
+
+TITLE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d.])")
+WRITTEN_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})年")
+THIS_YEAR_WORD = re.compile(r"(?<!如)今年(?![轻纪龄华])|开年|年初以来")
+# A cue opens a time frame only if it comes this early: within the sentence's first clauses.
+OPENING_CLAUSES = 2
+CLAUSE_BREAK = re.compile(r"[，,；;：:]")
+# Cues that set a time frame for what follows: years and spans of a year. Not a comparison base, not the
+# "so far" words that borrow a frame, and not the month or day of an event (2020年11月,…项目落地 dates the
+# event, not the figures after it).
+HEADING_CATEGORIES = frozenset({"explicit_year", "relative_year", "year_range", "since", "within_year",
+                                "period_end", "frame_year"})
+PARAGRAPH_CATEGORIES = HEADING_CATEGORIES | {"now", "duration"}
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """What the document as a whole says about time: its frame (None if nothing) and why."""
+
+    frame: Frame | None
+    basis: str
+
+    @property
+    def year(self) -> int | None:
+        return self.frame.period.year if self.frame else None
+
+
+def year_frame(year: int, published: date, source: str, cue: str, review_end: date | None = None) -> Frame:
+    """The frame of a whole year: a past year is complete; the publication year runs to publication."""
+    if year == published.year:
+        period = Period(date(year, 1, 1), published, "partial_year", year, cue, -1, source)
+        return Frame(period, source, Anchor(published, year, review_end))
+    period = Period(date(year, 1, 1), date(year, 12, 31), "year", year, cue, -1, source)
+    past_end = date(year, 12, 31) if year < published.year else None
+    return Frame(period, source, Anchor(published, year, review_end or past_end))
+
+
+def _document_type(title: str, opening: str, vocabulary: dict) -> dict | None:
+    for kind in vocabulary["document_types"]:
+        if any(re.search(pattern, title) for pattern in kind["title"]):
+            return kind
+        if any(re.search(pattern, opening) for pattern in kind["opening"]):
+            return kind
+    return None
+
+
+def _opening_text(text: str, lines: int) -> str:
+    return "\n".join([line.strip() for line in text.splitlines() if line.strip()][:lines])
+
+
+def document_context(title: str, text: str, published: date) -> DocumentContext:
+    """The year a document as a whole reports on, from its title, its type, or an early-year review.
+
+    - a document type (统计公报, 政府工作报告, 计划执行情况的报告) reports on the year its rule says;
+    - otherwise a title naming one year (柯桥区2020创新驱动发展) is about that year;
+    - otherwise an article published in January–March that writes out last year's number more often
+      than it names this year (its number, 今年, 开年) reviews last year. 去年 does not count: a news
+      story early in the year says 去年 for context while reporting what is new.
+    """
+    vocabulary = load_period_vocabulary()
+    opening = _opening_text(text, vocabulary["opening_lines"])
+    title_years = sorted({int(y) for y in TITLE_YEAR.findall(title or opening.split("\n", 1)[0])})
+    single = title_years[0] if len(title_years) == 1 else None
+    kind = _document_type(title, opening, vocabulary)
+    if kind is not None:
+        if kind["reports_on"] == "year_before":
+            year = (single or published.year) - 1
+        else:
+            year = single or published.year - 1
+        basis = f"document type {kind['name_zh']} reports on {year}"
+        return DocumentContext(year_frame(year, published, "document", kind["name_zh"]), basis)
+    if single is not None:
+        return DocumentContext(year_frame(single, published, "document", str(single)),
+                               f"the title names the year {single}")
+    review = vocabulary["review"]
+    if published.month in review["months"]:
+        counts = Counter(int(y) for y in WRITTEN_YEAR.findall(text))
+        last = counts[published.year - 1]
+        this = counts[published.year] + len(THIS_YEAR_WORD.findall(text))
+        if last >= review["min_mentions"] and last > this:
+            year = published.year - 1
+            basis = (f"published {published:%Y-%m}, names {year} {last} times and {published.year} {this}: "
+                     f"a review of {year}")
+            return DocumentContext(year_frame(year, published, "document", f"{year}年回顾"), basis)
+    return DocumentContext(None, "nothing in the title or type dates the document")
+
+
+def frame_from_cue(cue: PeriodCue, source: str, outer: Anchor) -> Frame:
+    """A frame set by a cue (a heading's 2022年, a paragraph's opening 去年), resolved in the outer context."""
+    period = cue.resolve(outer)
+    framed = Period(period.start, period.end, period.kind, period.year, cue.text, -1, source)
+    return Frame(framed, source, Anchor(outer.published, period.year, outer.review_end))
+
+
+def heading_frame(heading: str, outer: Anchor) -> Frame | None:
+    """The year a heading such as 一、2022年工作回顾 gives the section under it, or None."""
+    cue = next((c for c in find_period_cues(heading) if c.category in HEADING_CATEGORIES), None)
+    return frame_from_cue(cue, "heading", outer) if cue else None
+
+
+def opening_cue(sentence: str, cues: list[PeriodCue], first_figure: int | None) -> PeriodCue | None:
+    """The cue that sets a time frame for what follows: the sentence's first dating cue, if it comes
+    before the sentence's first figure and within its first clauses (2021年,… / 据统计,去年…)."""
+    breaks = [m.start() for m in CLAUSE_BREAK.finditer(sentence)]
+    limit = breaks[OPENING_CLAUSES - 1] if len(breaks) >= OPENING_CLAUSES else len(sentence)
+    if first_figure is not None:
+        limit = min(limit, first_figure)
+    return next((cue for cue in cues if cue.start < limit and cue.category in PARAGRAPH_CATEGORIES), None)
+
+
+def contains_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
+
+
+def flow_and_stock_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    vocabulary = load_period_vocabulary()
+    return tuple(vocabulary["flow_words"]), tuple(vocabulary["stock_words"])
