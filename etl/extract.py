@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from etl.indicators import Taxonomy
 from etl.numbers import Quantity, find_quantities
 from etl.period_context import (
+    FRAMING_HINT,
     DocumentContext,
-    contains_any,
     document_context,
     flow_and_stock_words,
     frame_from_cue,
     heading_frame,
     opening_cue,
+    opening_end,
 )
 from etl.periods import Anchor, Frame, PeriodCue, find_period_cues, resolve_period
 from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_end, clause_start
@@ -143,7 +144,7 @@ def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: st
 
 
 def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subject: str,
-                   region_source: str, period_assumed: bool = False) -> list[str]:
+                   region_source: str, period_assumed: bool = False, ambiguous: str = "") -> list[str]:
     """Why an analyst should look at a fact before relying on it; empty when nothing is doubtful."""
     reasons = []
     if indicator_is_other:
@@ -154,6 +155,9 @@ def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subjec
         reasons.append(f"external_subject: the clause is about {external_subject}, outside the gazetteer")
     if region_source == "default":
         reasons.append("region_default: neither the text nor the manifest names a locality")
+    if ambiguous:
+        reasons.append(f"region_ambiguous: {ambiguous} names places in several counties and nothing nearby says "
+                       "which; the figure is given to the region containing them all")
     if quantity.kind == "rank" and not quantity.rank_scope:
         reasons.append("rank_scope_missing: the text does not say among whom the rank is")
     if period_assumed:
@@ -175,8 +179,9 @@ class ArticleScope:
     gazetteer: Gazetteer
     taxonomy: Taxonomy
     document: DocumentContext
-    flow_words: tuple[str, ...]
-    stock_words: tuple[str, ...]
+    flow_words: re.Pattern[str]
+    stock_words: re.Pattern[str]
+    defined_places: dict[str, str]
 
     def outer_anchor(self, frame: Frame | None) -> Anchor:
         return frame.anchor if frame is not None else Anchor(self.article.published)
@@ -197,9 +202,9 @@ def _period_for(scope: ArticleScope, text: str, quantity: Quantity, cues: list[P
     if target and frame is not None and frame.period.year < published.year:
         frame = None
     c_start, c_end = clause_start(text, quantity.start), clause_end(text, quantity.end)
-    stock = contains_any(text[c_start:quantity.start], scope.stock_words)
+    stock = scope.stock_words.search(text, c_start, quantity.start) is not None
     period = resolve_period(text, quantity.number_start, published, cues, frame, stock)
-    flow = contains_any(text[c_start:c_end], scope.flow_words)
+    flow = scope.flow_words.search(text, c_start, c_end) is not None
     return period, flow and period.source == "publication"
 
 
@@ -215,14 +220,18 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
     text = sentence.text
     article, gazetteer, taxonomy = scope.article, scope.gazetteer, scope.taxonomy
     quantities = find_quantities(text) if NUMERAL.search(text) else []
+    if not quantities:  # only its opening can matter: whether it sets a time frame for what follows
+        end = opening_end(text, None)
+        if not FRAMING_HINT.search(text, 0, end):
+            return SentenceReading([], None)
+        return SentenceReading([], opening_cue(find_period_cues(text[:end]), end))
     cues = find_period_cues(text)
-    opening = opening_cue(text, cues, quantities[0].start if quantities else None)
-    if not quantities:
-        return SentenceReading([], opening)
+    opening = opening_cue(cues, opening_end(text, quantities[0].start))
     figures = [(q.start, q.end) for q in quantities]
     skip = quoted + figures
     outside_figures = [m for m in named if not any(s <= m.start < e for s, e in figures)]
-    mentions = gazetteer.anaphora(text, outside_figures, recent, skip)
+    locality = next((code for code, _ in fallbacks if code), "")
+    mentions = gazetteer.anaphora(text, outside_figures, recent, skip, locality)
     raw = article.text
     facts = []
     for quantity in quantities:
@@ -241,7 +250,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
         reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source,
-                                 assumed)
+                                 assumed, attribution.ambiguous)
         char_start, char_end = sentence.raw_span(quantity.start, quantity.end)
         facts.append(Fact(
             fact_id=make_fact_id(article.sha256, char_start, char_end, indicator.code),
@@ -270,7 +279,7 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
     fallbacks = section_fallbacks(sections, blocks, gazetteer, article_region(article, gazetteer))
     flow, stock = flow_and_stock_words()
     scope = ArticleScope(article, gazetteer, taxonomy, document_context(article.title, analysis, article.published),
-                         flow, stock)
+                         flow, stock, gazetteer.abbreviations(analysis))
     facts: list[Fact] = []
     for section_index, section in enumerate(sections):
         recent = [code for code, _ in reversed(fallbacks[section_index]) if code]
@@ -284,7 +293,7 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
             frame = heading
             for sentence in split_sentences(block, block_index, section_index):
                 quoted = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
-                named = gazetteer.mentions(sentence.text, quoted)
+                named = gazetteer.mentions(sentence.text, quoted, scope.defined_places)
                 reading = facts_from_sentence(scope, sentence, fallbacks[section_index], recent, named, quoted,
                                               frame)
                 facts.extend(reading.facts)

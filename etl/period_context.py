@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 from etl.periods import (
@@ -121,20 +122,28 @@ def heading_frame(heading: str, outer: Anchor) -> Frame | None:
     return frame_from_cue(cue, "heading", outer) if cue else None
 
 
-def opening_cue(sentence: str, cues: list[PeriodCue], first_figure: int | None) -> PeriodCue | None:
+def opening_end(sentence: str, first_figure: int | None) -> int:
+    """Where a sentence's opening ends: at its first figure or after its first clauses."""
+    limit = len(sentence)
+    for count, match in enumerate(CLAUSE_BREAK.finditer(sentence), start=1):
+        if count == OPENING_CLAUSES:
+            limit = match.start()
+            break
+    return limit if first_figure is None else min(limit, first_figure)
+
+
+# Every cue that can open a frame holds one of these: a sentence opening without them needs no search.
+FRAMING_HINT = re.compile(r"[年月]|目前|当前|如今|眼下|现已|现阶段|迄今|至今|截[至止]")
+
+
+def opening_cue(cues: list[PeriodCue], end: int) -> PeriodCue | None:
     """The cue that sets a time frame for what follows: the sentence's first dating cue, if it comes
-    before the sentence's first figure and within its first clauses (2021年,… / 据统计,去年…)."""
-    breaks = [m.start() for m in CLAUSE_BREAK.finditer(sentence)]
-    limit = breaks[OPENING_CLAUSES - 1] if len(breaks) >= OPENING_CLAUSES else len(sentence)
-    if first_figure is not None:
-        limit = min(limit, first_figure)
-    return next((cue for cue in cues if cue.start < limit and cue.category in PARAGRAPH_CATEGORIES), None)
+    in its opening (2021年,… / 据统计,去年…; see `opening_end`)."""
+    return next((cue for cue in cues if cue.start < end and cue.category in PARAGRAPH_CATEGORIES), None)
 
 
-def contains_any(text: str, words: tuple[str, ...]) -> bool:
-    return any(word in text for word in words)
-
-
-def flow_and_stock_words() -> tuple[tuple[str, ...], tuple[str, ...]]:
+@cache
+def flow_and_stock_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Patterns for the flow words (新增, 引进…) and the stock words (现有, 总量…) of periods.yaml."""
     vocabulary = load_period_vocabulary()
-    return tuple(vocabulary["flow_words"]), tuple(vocabulary["stock_words"])
+    return tuple(re.compile("|".join(map(re.escape, vocabulary[key]))) for key in ("flow_words", "stock_words"))

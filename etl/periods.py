@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, partial
 from pathlib import Path
@@ -80,11 +80,11 @@ class PeriodCue:
     category: str
     resolver: Resolver = field(repr=False, compare=False)
 
-    def resolve(self, anchor: Anchor | date) -> Period:
+    def resolve(self, anchor: Anchor | date, source: str = "") -> Period:
         """Dates are only fixed here because relative cues (今年, 5年间) depend on the publication date."""
         anchor = anchor if isinstance(anchor, Anchor) else Anchor(anchor)
         start, end, kind = self.resolver(anchor)
-        return Period(start, end, kind, end.year, self.text, self.start)
+        return Period(start, end, kind, end.year, self.text, self.start, source)
 
 
 class YearRef(NamedTuple):
@@ -605,6 +605,20 @@ def _from_frame(frame: Frame, stock: bool) -> Period:
     return Period(period.start, period.end, period.kind, period.year, period.cue, -1, frame.source)
 
 
+def _base_between(cues: list[PeriodCue], sentence: str, cue: PeriodCue, position: int) -> PeriodCue | None:
+    """A comparison base (较2020年) after the governing cue and in the figure's clause."""
+    start = max(cue.end, _clause_start(sentence, position))
+    return next((c for c in cues if c.category == "base" and start <= c.start < position), None)
+
+
+def _change_since(base: Period, period: Period) -> Period:
+    """截至今年6月底…较2020年增加近40万人 is a change from the base year to the period's end; 2021年…较2020年
+    增长5% is simply 2021's change, the year after its base."""
+    if period.kind == "year" and base.start is not None and base.start.year == period.year - 1:
+        return period
+    return Period(base.start, period.end, "cumulative", period.end.year, base.cue, base.cue_start, period.source)
+
+
 def resolve_period(sentence: str, position: int, published: date, cues: list[PeriodCue] | None = None,
                    frame: Frame | None = None, stock: bool = False) -> Period:
     """The period of the figure at `position`, from the nearest scope that dates it.
@@ -627,10 +641,12 @@ def resolve_period(sentence: str, position: int, published: date, cues: list[Per
                 start = duration_start.resolve(anchor).start
                 return Period(start, anchor.now, "cumulative", anchor.now.year, duration_start.text,
                               duration_start.start, source)
-            return replace(cue.resolve(anchor), source=source)
+            period = cue.resolve(anchor, source)
+            base = _base_between(cues, sentence, cue, position)
+            return period if base is None else _change_since(base.resolve(anchor), period)
     if frame is not None:
         return _from_frame(frame, stock)
     base = _governing_cue([cue for cue in cues if cue.category == "base"], sentence, position)
     if base is not None:
-        return replace(base.resolve(anchor), source=_scope(sentence, base, position))
+        return base.resolve(anchor, _scope(sentence, base, position))
     return Period(published, published, "as_of_publication", published.year, "", -1, "publication")

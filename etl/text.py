@@ -78,6 +78,9 @@ class Sentence:
 
     def quote(self, raw: str) -> str:
         """The sentence as the raw file writes it (its script, its characters), layout breaks removed."""
+        first, last = self.offsets[0], self.offsets[-1]
+        if last - first + 1 == len(self.offsets):  # one unbroken stretch of the raw file
+            return raw[first:last + 1]
         return "".join(raw[i] for i in self.offsets)
 
 

@@ -94,7 +94,7 @@ def test_attribution_prefers_the_clause_then_the_heading_then_the_article() -> N
     assert facts["3千名"].region_name == "浙江省" and facts["3千名"].value == 3000
     assert facts["2.3万人"].region_name == "衢州市" and facts["2.3万人"].region_source == "heading"
     # a paragraph that opens with 去年 dates the undated figures after it
-    assert facts["12名"].year == 2023 and facts["12名"].period_source == "clause"
+    assert facts["12名"].year == 2023 and facts["12名"].period_source == "sentence"
     assert facts["2.3万人"].year == 2023 and facts["2.3万人"].period_source == "paragraph"
 
 
