@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
+from functools import cache
 
 from etl.periods import (
     Anchor,
