@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from etl.indicators import Taxonomy
-from etl.numbers import Quantity, find_quantities
+from etl.numbers import Quantity
 from etl.period_context import (
     FRAMING_HINT,
     DocumentContext,
@@ -23,6 +23,7 @@ from etl.period_context import (
     opening_end,
 )
 from etl.periods import Anchor, Frame, PeriodCue, find_period_cues, resolve_period
+from etl.quantities import find_quantities
 from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_end, clause_start
 from etl.sources import Article
 from etl.text import (
@@ -38,6 +39,8 @@ from etl.text import (
 )
 
 SHORT_QUOTE_CHARS = 16
+RESTATED_CHARS = 4  # the words after a figure that show it is the same figure said again
+WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
 STORY_LEVELS = ("county", "zone", "town")
 MIN_STORY_MENTIONS = 2
@@ -300,4 +303,19 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
                 if reading.opening is not None:
                     frame = frame_from_cue(reading.opening, "paragraph", scope.outer_anchor(heading))
                 recent.extend(m.code for m in named if m.code and m.code != PROVINCE_CODE)
-    return facts
+    return without_restatements(facts, analysis)
+
+
+def without_restatements(facts: list[Fact], text: str) -> list[Fact]:
+    """A figure said again later (a lead restated in the body: 共有22项系列活动 … 等22项系列活动) is one fact:
+    the same value, unit, indicator and place, followed by the same words (not mere punctuation)."""
+    seen: set[tuple] = set()
+    kept = []
+    for fact in facts:
+        after = text[fact.char_end:fact.char_end + RESTATED_CHARS]
+        key = (fact.value, fact.unit, fact.indicator_code, fact.region_code, after)
+        if WORDS.fullmatch(after) and key in seen:
+            continue
+        seen.add(key)
+        kept.append(fact)
+    return kept

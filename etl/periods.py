@@ -37,6 +37,9 @@ CLAUSE_BREAKS = frozenset("，,；;：:、")
 # Cues that only say "so far" and take their period from a stronger cue when one is in scope.
 MODIFIERS = frozenset({"already", "accumulated"})
 
+# Cues that date only the clause they stand in.
+CLAUSE_ONLY = frozenset({"streak"})
+
 # Cues whose start an explicit year may overrule ("2019年以来，嘉兴5年新增…").
 ANCHOR_CATEGORIES = frozenset({"explicit_year", "since", "year_range"})
 
@@ -191,6 +194,12 @@ def _trailing_years(anchor: Anchor, years: int | None) -> Range:
     if years == 1:
         return _minus_one_year(now), now, "cumulative"
     return date(now.year - years + 1, 1, 1), now, "cumulative"
+
+
+def _streak(anchor: Anchor, years: int) -> Range:
+    """连续7年: the last N complete years, up to the year a review covers or the year before publication."""
+    last = anchor.now.year if anchor.review_end else anchor.published.year - 1
+    return date(last - years + 1, 1, 1), date(last, 12, 31), "cumulative"
 
 
 def _year_range(anchor: Anchor, first: int, last: int) -> Range:
@@ -392,6 +401,11 @@ def _h_duration(match: re.Match[str]) -> Handled:
     return RELATIVE, "duration", partial(_trailing_years, years=years)
 
 
+def _h_streak(match: re.Match[str]) -> Handled:
+    years = _count(match["n"])
+    return (RELATIVE, "streak", partial(_streak, years=years)) if years else None
+
+
 def _fixed(strength: int, category: str, resolver: Resolver) -> Callable[[re.Match[str]], Handled]:
     """Word cues (目前, 累计, 近年来) mean the same wherever they occur."""
 
@@ -459,6 +473,7 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
         _h_duration,
     ),
     (re.compile(rf"{_NOT_AFTER_NUMBER}(?P<n>{_COUNT})年(?={_GROWTH_VERBS})"), _h_duration),
+    (re.compile(rf"连续(?P<n>{_COUNT})(?:个)?年(?![度份代级])"), _h_streak),
 )
 
 _STRENGTHS = {"explicit": EXPLICIT, "relative": RELATIVE, "weak": WEAK}
@@ -545,8 +560,11 @@ def _clause_end(sentence: str, index: int) -> int:
 
 def _governing_cue(cues: list[PeriodCue], sentence: str, position: int) -> PeriodCue | None:
     """Nearest cue before the figure (in its clause if the clause has one, so simply the nearest),
-    else the first cue after it in the same clause: Chinese puts the time frame before the figure."""
-    before = [cue for cue in cues if cue.start < position]
+    else the first cue after it in the same clause: Chinese puts the time frame before the figure.
+    A streak (连续7年保持在4%以上) dates only its own clause."""
+    clause_start = _clause_start(sentence, position)
+    before = [cue for cue in cues if cue.start < position
+              and (cue.category not in CLAUSE_ONLY or cue.start >= clause_start)]
     if before:
         return before[-1]
     clause_end = _clause_end(sentence, position)

@@ -39,7 +39,8 @@ SCHEMA_VERSION = 5  # 3: fact_conflicts leaves out the 'other' family; 4: index 
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 STATUSES = ("extracted", "needs_review", "corrected", "rejected")
-SOURCE_KINDS = ("article", "statistics")  # derived per-capita values live in derived_facts
+SOURCE_KINDS = ("article", "statistics")
+SIGNED_UNITS = ("percent", "per_mille", "percentage_point")  # rates and changes: a decline is negative  # derived per-capita values live in derived_facts
 
 metadata = MetaData()
 
@@ -406,7 +407,7 @@ def facts_schema():
             "region_level": pa.Column(str, _in(("province", "city", "county", "zone", "town"))),
             "indicator_code": pa.Column(str),
             "family": pa.Column(str, _in(FAMILIES)),
-            "value": pa.Column(float, pa.Check.ge(0)),
+            "value": pa.Column(float),
             "value_high": pa.Column(float, nullable=True),
             "unit": pa.Column(str),
             "qualifier": pa.Column(str, _in(QUALIFIERS)),
@@ -422,6 +423,8 @@ def facts_schema():
         },
         checks=[
             pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),
+            pa.Check(lambda df: ((df["value"] >= 0) | df["unit"].isin(SIGNED_UNITS)).all(),
+                     error=f"only {', '.join(SIGNED_UNITS)} may be negative (人口自然增长率为-6.8‰)"),
             pa.Check(lambda df: (df["value_high"].isna() | (df["value_high"] >= df["value"])).all(),
                      error="value_high must not be below value"),
         ],

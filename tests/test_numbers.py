@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from etl.numbers import (
-    _FULLWIDTH,
+    FULLWIDTH,
     QUALIFIERS,
     Quantity,
     _number_re,
-    _numeral_matches,
-    find_quantities,
     load_units,
+    numeral_matches,
     parse_numeral,
 )
+from etl.quantities import find_quantities
 
 RAW_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"
 ARTICLES = sorted(RAW_DIR.glob("*.txt"))
@@ -312,8 +312,8 @@ def test_article_spans_are_exact(path: Path) -> None:
 
 def test_numeral_matches_are_those_of_a_full_scan():
     """Trying the numeral pattern only where a numeral can begin finds exactly what finditer finds."""
-    texts = [path.read_text(encoding="utf-8").translate(_FULLWIDTH) for path in ARTICLES]
+    texts = [path.read_text(encoding="utf-8").translate(FULLWIDTH) for path in ARTICLES]
     texts += ["约3万人", "上百家企业", "超过１２０名", "数十万元", "三四百人,第5届", "近两千名高层次人才"]
     for text in texts:
         expected = [(m.span(), m.groupdict()) for m in _number_re().finditer(text)]
-        assert [(m.span(), m.groupdict()) for m in _numeral_matches(text)] == expected
+        assert [(m.span(), m.groupdict()) for m in numeral_matches(text)] == expected

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from etl import numbers
+from etl import forms
 from etl.extract import heading_region
 from etl.indicators import load_taxonomy
 from etl.paths import RAW_DIR
@@ -101,7 +101,7 @@ def test_required_chars_never_skips_a_real_match():
     """Every cue, keyword, rank or fraction pattern that matches a sentence of the seed articles is let through by its prefilter."""
     patterns = [pattern for pattern, _ in cue_table()]
     patterns += [k for indicator in load_taxonomy().indicators.values() for k in indicator.keywords]
-    patterns += [numbers._RANK_RE, numbers._FRACTION_RE]
+    patterns += [forms.RANK_RE, forms.SCOPED_RANK_RE, forms.FRACTION_RE, forms.RATIO_RE, forms.STREAK_RE]
     sentences = [s.text for name in ARTICLES for i, block in enumerate(build_blocks(raw(name.name)))
                  for s in split_sentences(block, i, 0)]
     checked = 0
