@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from etl.indicators import Taxonomy
+from etl.indicators import Indicator, Taxonomy
 from etl.numbers import Quantity
 from etl.period_context import (
     FRAMING_HINT,
@@ -22,10 +22,11 @@ from etl.period_context import (
     opening_cue,
     opening_end,
 )
-from etl.periods import Anchor, Frame, PeriodCue, find_period_cues, resolve_period
+from etl.periods import Anchor, Frame, Period, PeriodCue, find_period_cues, resolve_period
 from etl.quantities import find_quantities
-from etl.regions import PROVINCE_CODE, Gazetteer, Mention, attribute_region, clause_end, clause_start
+from etl.regions import PROVINCE_CODE, Gazetteer, Mention, Region, attribute_region, clause_end, clause_start
 from etl.sources import Article
+from etl.tables import TableLayout, is_numeric, unit_note, without_unit
 from etl.text import (
     HEADING_REGION,
     Block,
@@ -41,6 +42,10 @@ from etl.text import (
 SHORT_QUOTE_CHARS = 16
 RESTATED_CHARS = 4  # the words after a figure that show it is the same figure said again
 WORDS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?])")
+# A cell that writes its own measure (33.81%, 2155亿元) needs no unit from its header.
+OWN_MEASURE = re.compile(r"[%％‰\u4e00-\u9fff]$")
+YEAR_LABEL = re.compile(r"(?:19|20)\d{2}年?(?:度)?")
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
 STORY_LEVELS = ("county", "zone", "town")
 MIN_STORY_MENTIONS = 2
@@ -254,24 +259,104 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
         reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source,
                                  assumed, attribution.ambiguous)
-        char_start, char_end = sentence.raw_span(quantity.start, quantity.end)
-        facts.append(Fact(
-            fact_id=make_fact_id(article.sha256, char_start, char_end, indicator.code),
-            article_id=article.article_id,
-            region_code=region.code, region_name=region.name_zh, region_level=region.level,
-            indicator_code=indicator.code, indicator_name_zh=indicator.name_zh,
-            indicator_name_en=indicator.name_en, family=indicator.family,
-            value=float(quantity.value), value_high=quantity.value_high, unit=unit,
-            qualifier=qualifier,
-            period_start=period.start.isoformat() if period.start else None,
-            period_end=period.end.isoformat(), period_kind=period.kind, year=period.year,
-            quote=sentence.quote(raw), char_start=char_start, char_end=char_end,
-            quote_start=sentence.offsets[0], quote_end=sentence.offsets[-1] + 1,
-            number_text=raw[char_start:char_end], region_source=attribution.source,
-            period_source=period.source,
-            status="needs_review" if reasons else "extracted", review_reason="; ".join(reasons),
-        ))
+        facts.append(make_fact(article, Reading(
+            quantity, indicator, unit, qualifier, region, attribution.source, period, reasons,
+            span=sentence.raw_span(quantity.start, quantity.end),
+            quote_span=(sentence.offsets[0], sentence.offsets[-1] + 1), quote=sentence.quote(raw))))
     return SentenceReading(facts, opening)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything decided about one figure, before it becomes a row."""
+
+    quantity: Quantity
+    indicator: Indicator
+    unit: str
+    qualifier: str
+    region: Region
+    region_source: str
+    period: Period
+    reasons: list[str]
+    span: tuple[int, int]  # the figure's raw offsets
+    quote_span: tuple[int, int]  # the quoted passage's raw offsets
+    quote: str
+
+
+def make_fact(article: Article, reading: Reading) -> Fact:
+    """The fact row for one reading; its id is stable across runs on the same text."""
+    (char_start, char_end), period, region, indicator = reading.span, reading.period, reading.region, reading.indicator
+    quantity = reading.quantity
+    return Fact(
+        fact_id=make_fact_id(article.sha256, char_start, char_end, indicator.code),
+        article_id=article.article_id,
+        region_code=region.code, region_name=region.name_zh, region_level=region.level,
+        indicator_code=indicator.code, indicator_name_zh=indicator.name_zh,
+        indicator_name_en=indicator.name_en, family=indicator.family,
+        value=float(quantity.value), value_high=quantity.value_high, unit=reading.unit,
+        qualifier=reading.qualifier,
+        period_start=period.start.isoformat() if period.start else None,
+        period_end=period.end.isoformat(), period_kind=period.kind, year=period.year,
+        quote=reading.quote, char_start=char_start, char_end=char_end,
+        quote_start=reading.quote_span[0], quote_end=reading.quote_span[1],
+        number_text=article.text[char_start:char_end], region_source=reading.region_source,
+        period_source=period.source,
+        status="needs_review" if reading.reasons else "extracted", review_reason="; ".join(reading.reasons),
+    )
+
+
+def table_facts(scope: ArticleScope, block: Block, caption: str, frame: Frame | None,
+                fallbacks: list[tuple[str, str]]) -> list[Fact]:
+    """One fact per figure cell of a table: what it measures from its column header (or its row label when
+    the columns are years or places), the place from the row label (or the header), the period from a year
+    in the header or label, else the caption, else the frame around the table."""
+    layout = TableLayout.of(block.rows)
+    caption_unit = unit_note(caption)
+    published = scope.article.published
+    facts = []
+    for row in layout.rows:
+        label = row.cells[0].text
+        row_unit = row.cells[layout.unit_column].text if layout.unit_column is not None else ""
+        for column in range(1, len(row.cells)):
+            cell = row.cells[column]
+            if column == layout.unit_column or not is_numeric(cell.text):
+                continue
+            header = layout.headers[column]
+            stated = unit_note(header) or unit_note(label) or row_unit or caption_unit
+            text = cell.text + ("" if OWN_MEASURE.search(cell.text) else stated)
+            quantity = next((q for q in find_quantities(text) if q.number_start < len(cell.text)), None)
+            if quantity is None:
+                continue
+            region, region_source, subject = _table_cell_place(scope, layout, column, label, header, fallbacks)
+            classification = scope.taxonomy.classify(subject + text, len(subject) + quantity.number_start,
+                                                     len(subject) + quantity.number_end, quantity.unit)
+            indicator = classification.indicator
+            when = f"{caption}，{label}，{without_unit(header)}："
+            period = resolve_period(when, len(when), published, None, frame)
+            reasons = review_reasons(quantity, indicator.is_other, "", region_source)
+            span = (cell.start + quantity.start, cell.start + min(quantity.end, len(cell.text)))
+            facts.append(make_fact(scope.article, Reading(
+                quantity, indicator, quantity.unit or indicator.unit, quantity.qualifier, region, region_source,
+                replace(period, source=period.source if period.source in ("document", "publication") else "table"),
+                reasons, span=span, quote_span=(row.start, row.end),
+                quote=scope.article.text[row.start:row.end])))
+    return facts
+
+
+def _table_cell_place(scope: ArticleScope, layout: TableLayout, column: int, label: str, header: str,
+                      fallbacks: list[tuple[str, str]]) -> tuple[Region, str, str]:
+    """(region, how it was decided, the words that say what the cell measures) for one cell."""
+    gazetteer = scope.gazetteer
+    label_region = gazetteer.lookup(label)
+    header_region = gazetteer.lookup(without_unit(header))
+    label_is_year = bool(YEAR_LABEL.fullmatch(label))
+    if label_region is not None:
+        return label_region, "table", layout.subject(column)
+    if header_region is not None:
+        return header_region, "table", without_unit(label)
+    code, source = next(((c, s) for c, s in fallbacks if c), (PROVINCE_CODE, "default"))
+    subject = layout.subject(column) if label_is_year else without_unit(label) + layout.subject(column)
+    return gazetteer.get(code), source, subject
 
 
 def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) -> list[Fact]:
@@ -291,6 +376,9 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
             block = blocks[block_index]
             if block.kind == "heading" and block_index > 0:
                 heading = heading_frame(block.text, scope.outer_anchor(heading)) or heading
+            if block.kind == "table":
+                caption = _caption(blocks, block_index)
+                facts.extend(table_facts(scope, block, caption, heading, fallbacks[section_index]))
             if block.kind != "body":
                 continue
             frame = heading
@@ -304,6 +392,15 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
                     frame = frame_from_cue(reading.opening, "paragraph", scope.outer_anchor(heading))
                 recent.extend(m.code for m in named if m.code and m.code != PROVINCE_CODE)
     return without_restatements(facts, analysis)
+
+
+def _caption(blocks: list[Block], index: int) -> str:
+    """The words just before a table: its title line, or the last sentence of the paragraph before it."""
+    if index == 0 or blocks[index - 1].kind not in ("heading", "body"):
+        return ""
+    text = blocks[index - 1].text
+    sentences = [part for part in SENTENCE_SPLIT.split(text) if part.strip()]
+    return sentences[-1] if sentences else text
 
 
 def without_restatements(facts: list[Fact], text: str) -> list[Fact]:

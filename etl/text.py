@@ -21,6 +21,8 @@ from itertools import product, repeat
 from math import prod
 from typing import Generic, TypeVar
 
+from etl.tables import TableRow, table_runs
+
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
 SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』\"'）)]*)")
@@ -50,10 +52,11 @@ class Line:
 class Block:
     """One logical paragraph: physical lines joined without separators, with a raw offset per character."""
 
-    kind: str  # body | heading | byline
+    kind: str  # body | heading | byline | table
     text: str
     offsets: list[int]
     joined_across_blank: bool = False
+    rows: list[TableRow] = field(default_factory=list)  # a table's rows, header first
 
     @property
     def raw_start(self) -> int:
@@ -221,7 +224,17 @@ def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
     blocks: list[Block] = []
     open_block: Block | None = None
     saw_blank = False
-    for line in physical_lines(raw, reading):
+    lines = physical_lines(raw, reading)
+    tables = {first: (end, rows) for first, end, rows in table_runs(lines)}
+    skip_to = 0
+    for index, line in enumerate(lines):
+        if index < skip_to:
+            continue
+        if index in tables:
+            skip_to, rows = tables[index]
+            blocks.append(_table_block(rows))
+            open_block, saw_blank = None, False
+            continue
         if line is None:
             saw_blank = True
             continue
@@ -243,6 +256,12 @@ def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
         elif block.kind == "body":
             squeeze_number_spaces(block)
     return blocks
+
+
+def _table_block(rows: list[TableRow]) -> Block:
+    """A table as one block: its rows keep their cells; its text is the rows' cells, for headings and logs."""
+    text = "\n".join("|".join(row.texts()) for row in rows)
+    return Block("table", text, [rows[0].start] * len(text), rows=rows)
 
 
 def build_sections(blocks: list[Block], region_heading: Callable[[str], bool]) -> list[Section]:
