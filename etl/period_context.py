@@ -23,6 +23,8 @@ from etl.periods import (
     load_period_vocabulary,
 )
 
+# A line that reads as a headline: short, without the punctuation of a sentence.
+TITLE_LIKE = re.compile(r"[^。；;，,]{1,40}")
 TITLE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d.])")
 WRITTEN_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})年")
 THIS_YEAR_WORD = re.compile(r"(?<!如)今年(?![轻纪龄华])|开年|年初以来")
@@ -83,7 +85,11 @@ def document_context(title: str, text: str, published: date) -> DocumentContext:
     """
     vocabulary = load_period_vocabulary()
     opening = _opening_text(text, vocabulary["opening_lines"])
-    title_years = sorted({int(y) for y in TITLE_YEAR.findall(title or opening.split("\n", 1)[0])})
+    first_line = opening.split("\n", 1)[0]
+    if title == first_line and not TITLE_LIKE.fullmatch(title):
+        title = ""  # no title was given and the text opens with a sentence, not a headline
+    title_years = sorted({int(y) for y in TITLE_YEAR.findall(title or (first_line if TITLE_LIKE.fullmatch(first_line)
+                                                                         else ""))})
     single = title_years[0] if len(title_years) == 1 else None
     kind = _document_type(title, opening, vocabulary)
     if kind is not None:
