@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from etl.period_context import document_context
-from tests.test_extract import article
 from etl.extract import extract_article
 from etl.indicators import load_taxonomy
+from etl.period_context import document_context
 from etl.regions import load_gazetteer
+from tests.test_extract import article
 
 
 def facts_of(text: str, published: str, title: str = "", region: str = "嘉兴市") -> dict:
