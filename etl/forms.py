@@ -76,6 +76,11 @@ _NEEDS = {name: required_chars(pattern) for name, pattern in (
     ("ratio", RATIO_RE), ("streak", STREAK_RE))}
 
 
+# Every phrase form needs one of these characters (第/首/前 of ranks, 分之/半/成/百分 of shares, 番, the ratio
+# colon, 连续/年期): a sentence without any skips them all at once.
+FORM_CHARS = frozenset("第首前分半成番:∶续期")
+
+
 def _rank_quantity(m: re.Match[str], text: str) -> Quantity | None:
     try:
         if m["first"]:

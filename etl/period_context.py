@@ -28,6 +28,7 @@ TITLE_LIKE = re.compile(r"[^。；;，,]{1,40}")
 TITLE_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d.])")
 WRITTEN_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})年")
 THIS_YEAR_WORD = re.compile(r"(?<!如)今年(?![轻纪龄华])|开年|年初以来")
+OPENING_CHARS = 2000
 # A cue opens a time frame only if it comes this early: within the sentence's first clauses.
 OPENING_CLAUSES = 2
 CLAUSE_BREAK = re.compile(r"[，,；;：:]")
@@ -71,7 +72,14 @@ def _document_type(title: str, opening: str, vocabulary: dict) -> dict | None:
 
 
 def _opening_text(text: str, lines: int) -> str:
-    return "\n".join([line.strip() for line in text.splitlines() if line.strip()][:lines])
+    """The first non-empty lines (a title, 各位代表, 现在我代表…), read from the top of the text only."""
+    found = []
+    for line in text[:OPENING_CHARS].splitlines():
+        if line.strip():
+            found.append(line.strip())
+            if len(found) == lines:
+                break
+    return "\n".join(found)
 
 
 def document_context(title: str, text: str, published: date) -> DocumentContext:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from etl.forms import doublings, fractions, ranks, ratios, streaks
+from etl.forms import FORM_CHARS, doublings, fractions, ranks, ratios, streaks
 from etl.numbers import (
     FULLWIDTH,
     HAS_FULLWIDTH,
@@ -32,8 +32,10 @@ def find_quantities(text: str) -> list[Quantity]:
     norm = text.translate(FULLWIDTH) if HAS_FULLWIDTH.search(text) else text
     blocked = blocked_spans(norm)
     chars = set(norm)
-    found = ranks(text, norm, blocked, chars) + fractions(text, norm, blocked, chars)
-    found += ratios(text, norm, blocked, chars) + streaks(text, norm, blocked, chars) + doublings(text, norm, chars)
+    found = []
+    if not FORM_CHARS.isdisjoint(chars):
+        found = ranks(text, norm, blocked, chars) + fractions(text, norm, blocked, chars)
+        found += ratios(text, norm, blocked, chars) + streaks(text, norm, blocked, chars) + doublings(text, norm, chars)
     taken = [(q.start, q.end) for q in found]
     for m in numeral_matches(norm):
         if taken and any(a < m.end() and m.start() < b for a, b in taken):

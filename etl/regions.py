@@ -122,8 +122,11 @@ class Gazetteer:
         small = {n for n in self.by_name if level.get(n) not in ("town", "zone")} | self.external
         self.pattern = re.compile("|".join(re.escape(n) for n in sorted(small, key=len, reverse=True)))
         self.anchored = {n for n in (*self.by_name, *self.shared) if n not in small}
-        self.anchored_lengths = sorted({len(n) for n in self.anchored}, reverse=True)
-        self.anchor = re.compile("[" + "".join(sorted({re.escape(n[-1]) for n in self.anchored})) + "]")
+        lengths: dict[str, set[int]] = {}
+        for name in self.anchored:
+            lengths.setdefault(name[-1], set()).add(len(name))
+        self.anchored_lengths = {last: sorted(found, reverse=True) for last, found in lengths.items()}
+        self.anchor = re.compile("[" + "".join(sorted(map(re.escape, lengths))) + "]")
         self.children: dict[str, list[str]] = {}
         for region in regions:
             self.children.setdefault(region.parent_code, []).append(region.code)
@@ -179,7 +182,7 @@ class Gazetteer:
         spans = [m.span() for m in self.pattern.finditer(text)]
         for anchor in self.anchor.finditer(text):
             end = anchor.end()
-            for length in self.anchored_lengths:
+            for length in self.anchored_lengths[anchor.group()]:
                 if length <= end and text[end - length:end] in self.anchored:
                     spans.append((end - length, end))
                     break

@@ -21,7 +21,7 @@ from itertools import product, repeat
 from math import prod
 from typing import Generic, TypeVar
 
-from etl.tables import TableRow, table_runs
+from etl.tables import MAY_HOLD_TABLE, TableRow, table_runs
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -225,7 +225,7 @@ def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
     open_block: Block | None = None
     saw_blank = False
     lines = physical_lines(raw, reading)
-    tables = {first: (end, rows) for first, end, rows in table_runs(lines)}
+    tables = {first: (end, rows) for first, end, rows in table_runs(lines)} if MAY_HOLD_TABLE.search(raw) else {}
     skip_to = 0
     for index, line in enumerate(lines):
         if index < skip_to:

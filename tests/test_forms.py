@@ -134,3 +134,22 @@ def test_forms_on_the_real_articles_where_they_occur(article, number_text, value
     hits = [f for f in facts if f.number_text.endswith(number_text)]
     assert hits, [f.number_text for f in facts]
     assert (hits[0].value, hits[0].unit) == (value, unit)
+
+
+def test_the_characters_every_form_needs_are_in_form_chars() -> None:
+    """FORM_CHARS lets a sentence skip all phrase forms at once: check it on every sentence we have."""
+    from etl.forms import FORM_CHARS, doublings, fractions, ranks, ratios, streaks
+    from etl.paths import RAW_DIR
+
+    texts = [p.read_text(encoding="utf-8") for p in (*RAW_DIR.glob("*.txt"), *(DEV_DIR / "articles").glob("*.txt"))]
+    texts += ["全市第一、全省前三", "四分之一", "一半", "三成", "百分百", "翻两番", "2.6:1", "连续七年", "三年期资助"]
+    checked = 0
+    for text in texts:
+        for line in text.splitlines():
+            chars = set(line)
+            found = ranks(line, line, [], chars) + fractions(line, line, [], chars) + ratios(line, line, [], chars)
+            found += streaks(line, line, [], chars) + doublings(line, line, chars)
+            if found:
+                checked += 1
+                assert not FORM_CHARS.isdisjoint(chars), line
+    assert checked > 30
