@@ -227,7 +227,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
     """
     text = sentence.text
     article, gazetteer, taxonomy = scope.article, scope.gazetteer, scope.taxonomy
-    quantities = find_quantities(text) if NUMERAL.search(text) else []
+    quantities = find_quantities(text, gazetteer.rank_places) if NUMERAL.search(text) else []
     if not quantities:  # only its opening can matter: whether it sets a time frame for what follows
         end = opening_end(text, None)
         if not FRAMING_HINT.search(text, 0, end):
@@ -244,7 +244,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
     facts = []
     for quantity in quantities:
         classification = taxonomy.classify(text, quantity.number_start, quantity.number_end, quantity.unit,
-                                           quantity.rank_scope)
+                                           gazetteer.scope_word(quantity.rank_scope))
         indicator = classification.indicator
         if quantity.unit is None and indicator.is_other:
             continue  # a bare number nothing in the text gives a meaning to: not a figure
@@ -366,7 +366,8 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
     sections = build_sections(blocks, lambda heading: bool(heading_region(heading, gazetteer)))
     fallbacks = section_fallbacks(sections, blocks, gazetteer, article_region(article, gazetteer))
     flow, stock = flow_and_stock_words()
-    scope = ArticleScope(article, gazetteer, taxonomy, document_context(article.title, analysis, article.published),
+    document = document_context(reading_text(article.title), analysis, article.published)
+    scope = ArticleScope(article, gazetteer, taxonomy, document,
                          flow, stock, gazetteer.abbreviations(analysis))
     facts: list[Fact] = []
     for section_index, section in enumerate(sections):

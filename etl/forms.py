@@ -36,7 +36,7 @@ _RANK_POSITION = (
 )
 # With a verb (位列, 居, 排名…) the scope may be left out or be any place (居杭州市首位).
 RANK_RE = re.compile(
-    r"(?:位列|位居|名列|排名|排在|跻身|位次"
+    r"(?:位列|位居|名列|排名|排在|跻身|位次|进入|挺进|入围|(?:跃升|上升|提升|升)(?:至|到)"
     r"|(?<![系并陈行序队下上])列|(?<![民聚安宜定家旅寄蜗邻同乐起移])居|(?<![安编彩并])排)"
     rf"(?P<scope>全[国省市区县](?:同类城市|城市|地区|县域)?|县\(市(?:、区)?\)|[{CJK}]{{1,5}}?[省市县区](?:县域)?)?"
     + _RANK_POSITION.format(first_alone="|首") + ALLOWED_AFTER_RANK
@@ -98,12 +98,22 @@ def _rank_quantity(m: re.Match[str], text: str) -> Quantity | None:
                          rank_scope=scope)
 
 
-def ranks(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str]) -> list[Quantity]:
-    """Rank statements (列全省第3位, 居杭州市首位, 全市第一, 全省前三); the verb is left out of the span."""
+def place_rank_pattern(places: list[str]) -> re.Pattern[str]:
+    """Ranks scoped by a place's name, without a verb: 温州第一 (first in Wenzhou), 嘉兴前三."""
+    names = "|".join(map(re.escape, sorted(places, key=len, reverse=True)))
+    return re.compile(rf"(?P<scope>{names})" + _RANK_POSITION.format(first_alone="") + ALLOWED_AFTER_RANK)
+
+
+def ranks(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str],
+          places: re.Pattern[str] | None = None) -> list[Quantity]:
+    """Rank statements (列全省第3位, 居杭州市首位, 全市第一, 全省前三, 温州第一); the verb is left out of the
+    span. `places` finds ranks scoped by a place's name (see `place_rank_pattern`)."""
     out = []
-    for name, pattern in (("rank", RANK_RE), ("scoped_rank", SCOPED_RANK_RE)):
-        if not may_match(_NEEDS[name], chars):
-            continue
+    patterns = [(name, pattern) for name, pattern in (("rank", RANK_RE), ("scoped_rank", SCOPED_RANK_RE))
+                if may_match(_NEEDS[name], chars)]
+    if places is not None and not chars.isdisjoint("第首前"):
+        patterns.append(("place_rank", places))
+    for _, pattern in patterns:
         for m in pattern.finditer(norm):
             if inside(m.start("pos"), blocked):
                 continue

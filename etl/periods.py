@@ -203,7 +203,8 @@ def _streak(anchor: Anchor, years: int) -> Range:
 
 
 def _year_range(anchor: Anchor, first: int, last: int) -> Range:
-    end = anchor.published if last == anchor.published.year else date(last, 12, 31)
+    """2019—2023年; a span still running at publication (十四五期间 in 2023) ends there."""
+    end = anchor.published if last >= anchor.published.year else date(last, 12, 31)
     return date(first, 1, 1), end, "cumulative"
 
 
@@ -401,6 +402,22 @@ def _h_duration(match: re.Match[str]) -> Handled:
     return RELATIVE, "duration", partial(_trailing_years, years=years)
 
 
+PLAN_FIRST_YEAR = 2006  # the 11th five-year plan (十一五) began in 2006; each plan runs five years
+
+
+def _h_plan(match: re.Match[str]) -> Handled:
+    """“十四五”以来 / 期间 / 末: a five-year plan's span (十四五 is 2021–2025)."""
+    first = PLAN_FIRST_YEAR + 5 * ("一二三四五".index(match["plan"]))
+    last = first + 4
+    when = match["when"]
+    if when in ("以来", "来"):
+        return EXPLICIT, "since", partial(_since, ref=YearRef(first, relative=False), month=None,
+                                          current_is_partial=False)
+    if when == "末":
+        return EXPLICIT, "period_end", partial(_on_date, ref=YearRef(last, relative=False), month=12, day=31)
+    return EXPLICIT, "year_range", partial(_year_range, first=first, last=last)
+
+
 def _h_streak(match: re.Match[str]) -> Handled:
     years = _count(match["n"])
     return (RELATIVE, "streak", partial(_streak, years=years)) if years else None
@@ -474,6 +491,7 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
     ),
     (re.compile(rf"{_NOT_AFTER_NUMBER}(?P<n>{_COUNT})年(?={_GROWTH_VERBS})"), _h_duration),
     (re.compile(rf"连续(?P<n>{_COUNT})(?:个)?年(?![度份代级])"), _h_streak),
+    (re.compile(r"[“\"]?十(?P<plan>[一二三四五])五[”\"]?(?:规划)?(?P<when>期间|时期|以来|来|末)"), _h_plan),
 )
 
 _STRENGTHS = {"explicit": EXPLICIT, "relative": RELATIVE, "weak": WEAK}

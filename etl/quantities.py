@@ -27,14 +27,15 @@ THRESHOLD_GAP = re.compile(r"(?:的)?[\u4e00-\u9fff“”（）()]{1,12}")
 THRESHOLD_VERBS = re.compile(r"[是为达有占超增降新引建成共计已将]")
 
 
-def find_quantities(text: str) -> list[Quantity]:
-    """Every figure candidate in text, in order of position and non-overlapping."""
+def find_quantities(text: str, places: re.Pattern[str] | None = None) -> list[Quantity]:
+    """Every figure candidate in text, in order of position and non-overlapping; `places` finds ranks scoped
+    by a place's name (温州第一; the gazetteer's `rank_places`)."""
     norm = text.translate(FULLWIDTH) if HAS_FULLWIDTH.search(text) else text
     blocked = blocked_spans(norm)
     chars = set(norm)
     found = []
     if not FORM_CHARS.isdisjoint(chars):
-        found = ranks(text, norm, blocked, chars) + fractions(text, norm, blocked, chars)
+        found = ranks(text, norm, blocked, chars, places) + fractions(text, norm, blocked, chars)
         found += ratios(text, norm, blocked, chars) + streaks(text, norm, blocked, chars) + doublings(text, norm, chars)
     taken = [(q.start, q.end) for q in found]
     for m in numeral_matches(norm):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from etl.forms import place_rank_pattern
 from etl.paths import REFERENCE_DIR
 
 LEVELS = ("province", "city", "county", "zone", "town")
@@ -127,6 +128,10 @@ class Gazetteer:
             lengths.setdefault(name[-1], set()).add(len(name))
         self.anchored_lengths = {last: sorted(found, reverse=True) for last, found in lengths.items()}
         self.anchor = re.compile("[" + "".join(sorted(map(re.escape, lengths))) + "]")
+        # 温州第一, 嘉兴前三: ranks whose scope is a city's or county's name
+        self.rank_places = place_rank_pattern([n for n, c in self.by_name.items()
+                                               if c in self.regions and self.regions[c].level in ("province", "city", "county")
+                                               and n != PROVINCE_WORD])
         self.children: dict[str, list[str]] = {}
         for region in regions:
             self.children.setdefault(region.parent_code, []).append(region.code)
@@ -304,6 +309,13 @@ class Gazetteer:
             chain.append(code)
             code = self.regions[code].parent_code
         return chain
+
+    def scope_word(self, scope: str | None) -> str | None:
+        """A rank's scope as the word the taxonomy knows: 温州 -> 全市, 浙江 -> 全省; other scopes unchanged."""
+        region = self.regions.get(self.by_name.get(scope or "", ""))
+        if region is None or scope == PROVINCE_WORD:
+            return scope
+        return {"province": "全省", "city": "全市", "county": "全县"}.get(region.level, scope)
 
     def city_of(self, code: str) -> str:
         """The prefecture-level city containing a region (or the region itself if it is one)."""

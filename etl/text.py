@@ -120,20 +120,25 @@ def physical_lines(raw: str, reading: str | None = None) -> list[Line | None]:
 
 
 def reading_text(raw: str) -> str:
-    """The text the extractor reads: traditional script turned simplified (OpenCC), one character for one,
-    so every offset into it is an offset into the raw file. Lines whose conversion changes their length
-    (a phrase rewritten) are converted character by character."""
+    """The text the extractor reads: traditional script turned simplified (OpenCC) and years written in
+    Chinese digits (二〇二三年) in Arabic ones, one character for one, so every offset into it is an offset
+    into the raw file. Lines whose conversion changes their length (a phrase rewritten) are converted
+    character by character."""
+    if CHINESE_YEAR.search(raw):
+        raw = CHINESE_YEAR.sub(lambda m: m.group().translate(_CHINESE_DIGITS), raw)
     converter = _converter()
     converted = converter.convert(raw)
-    if converted == raw:
-        return raw
-    if len(converted) == len(raw):
+    if converted == raw or len(converted) == len(raw):
         return converted
     lines = []
     for line in raw.splitlines(keepends=True):
         simple = converter.convert(line)
         lines.append(simple if len(simple) == len(line) else "".join(_one_char(converter, c) for c in line))
     return "".join(lines)
+
+
+CHINESE_YEAR = re.compile(r"(?:一九|二[〇零○])[〇零○一二三四五六七八九]{2}(?=年)")
+_CHINESE_DIGITS = str.maketrans("〇零○一二三四五六七八九", "00012345678" + "9")
 
 
 def _one_char(converter, char: str) -> str:
