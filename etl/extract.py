@@ -152,7 +152,8 @@ def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: st
 
 
 def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subject: str,
-                   region_source: str, period_assumed: bool = False, ambiguous: str = "") -> list[str]:
+                   region_source: str, period_assumed: bool = False, ambiguous: str = "",
+                   unlisted: str = "") -> list[str]:
     """Why an analyst should look at a fact before relying on it; empty when nothing is doubtful."""
     reasons = []
     if indicator_is_other:
@@ -166,6 +167,9 @@ def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subjec
     if ambiguous:
         reasons.append(f"region_ambiguous: {ambiguous} names places in several counties and nothing nearby says "
                        "which; the figure is given to the region containing them all")
+    if unlisted:
+        reasons.append(f"zone_unlisted: {unlisted} is not in the gazetteer; the figure is given to the place its "
+                       "name starts with (add the zone to data/reference/zones.csv)")
     if quantity.kind == "rank" and not quantity.rank_scope:
         reasons.append("rank_scope_missing: the text does not say among whom the rank is")
     if period_assumed:
@@ -258,7 +262,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
         reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source,
-                                 assumed, attribution.ambiguous)
+                                 assumed, attribution.ambiguous, attribution.unlisted)
         facts.append(make_fact(article, Reading(
             quantity, indicator, unit, qualifier, region, attribution.source, period, reasons,
             span=sentence.raw_span(quantity.start, quantity.end),

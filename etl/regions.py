@@ -29,6 +29,11 @@ INSTITUTION_AFTER = re.compile(r"[^\s与和及同跟、，,。；;的在]{0,4}?(
 # the figure's subject; nor is an alternative name in brackets after another name.
 VENUE_AFTER = re.compile(r"(?:举行|举办|召开|开幕)")
 SHARE_WORD = "占"
+# A city's or county's name, a few words and a zone's kind: a zone (柯桥高新技术产业园区, 瑞安经济开发区). Known
+# zones are found by their own names first; what reaches this pattern is a zone the lists lack.
+UNLISTED_ZONE = re.compile(
+    r"[^的在和与及、，,。；;：:为是将把被对向从到推建打设等]{0,6}?"
+    r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新技术产业园区|高新区|经开区|开发区|工业园区|产业园区)")
 CLAUSE_BREAK = re.compile(r"[，,；;：:。！？!?]")
 # 丽水经济技术开发区(以下简称“丽水经开区”): a name the article defines for itself.
 ABBREVIATION = re.compile(r"[（(]\s*(?:以下)?简称[“\"「]?(?P<abbr>[\u4e00-\u9fffA-Za-z0-9]{2,12})[”\"」]?\s*[）)]")
@@ -61,6 +66,8 @@ class Mention:
     def external(self) -> bool:
         return not self.code and not self.candidates
 
+    unlisted: bool = False  # a zone the text names (柯桥高新技术产业园区) that the gazetteer lacks; code is its host
+
     @property
     def ambiguous(self) -> bool:
         return bool(self.candidates)
@@ -72,6 +79,7 @@ class Attribution:
     source: str  # clause | sentence | heading | story | article | default
     external_subject: str  # a non-Zhejiang place the clause is about, '' if none
     ambiguous: str = ""  # a shared place name nothing nearby resolved, '' if none
+    unlisted: str = ""  # a zone named in the text that the gazetteer lacks, given to its host; '' if none
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,12 @@ class Gazetteer:
                 continue
             if bracketed and _inside_brackets(text, start):
                 continue
-            found.append(Mention(self.by_name.get(name, ""), start, end, name, self.shared.get(name, ())))
+            code = self.by_name.get(name, "")
+            zone = UNLISTED_ZONE.match(text, end) if code and self.regions[code].level in ("city", "county") else None
+            if zone:  # 柯桥高新技术产业园区: a park of 柯桥 the lists do not have
+                found.append(Mention(code, start, zone.end(), text[start:zone.end()], unlisted=True))
+                continue
+            found.append(Mention(code, start, end, name, self.shared.get(name, ())))
         if defined:
             found = self._defined_mentions(text, found, skip, defined)
         return found
@@ -440,7 +453,7 @@ def attribute_region(sentence: str, position: int, mentions: list[Mention],
     clause_hits = [m for m in local if c_start <= m.start < position]
     if clause_hits:
         mention = _most_specific(clause_hits, gazetteer)
-        return Attribution(mention.code, "clause", external, _shared_name(mention))
+        return Attribution(mention.code, "clause", external, _shared_name(mention), _unlisted(mention))
     for candidates, source in (
         ([m for m in sub_province if m.start < position], "sentence"),
         ([m for m in sub_province if position <= m.start < c_end][:1], "clause"),
@@ -450,7 +463,7 @@ def attribute_region(sentence: str, position: int, mentions: list[Mention],
             code = mention.code
             if section and section != code and code in gazetteer.ancestors(section):
                 return Attribution(section, "heading", external)
-            return Attribution(code, source, external, _shared_name(mention))
+            return Attribution(code, source, external, _shared_name(mention), _unlisted(mention))
     for code, source in fallbacks:
         if code:
             return Attribution(code, source, external)
@@ -459,6 +472,10 @@ def attribute_region(sentence: str, position: int, mentions: list[Mention],
 
 def _shared_name(mention: Mention) -> str:
     return mention.text if mention.ambiguous else ""
+
+
+def _unlisted(mention: Mention) -> str:
+    return mention.text if mention.unlisted else ""
 
 
 def _most_specific(candidates: list[Mention], gazetteer: Gazetteer) -> Mention:

@@ -94,3 +94,10 @@ def test_a_bare_demonstration_zone_is_the_one_in_the_articles_city() -> None:
     assert facts["57项"].region_name == "长三角生态绿色一体化发展示范区"
     designation = facts_of("建设共同富裕示范区,新增人才驿站12家。\n", "2024-10", region="嘉兴市")
     assert designation["12家"].region_name == "嘉兴市"
+
+
+def test_a_zone_the_lists_lack_goes_to_its_host_and_is_flagged() -> None:
+    facts = facts_of("柯桥高新技术产业园区排名全省第7位。\n", "2021-01-30", region="柯桥区")
+    (fact,) = facts.values()
+    assert fact.region_name == "柯桥区"
+    assert fact.status == "needs_review" and "zone_unlisted: 柯桥高新技术产业园区" in fact.review_reason
