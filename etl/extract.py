@@ -47,6 +47,11 @@ SENTENCE_SPLIT = re.compile(r"(?<=[。！？!?])")
 OWN_MEASURE = re.compile(r"[%％‰\u4e00-\u9fff]$")
 YEAR_LABEL = re.compile(r"(?:19|20)\d{2}年?(?:度)?")
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
+# Goal words that reach over a list of clauses; 计划 does not, as it also names programmes (双领计划).
+GOAL_AHEAD = re.compile(r"力争|争取|预计|拟")
+DONE_CUE = re.compile(r"已|完成|累计|实际|现有")
+# A goal's reach ends at a full stop of its list (;) or where the sentence turns to what was done.
+TARGET_BREAK = re.compile(r"[；;]|同时|此外|其中")
 STORY_LEVELS = ("county", "zone", "town")
 MIN_STORY_MENTIONS = 2
 NUMERAL = re.compile(r"[0-9０-９一二两三四五六七八九十百千万亿半]")
@@ -141,10 +146,21 @@ def section_fallbacks(sections: list[Section], blocks: list[Block], gazetteer: G
     return fallbacks
 
 
-def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: str | None) -> str:
-    """As written, except that a goal or plan (计划/争取/目标) makes it a target, and caps are upper bounds."""
-    before = sentence[clause_start(sentence, quantity.start):quantity.start]
-    if TARGET_CUE.search(before):
+def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: str | None,
+                      flow_words: re.Pattern[str] | None = None) -> str:
+    """As written, except that a goal or plan (计划/争取/目标) makes it a target, and caps are upper bounds.
+
+    A goal stated earlier in the sentence also governs a later clause that adds to it (力争全年新引进大学生
+    3.5万人,新增技能人才1万人: `flow_words`), but not one that states terms (给予一次性5万元补贴) or what is
+    already done (计划总投资…,已完成投资…)."""
+    start = clause_start(sentence, quantity.start)
+    if TARGET_CUE.search(sentence, start, quantity.start):
+        return "target"
+    goal = GOAL_AHEAD.search(sentence, 0, start)
+    if goal and quantity.qualifier == "exact" and flow_words is not None \
+            and flow_words.search(sentence, start, quantity.start) \
+            and not DONE_CUE.search(sentence, start, quantity.start) \
+            and not TARGET_BREAK.search(sentence, goal.end(), start):
         return "target"
     if quantity.qualifier == "exact" and indicator_qualifier:
         return indicator_qualifier
@@ -257,7 +273,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
         attribution = attribute_region(text, quantity.number_start, mentions, fallbacks, gazetteer,
                                        is_rank=quantity.kind == "rank")
         region = gazetteer.get(attribution.code)
-        qualifier = resolve_qualifier(quantity, text, indicator.qualifier)
+        qualifier = resolve_qualifier(quantity, text, indicator.qualifier, scope.flow_words)
         period, assumed = _period_for(scope, text, quantity, cues, frame, qualifier == "target")
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit

@@ -196,3 +196,10 @@ def test_unseen_gbk_crlf_article_with_numbered_headings() -> None:
     funds = facts["2.3亿元"]
     assert (funds.indicator_code, funds.region_name, funds.period_end) == ("talent_funds_disbursed", "乐清市", "2024-09-30")
     assert facts["1.5万人次"].indicator_code == "people_served"
+
+
+def test_a_goal_reaches_the_clauses_that_add_to_it_not_its_terms() -> None:
+    facts = {f.number_text: f for f in extract("力争全年新引进大学生3.5万人,新增技能人才1万人。\n")}
+    assert facts["3.5万人"].qualifier == "target" and facts["1万人"].qualifier == "target"
+    done = {f.number_text: f for f in extract("力争全年引进项目50个,目前已完成引进项目20个。\n")}
+    assert done["50个"].qualifier == "target" and done["20个"].qualifier == "exact"
