@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import date
 
 from etl.indicators import Indicator, Taxonomy
 from etl.numbers import Quantity
@@ -49,6 +50,9 @@ YEAR_LABEL = re.compile(r"(?:19|20)\d{2}年?(?:度)?")
 TARGET_CUE = re.compile(r"计划|争取|目标(?!的)|力争|预计|拟")
 # Goal words that reach over a list of clauses; 计划 does not, as it also names programmes (双领计划).
 GOAL_AHEAD = re.compile(r"力争|争取|预计|拟")
+# A section headed by its goals (二、2024年主要目标, 下一步工作打算) states targets, not results.
+PLAN_HEADING = re.compile(r"目标|计划|打算|思路|安排|展望|下一步")
+REVIEW_HEADING = re.compile(r"回顾|成效|成绩|完成情况|进展")
 DONE_CUE = re.compile(r"已|完成|累计|实际|现有")
 # A goal's reach ends at a full stop of its list (;) or where the sentence turns to what was done.
 TARGET_BREAK = re.compile(r"[；;]|同时|此外|其中")
@@ -217,10 +221,12 @@ class ArticleScope:
 
 @dataclass
 class SentenceReading:
-    """A sentence's facts, and the time frame it opens for the sentences after it in its paragraph."""
+    """A sentence's facts, the time frame it opens for the sentences after it in its paragraph, and the
+    places it names as subjects (not a rank's scope inside a figure: 居嘉兴第二) for the story's context."""
 
     facts: list[Fact]
     opening: PeriodCue | None
+    subjects: list[str] | None = None
 
 
 def _period_for(scope: ArticleScope, text: str, quantity: Quantity, cues: list[PeriodCue],
@@ -232,13 +238,16 @@ def _period_for(scope: ArticleScope, text: str, quantity: Quantity, cues: list[P
     c_start, c_end = clause_start(text, quantity.start), clause_end(text, quantity.end)
     stock = scope.stock_words.search(text, c_start, quantity.start) is not None
     period = resolve_period(text, quantity.number_start, published, cues, frame, stock)
+    if target and period.kind == "partial_year" and period.end == published:
+        # a goal for the running year is a goal for the whole of it (力争全年…)
+        period = replace(period, end=date(period.end.year, 12, 31), kind="year")
     flow = scope.flow_words.search(text, c_start, c_end) is not None
-    return period, flow and period.source == "publication"
+    return period, flow and period.source == "publication" and not target
 
 
 def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list[tuple[str, str]],
                         recent: list[str], named: list[Mention], quoted: list[tuple[int, int]],
-                        frame: Frame | None) -> SentenceReading:
+                        frame: Frame | None, plan: bool = False) -> SentenceReading:
     """The figures of one sentence; `recent` lists the regions the story named before it (for 该区/全县),
     `frame` the period a wider scope sets for figures the sentence leaves undated.
 
@@ -274,6 +283,8 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
                                        is_rank=quantity.kind == "rank")
         region = gazetteer.get(attribution.code)
         qualifier = resolve_qualifier(quantity, text, indicator.qualifier, scope.flow_words)
+        if plan and qualifier != "under":
+            qualifier = "target"  # under a heading of goals (二、2024年主要目标)
         period, assumed = _period_for(scope, text, quantity, cues, frame, qualifier == "target")
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
@@ -283,7 +294,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
             quantity, indicator, unit, qualifier, region, attribution.source, period, reasons,
             span=sentence.raw_span(quantity.start, quantity.end),
             quote_span=(sentence.offsets[0], sentence.offsets[-1] + 1), quote=sentence.quote(raw))))
-    return SentenceReading(facts, opening)
+    return SentenceReading(facts, opening, [m.code for m in outside_figures if m.code])
 
 
 @dataclass(frozen=True)
@@ -393,10 +404,12 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
     for section_index, section in enumerate(sections):
         recent = [code for code, _ in reversed(fallbacks[section_index]) if code]
         heading = scope.document.frame
+        plan = False
         for block_index in section.block_indexes:
             block = blocks[block_index]
             if block.kind == "heading" and block_index > 0:
                 heading = heading_frame(block.text, scope.outer_anchor(heading)) or heading
+                plan = bool(PLAN_HEADING.search(block.text)) and not REVIEW_HEADING.search(block.text)
             if block.kind == "table":
                 caption = _caption(blocks, block_index)
                 facts.extend(table_facts(scope, block, caption, heading, fallbacks[section_index]))
@@ -407,11 +420,12 @@ def extract_article(article: Article, gazetteer: Gazetteer, taxonomy: Taxonomy) 
                 quoted = quoted_spans(sentence.text, SHORT_QUOTE_CHARS)
                 named = gazetteer.mentions(sentence.text, quoted, scope.defined_places)
                 reading = facts_from_sentence(scope, sentence, fallbacks[section_index], recent, named, quoted,
-                                              frame)
+                                              frame, plan)
                 facts.extend(reading.facts)
                 if reading.opening is not None:
                     frame = frame_from_cue(reading.opening, "paragraph", scope.outer_anchor(heading))
-                recent.extend(m.code for m in named if m.code and m.code != PROVINCE_CODE)
+                subjects = reading.subjects if reading.subjects is not None else [m.code for m in named if m.code]
+                recent.extend(code for code in subjects if code != PROVINCE_CODE)
     return without_restatements(facts, analysis)
 
 

@@ -448,6 +448,7 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
                    r"(?=[^，,。；;]{0,4}(?:增加|增长|提高|新增|翻|多了|减少|下降))"),
         _h_compared_with,
     ),
+    (re.compile(rf"是(?:{_YEAR})(?:年?末|年?底)?的(?=[^，,。；;]{{0,8}}倍)"), _h_compared_with),
     (
         re.compile(
             rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<m1>{_MONTH})月(?P<d1>{_DAY})[日号]?(?:{_TO}|、)"

@@ -100,3 +100,14 @@ def test_a_flow_dated_only_by_publication_is_flagged_for_review() -> None:
     assert facts["1.2万人"].period_source == "publication"
     assert facts["1.2万人"].status == "needs_review" and "period_assumed" in facts["1.2万人"].review_reason
     assert "period_assumed" not in facts["3家"].review_reason
+
+
+def test_a_work_report_reviews_last_year_and_its_goals_are_next_years_targets() -> None:
+    text = ("各位代表:\n现在,我代表市人民政府向大会报告工作,请予审议。\n\n一、2023年工作回顾\n"
+            "过去一年,全市实现地区生产总值1356.2亿元。研发投入强度达3.6%,居嘉兴第二。年末全市常住人口112.3万人。\n\n"
+            "二、2024年主要目标\n地区生产总值增长7%左右;新引进大学生3万人以上。\n")
+    facts = facts_of(text, "2024-01-20", title="二〇二四年海宁市人民政府工作报告", region="海宁市")
+    assert facts["1356.2亿元"].year == 2023 and facts["3.6%"].year == 2023
+    assert facts["112.3万人"].region_name == "海宁市", "a rank's scope (嘉兴第二) is not what 全市 refers to"
+    goal = facts["3万人以上"]
+    assert (goal.year, goal.period_kind, goal.qualifier) == (2024, "year", "target")
