@@ -10,6 +10,8 @@ from __future__ import annotations
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 # What span a figure covers, resolved against the publication date.
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
+# Which scope decided a figure's period (the nearest that dates it), or that it came from a statistics table.
+PERIOD_SOURCES = ("clause", "sentence", "paragraph", "heading", "table", "document", "publication", "statistics")
 # Administrative levels of the gazetteer, most to least senior.
 LEVELS = ("province", "city", "county", "zone", "town")
 # The fixed indicator families of data/reference/indicators.yaml.
@@ -28,12 +30,14 @@ NON_CURRENT_STATUSES = ("rejected", "retired")  # left out of everything readers
 ARTICLE = "article"
 STATISTICS = "statistics"
 SOURCE_KINDS = (ARTICLE, STATISTICS)  # derived per-capita values live in derived_facts
+# Units whose values may be negative: rates and changes (人口自然增长率为-6.8‰, 下降2.9%).
+SIGNED_UNITS = ("percent", "per_mille", "percentage_point")
 
 # The columns of the facts table, in order (etl.store.schema declares their types; a test keeps them equal).
 FACT_COLUMNS = [
     "fact_id", "article_id", "region_code", "region_name", "region_level", "indicator_code",
     "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
     "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
-    "quote_end", "number_text", "region_source", "status", "review_reason", "source_kind", "source_title",
+    "quote_end", "number_text", "region_source", "period_source", "status", "review_reason", "source_kind", "source_title",
     "source_url",
 ]

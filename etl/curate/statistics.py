@@ -183,7 +183,7 @@ def statistics_facts(tables: list[StatisticsTable], gazetteer: Gazetteer, taxono
                 qualifier="exact", period_start=start, period_end=end, period_kind=kind, year=year,
                 quote=quote, char_start=row.char_start, char_end=row.char_end,
                 quote_start=row.char_start, quote_end=row.char_end, number_text=fields["value"],
-                region_source=STATISTICS, status=STATUS, review_reason="", source_kind=STATISTICS,
+                region_source=STATISTICS, period_source=STATISTICS, status=STATUS, review_reason="", source_kind=STATISTICS,
                 source_title=fields.get("source_title", "").strip(), source_url=fields.get("source_url", "").strip(),
             ))
     return facts, rejections

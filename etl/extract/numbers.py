@@ -16,13 +16,12 @@ from itertools import pairwise
 
 import cn2an
 
-from etl.extract.text import may_match, required_chars
 from etl.extract.units import load_units
 
 # Full-width ASCII (digits, ％, ，, （） and letters) -> ASCII; one char for one
 # char, so offsets in the normalised text are offsets in the original.
-_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
-_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e]")
+FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+HAS_FULLWIDTH = re.compile("[\uff01-\uff5e]")
 
 _MULT = {
     "十": Decimal(10),
@@ -31,12 +30,12 @@ _MULT = {
     "万": Decimal(10_000),
     "亿": Decimal(100_000_000),
 }
-_CN_DIGIT = {
+CN_DIGIT = {
     "〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
     "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
 }
-_CN_DIGIT_CHARS = "".join(_CN_DIGIT)
-_CJK = "\u4e00-\u9fff"
+CN_DIGIT_CHARS = "".join(CN_DIGIT)
+CJK = "\u4e00-\u9fff"
 
 _PREFIX_QUALIFIER = {
     "超过": "over", "超出": "over", "突破": "over", "逾": "over", "超": "over",
@@ -53,25 +52,31 @@ _PREFIX_BAD_BEFORE = {
     "超": set("赶高"),
     "上": set("线以网马成晚早之向往北会台身路街镇市县省区年天世"),
 }
-_POSTFIX_QUALIFIER = {
+POSTFIX_QUALIFIER = {
     "以上": "over", "有余": "over", "左右": "approx", "上下": "approx",
     "以内": "under", "以下": "under",
 }
-_PREFIX_RE = "|".join(sorted(_PREFIX_QUALIFIER, key=len, reverse=True)) + "|上(?=[百千万亿])"
-_POSTFIX_RE = "以上|有余|左右|上下(?![游级文班楼])|以内|以下"
+PREFIX_RE = "|".join(sorted(_PREFIX_QUALIFIER, key=len, reverse=True)) + "|上(?=[百千万亿])"
+POSTFIX_RE = "以上|有余|左右|上下(?![游级文班楼])|以内|以下"
 
 # A figure with no measure word is not a figure when one of these follows:
 # years and dates, times of day, 80后, 500强, route/model codes, 五大平台.
 _BAD_FOLLOWER = set("年月日号时点秒后强线路型大届+")
-# Nor after these: ordinals (第八届) and codes (G60, 1+9, 2024-09).
-_BAD_BEFORE = set("第+.-/#")
+# Nor after these: ordinals (第八届), codes (G60, 1+9, 2024-09) and back-references (该五个系列, 这3家).
+_BAD_BEFORE = set("第+.-/#该这此")
+# An amount with a multiplier right before one of these is money even without 元: 500万贷款.
+_MONEY_NOUNS = ("贷款", "资金", "资助", "补贴", "补助", "奖励", "奖金", "经费", "投资", "基金", "津贴")
+# A Chinese numeral with 期 in brackets or before 工程/项目 names a phase: 中心(二期)项目, 三期工程.
+_PHASE_MEASURES = ("期",)
+_PHASE_AFTER = ("）", ")", "工程", "项目")
 # Named sets that read like figures but are slogans or idioms.
 _IDIOMS = (
     "三位一体", "三番五次", "三天两头", "三五成群", "成百上千", "千家万户",
-    "十三五", "十四五", "十五五", "十六五", "十件实事",
+    "十三五", "十四五", "十五五", "十六五", "十件实事", "三次产业", "一二三产",
 )
-# A measure word that is really the head of a longer word: 21个人才之家 is 21 个, not 21 个人.
-_MEASURE_GUARDS = {"个人": "才"}
+# A measure word that is really the head of a longer word: 21个人才之家 is 21 个, not 21 个人;
+# 一对一, 1对1 pair people up; they do not count pairs.
+_MEASURE_GUARDS = {"个人": "才", "对": r"[\d一二两三四五六七八九十]"}
 # A qualifier earlier in the clause that still governs the figure: 约占衢州市的一半, 最高一项保额达140万元.
 _CLAUSE_QUALIFIER = (
     (re.compile(r"约占"), "approx", ""),
@@ -87,7 +92,7 @@ _PAIR_RE = re.compile(
     r"(?P<mult>[十百千万亿]*)"
 )
 _ARABIC_RE = re.compile(r"(?P<num>\d+(?:\.\d+)?)(?P<mult>[十百千万亿]*)")
-_ALLOWED_AFTER_RANK = rf"(?=$|[^{_CJK}]|[的和与及或并且也])"
+ALLOWED_AFTER_RANK = rf"(?=$|[^{CJK}]|[的和与及或并且也])"
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ def _measure_to_unit() -> dict[str, str]:
     lookup: dict[str, str] = {}
     for code, spec in load_units().items():
         for word in spec.get("measures") or []:
-            lookup[str(word).translate(_FULLWIDTH)] = code
+            lookup[str(word).translate(FULLWIDTH)] = code
     return lookup
 
 
@@ -139,27 +144,27 @@ def _number_re() -> re.Pattern[str]:
         ["个多月"] + [re.escape(m) + (f"(?!{_MEASURE_GUARDS[m]})" if m in _MEASURE_GUARDS else "") for m in measures]
     )
     mult = _mult_class()
-    cn = _mult_class(_CN_DIGIT_CHARS) + "+"
+    cn = _mult_class(CN_DIGIT_CHARS) + "+"
     return re.compile(
-        rf"(?P<pre>{_PREFIX_RE})?"
+        rf"(?P<pre>{PREFIX_RE})?"
         rf"(?P<vague>[数几](?=[十百千万亿]))?"
         rf"(?:(?P<ar>{_ARABIC})(?P<arm>{mult}*)|(?P<cn>{cn}))"
         rf"(?:(?P<rsep>[至到~\-—])(?:(?P<ar2>{_ARABIC})(?P<arm2>{mult}*)|(?P<cn2>{cn})))?"
         rf"(?P<mid>[余多几])?"
         rf"(?P<mult2>[万亿]+)?"
         rf"(?P<measure>{measure_re})?"
-        rf"(?P<post>{_POSTFIX_RE})?"
+        rf"(?P<post>{POSTFIX_RE})?"
     )
 
 
 @cache
 def _numeral_start_re() -> re.Pattern[str]:
     """Any character a `_number_re` match can begin with: a qualifier word's first, 数/几, or a numeral."""
-    starts = {word[0] for word in _PREFIX_QUALIFIER} | {"上", "数", "几"} | set(_CN_DIGIT_CHARS) | set(_MULT)
+    starts = {word[0] for word in _PREFIX_QUALIFIER} | {"上", "数", "几"} | set(CN_DIGIT_CHARS) | set(_MULT)
     return re.compile(r"[\d" + "".join(re.escape(c) for c in sorted(starts)) + "]")
 
 
-def _numeral_matches(norm: str) -> Iterator[re.Match[str]]:
+def numeral_matches(norm: str) -> Iterator[re.Match[str]]:
     """The matches `_number_re().finditer(norm)` gives, trying the pattern only where a numeral can begin.
 
     The pattern opens with optional qualifier groups, so the regex engine cannot skip ahead by itself and
@@ -177,29 +182,6 @@ def _numeral_matches(norm: str) -> Iterator[re.Match[str]]:
             pos = m.end()  # never empty: a numeral is always matched
 
 
-_RANK_RE = re.compile(
-    r"(?:位列|位居|名列|排名|排在|跻身"
-    r"|(?<![系并陈行序队下上])列|(?<![民聚安宜定家旅寄蜗邻同乐起移])居|(?<![安编彩并])排)"
-    rf"(?P<scope>全[国省市区县](?:同类城市|城市|地区)?|县\(市(?:、区)?\)|[{_CJK}]{{1,5}}?[省市县区])?"
-    r"(?P<pos>第(?P<n>\d+|[一二三四五六七八九十]+)(?P<m>[位名])?"
-    r"|(?P<first>首位|榜首|首)"
-    r"|前(?P<top>\d+|[一二三四五六七八九十]+)(?P<tm>[位名])?)"
-    + _ALLOWED_AFTER_RANK
-)
-_FRACTION_RE = re.compile(
-    rf"(?P<pre>{_PREFIX_RE})?"
-    r"(?:(?P<den>\d+|[一二三四五六七八九十百千万]+)分之(?P<num>\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)"
-    rf"|(?<!另)(?P<half>一半)"
-    rf"|(?<![{_CN_DIGIT_CHARS}十百千万亿\d])(?P<tenth>[二两三四五六七八九])成"
-    rf"(?=$|[^{_CJK}]|以上|左右|多|的|是))"
-    rf"(?P<post>{_POSTFIX_RE})?"
-)
-# Characters a rank (第/首/前 with 居/列/排…) or a fraction (分之/一半/成) needs: most sentences have
-# neither, and checking that is far cheaper than running the pattern over them.
-_RANK_NEEDS = required_chars(_RANK_RE)
-_FRACTION_NEEDS = required_chars(_FRACTION_RE)
-
-
 def _decimal_mult(chars: str) -> Decimal:
     """Product of multiplier chars: 百万 -> 1e6, 万亿 -> 1e12."""
     out = Decimal(1)
@@ -208,9 +190,9 @@ def _decimal_mult(chars: str) -> Decimal:
     return out
 
 
-def _parse_span(s: str) -> tuple[Decimal, Decimal | None]:
+def parse_span(s: str) -> tuple[Decimal, Decimal | None]:
     """Parse a numeral into (value, high) in Decimal; high is set only for 四五百万-style ranges."""
-    s = s.strip().translate(_FULLWIDTH).replace(",", "")
+    s = s.strip().translate(FULLWIDTH).replace(",", "")
     if len(s) > 1 and s[0] in "数几" and s[1] in _MULT:
         s = s[1:]
     if not s:
@@ -219,13 +201,13 @@ def _parse_span(s: str) -> tuple[Decimal, Decimal | None]:
     if m:
         return Decimal(m["num"]) * _decimal_mult(m["mult"]), None
     m = _PAIR_RE.fullmatch(s)
-    if m and _CN_DIGIT[m["b"]] == _CN_DIGIT[m["a"]] + 1:
+    if m and CN_DIGIT[m["b"]] == CN_DIGIT[m["a"]] + 1:
         tens = Decimal(0)
         if m["tens"]:
-            tens = Decimal(10 * (_CN_DIGIT[m["tens"][0]] if len(m["tens"]) == 2 else 1))
+            tens = Decimal(10 * (CN_DIGIT[m["tens"][0]] if len(m["tens"]) == 2 else 1))
         mult = _decimal_mult(m["mult"])
-        low = (tens + _CN_DIGIT[m["a"]]) * mult
-        high = (tens + _CN_DIGIT[m["b"]]) * mult
+        low = (tens + CN_DIGIT[m["a"]]) * mult
+        high = (tens + CN_DIGIT[m["b"]]) * mult
         return low, high
     if all(c in _MULT for c in s):
         if any(_MULT[a] >= _MULT[b] for a, b in pairwise(s)):
@@ -248,13 +230,13 @@ def _cn2an_decimal(s: str) -> Decimal:
 
 def parse_numeral(s: str) -> float:
     """Value of one numeral with multipliers ('248.77亿', '百万', '两'), exact via Decimal."""
-    low, high = _parse_span(s)
+    low, high = parse_span(s)
     if high is not None:
         raise ValueError(f"{s!r} is a range, not one numeral")
     return float(low)
 
 
-def _blocked_spans(norm: str) -> list[tuple[int, int]]:
+def blocked_spans(norm: str) -> list[tuple[int, int]]:
     """Spans whose digits are names, not figures: short quotes and idioms."""
     spans: list[tuple[int, int]] = []
     pairs = list(_QUOTES) + [('"', '"')]
@@ -277,12 +259,12 @@ def _blocked_spans(norm: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+def inside(pos: int, spans: list[tuple[int, int]]) -> bool:
     """True when pos falls inside one of the spans."""
     return any(a <= pos < b for a, b in spans)
 
 
-def _prefix(m: re.Match[str], norm: str) -> str | None:
+def prefix_qualifier(m: re.Match[str], norm: str) -> str | None:
     """Qualifier of a matched prefix word, or None when it is part of another word."""
     word = m["pre"]
     if not word:
@@ -294,7 +276,7 @@ def _prefix(m: re.Match[str], norm: str) -> str | None:
     return "over" if word == "上" else _PREFIX_QUALIFIER[word]
 
 
-def _clause_qualifier(norm: str, number_start: int) -> str | None:
+def clause_qualifier(norm: str, number_start: int) -> str | None:
     """Qualifier stated earlier in the clause, not next to the number (约占…的一半)."""
     i = number_start
     while i > 0 and norm[i - 1] not in _CLAUSE_BREAK:
@@ -317,7 +299,7 @@ def _counts_quoted_list(norm: str, number_start: int, value: Decimal) -> bool:
     return len(items) >= 2 and value == len(items)
 
 
-def _make(
+def make_quantity(
     text: str,
     span: tuple[int, int, int, int],
     value: Decimal,
@@ -349,106 +331,100 @@ def _make(
     )
 
 
-def _ranks(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str]) -> list[Quantity]:
-    """Rank statements (列全省第3位, 居杭州市首位); the verb is left out of the span."""
-    out = []
-    if not may_match(_RANK_NEEDS, chars):
-        return out
-    for m in _RANK_RE.finditer(norm):
-        if _inside(m.start("pos"), blocked):
-            continue
-        try:
-            if m["first"]:
-                value, qualifier, measure = Decimal(1), "exact", ""
-            elif m["top"]:
-                value, qualifier, measure = _parse_span(m["top"])[0], "under", m["tm"] or ""
-            else:
-                value, qualifier, measure = _parse_span(m["n"])[0], "exact", m["m"] or ""
-        except ValueError:
-            continue
-        start = m.start("scope") if m["scope"] else m.start("pos")
-        scope = text[m.start("scope"):m.end("scope")] if m["scope"] else ""
-        span = (start, m.end("pos"), m.start("pos"), m.end("pos"))
-        out.append(_make(text, span, value, unit="rank", measure=measure, qualifier=qualifier,
-                         kind="rank", rank_scope=scope))
-    return out
-
-
-def _fractions(text: str, norm: str, blocked: list[tuple[int, int]], chars: set[str]) -> list[Quantity]:
-    """Fractions and shares (四分之一, 一半, 三成), as percent."""
-    out = []
-    if not may_match(_FRACTION_NEEDS, chars):
-        return out
-    for m in _FRACTION_RE.finditer(norm):
-        core = "half" if m["half"] else "tenth" if m["tenth"] else "den"
-        number_start = m.start(core)
-        if _inside(number_start, blocked):
-            continue
-        if m["half"]:
-            value = Decimal(50)
-        elif m["tenth"]:
-            value = Decimal(10 * _CN_DIGIT[m["tenth"]])
-        else:
-            try:
-                den, num = _parse_span(m["den"])[0], _parse_span(m["num"])[0]
-            except ValueError:
-                continue
-            if not den or num > den:
-                continue
-            value = num / den * 100
-        number_end = m.start("post") if m["post"] else m.end()
-        qualifier = _prefix(m, norm)
-        start = m.start("pre") if qualifier else number_start
-        if qualifier is None and m["post"]:
-            qualifier = _POSTFIX_QUALIFIER[m["post"]]
-        if qualifier is None:
-            qualifier = _clause_qualifier(norm, number_start)
-        span = (start, m.end(), number_start, number_end)
-        out.append(_make(text, span, value, unit="percent", qualifier=qualifier or "exact"))
-    return out
-
-
 def _is_digit_string(run: str) -> bool:
     """True for digit-by-digit Chinese (二〇二四, 八八) that is a name or year, not a figure."""
-    return len(run) > 1 and all(c in _CN_DIGIT for c in run) and not _PAIR_RE.fullmatch(run)
+    return len(run) > 1 and all(c in CN_DIGIT for c in run) and not _PAIR_RE.fullmatch(run)
 
 
 def _side_value(ar: str | None, arm: str | None, cn: str | None) -> tuple[Decimal, Decimal | None]:
     """Value of one side of a numeral match (Arabic with multipliers, or Chinese)."""
     if ar:
         return Decimal(ar.replace(",", "")) * _decimal_mult(arm or ""), None
-    return _parse_span(cn or "")
+    return parse_span(cn or "")
 
 
-def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
+def numeral_quantity(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     """Turn one numeral match into a Quantity, or None when it is not a figure."""
     core = "ar" if m["ar"] else "cn"
     number_start = m.start(core)
     lead = m.start("vague") if m["vague"] else number_start
     before = norm[lead - 1] if lead else ""
-    qualifier = _prefix(m, norm)
+    qualifier = prefix_qualifier(m, norm)
     if m["cn"] and not _chinese_ok(m, before, qualifier, norm):
         return None  # checked first: most numeral matches are 一 and the like inside words (一批, 统一)
     measure = m["measure"] or ""
     numeral_end = m.start("measure") if measure else (m.start("post") if m["post"] else m.end())
-    after = norm[numeral_end] if numeral_end < len(norm) else ""
+    if _not_a_figure(m, norm, lead, numeral_end, qualifier):
+        return None
+    values = _values(m)
+    if values is None:
+        return None
+    low, high = values
     has_mult = bool(m["arm"] or m["mult2"] or (m["cn"] and set(m["cn"]) & set(_MULT)))
-
-    if qualifier is None and (before in _BAD_BEFORE or before.isascii() and before.isalpha()):
+    if (
+        m["ar"] and not (has_mult or measure or m["mid"] or m["rsep"] or qualifier)
+        and "." not in m["ar"] and 1900 <= low <= 2100
+    ):
+        return None  # a year
+    if _counts_quoted_list(norm, number_start, low):
         return None
+    vague = bool(m["vague"]) or m["mid"] == "几"
+    if high is not None:
+        qualifier = "range"
+    elif qualifier is None:
+        if vague or m["mid"] or measure == "个多月":
+            qualifier = "over"
+        elif m["post"]:
+            qualifier = POSTFIX_QUALIFIER[m["post"]]
+        else:
+            qualifier = clause_qualifier(norm, number_start) or "exact"
+    if measure == "个多月":
+        measure_text = "个月"
+        unit: str | None = _measure_to_unit()["个月"]
+    else:
+        measure_text = text[m.start("measure"):m.end("measure")] if measure else ""
+        unit = _measure_to_unit().get(measure) if measure else None
+    if unit is None and has_mult and norm.startswith(_MONEY_NOUNS, m.end()):
+        unit = "yuan"  # 500万贷款, 200万资助: an amount of money with its 元 left out
+    start = m.start("pre") if m["pre"] and prefix_qualifier(m, norm) else lead
+    if _negative(norm, lead) and high is None:
+        start, number_start, low = start - 1, number_start - 1, -low
+    number_end = m.end("measure") if measure else numeral_end
+    span = (start, m.end(), number_start, number_end)
+    return make_quantity(text, span, low, value_high=high, unit=unit, measure=measure_text, qualifier=qualifier,
+                         vague=vague)
+
+
+def _negative(norm: str, lead: int) -> bool:
+    """为-6.8‰: a minus sign after a word, not a hyphen between numbers (2024-09) or in a code."""
+    return lead >= 2 and norm[lead - 1] in "-−" and not norm[lead - 2].isascii()
+
+
+def _not_a_figure(m: re.Match[str], norm: str, lead: int, numeral_end: int, qualifier: str | None) -> bool:
+    """Numerals that are codes, times, ordinals, phases or back-references rather than figures."""
+    before = norm[lead - 1] if lead else ""
+    after = norm[numeral_end] if numeral_end < len(norm) else ""
+    measure = m["measure"] or ""
+    if qualifier is None and (before in _BAD_BEFORE or before.isascii() and before.isalpha()) \
+            and not _negative(norm, lead):
+        return True
     if norm[max(0, lead - 2):lead] == "问题":
-        return None
+        return True
     if after == ":" and norm[numeral_end + 1:numeral_end + 2].isdigit():
-        return None
+        return True
     if before == ":" and norm[lead - 2:lead - 1].isdigit():
-        return None
+        return True
     if not measure and (after in _BAD_FOLLOWER or after.isascii() and after.isalpha()):
-        return None
+        return True
     if not measure and after == "分" and before and before in "时点":
-        return None
-    if m["rsep"] and (bool(m["cn"]) != bool(m["cn2"]) or (m["cn"] and m["rsep"] not in "至到")):
-        return None
+        return True
+    if measure in _PHASE_MEASURES and m["cn"] and (before in "（(" or norm.startswith(_PHASE_AFTER, m.end())):
+        return True  # (二期), 三期工程: a phase of a project, not a count
+    return bool(m["rsep"] and (bool(m["cn"]) != bool(m["cn2"]) or (m["cn"] and m["rsep"] not in "至到")))
 
+
+def _values(m: re.Match[str]) -> tuple[Decimal, Decimal | None] | None:
+    """(low, high) of a numeral match with its multipliers; None when it does not parse as a figure."""
     try:
         low, high = _side_value(m["ar"], m["arm"], m["cn"])
         if m["rsep"]:
@@ -464,42 +440,13 @@ def _number(m: re.Match[str], text: str, norm: str) -> Quantity | None:
     if m["mult2"]:
         low *= _decimal_mult(m["mult2"])
         high = high * _decimal_mult(m["mult2"]) if high is not None else None
-    if (
-        m["ar"] and not (has_mult or measure or m["mid"] or m["rsep"] or qualifier)
-        and "." not in m["ar"] and 1900 <= low <= 2100
-    ):
-        return None
-
-    if _counts_quoted_list(norm, number_start, low):
-        return None
-
-    vague = bool(m["vague"]) or m["mid"] == "几"
-    if high is not None:
-        qualifier = "range"
-    elif qualifier is None:
-        if vague or m["mid"] or measure == "个多月":
-            qualifier = "over"
-        elif m["post"]:
-            qualifier = _POSTFIX_QUALIFIER[m["post"]]
-        else:
-            qualifier = _clause_qualifier(norm, number_start) or "exact"
-    if measure == "个多月":
-        measure_text = "个月"
-        unit: str | None = _measure_to_unit()["个月"]
-    else:
-        measure_text = text[m.start("measure"):m.end("measure")] if measure else ""
-        unit = _measure_to_unit().get(measure) if measure else None
-    start = m.start("pre") if m["pre"] and _prefix(m, norm) else lead
-    number_end = m.end("measure") if measure else numeral_end
-    span = (start, m.end(), number_start, number_end)
-    return _make(text, span, low, value_high=high, unit=unit, measure=measure_text, qualifier=qualifier,
-                 vague=vague)
+    return low, high
 
 
 def _chinese_ok(m: re.Match[str], before: str, qualifier: str | None, norm: str) -> bool:
     """Chinese numerals hide in words (一批, 三地, 万泰); accept only clear figures."""
     run = m["cn"]
-    if run == "一" or _is_digit_string(run):
+    if run in ("一", "零", "〇") or _is_digit_string(run):
         return False
     if before and before in "届周第初":
         return False
@@ -510,28 +457,5 @@ def _chinese_ok(m: re.Match[str], before: str, qualifier: str | None, norm: str)
         after = norm[m.end("measure"):m.end("measure") + 1]
         return after != "“" or bool(set(run) & set(_MULT))
     big = bool(set(run) & {"万", "亿"} or m["mult2"])
-    has_digit = any(c in _CN_DIGIT for c in run)
+    has_digit = any(c in CN_DIGIT for c in run)
     return big and (marked or has_digit)
-
-
-def find_quantities(text: str) -> list[Quantity]:
-    """Every figure candidate in text, in order of position and non-overlapping."""
-    norm = text.translate(_FULLWIDTH) if _HAS_FULLWIDTH.search(text) else text
-    blocked = _blocked_spans(norm)
-    chars = set(norm)
-    found = _ranks(text, norm, blocked, chars) + _fractions(text, norm, blocked, chars)
-    taken = [(q.start, q.end) for q in found]
-    for m in _numeral_matches(norm):
-        if taken and any(a < m.end() and m.start() < b for a, b in taken):
-            continue
-        if _inside(m.start("vague") if m["vague"] else m.start("ar" if m["ar"] else "cn"), blocked):
-            continue
-        q = _number(m, text, norm)
-        if q is not None:
-            found.append(q)
-    found.sort(key=lambda q: (q.start, -q.end))
-    out: list[Quantity] = []
-    for q in found:
-        if not out or q.start >= out[-1].end:
-            out.append(q)
-    return out

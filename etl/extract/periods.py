@@ -13,10 +13,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import partial
+from functools import cache, partial
+from pathlib import Path
 from typing import NamedTuple
 
+import yaml
+
 from etl.extract.text import PatternIndex
+from etl.paths import REFERENCE_DIR
 
 EXPLICIT = 3
 RELATIVE = 2
@@ -25,13 +29,9 @@ WEAK = 1
 # An undated month or date more than this many months after publication is read as last year's.
 ROLLOVER_MONTHS = 2
 
-CLAUSE_BREAKS = frozenset("，,；;：:、")
 
-# Cues that only say "so far" and take their period from a stronger cue when one is in scope.
-MODIFIERS = frozenset({"already", "accumulated"})
 
-# Cues whose start an explicit year may overrule ("2019年以来，嘉兴5年新增…").
-ANCHOR_CATEGORIES = frozenset({"explicit_year", "since", "year_range"})
+
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,22 @@ class Period:
     year: int
     cue: str
     cue_start: int
+    # the scope that decided (clause, sentence, paragraph, heading, document, publication): provenance,
+    # not part of what the period is
+    source: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The period a scope wider than the sentence sets, for the figures their sentence leaves undated."""
+
+    period: Period
+    source: str  # paragraph | heading | document
+    anchor: Anchor
 
 
 Range = tuple[date | None, date, str]
-Resolver = Callable[[date], Range]
+Resolver = Callable[["Anchor"], Range]
 
 
 @dataclass(frozen=True)
@@ -61,10 +73,11 @@ class PeriodCue:
     category: str
     resolver: Resolver = field(repr=False, compare=False)
 
-    def resolve(self, published: date) -> Period:
+    def resolve(self, anchor: Anchor | date, source: str = "") -> Period:
         """Dates are only fixed here because relative cues (今年, 5年间) depend on the publication date."""
-        start, end, kind = self.resolver(published)
-        return Period(start, end, kind, end.year, self.text, self.start)
+        anchor = anchor if isinstance(anchor, Anchor) else Anchor(anchor)
+        start, end, kind = self.resolver(anchor)
+        return Period(start, end, kind, end.year, self.text, self.start, source)
 
 
 class YearRef(NamedTuple):
@@ -74,7 +87,26 @@ class YearRef(NamedTuple):
     relative: bool
 
 
-# --- resolvers: pure functions of the publication date --------------------------------------------
+# --- resolvers: pure functions of the anchor ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What relative cues are resolved against.
+
+    今年/去年/目前 always count from the publication date. 当年, 全年, 年末, a bare month and the "so far"
+    of 累计/已 count from the year the context is about (`year`): a bulletin published in April 2022
+    that reviews 2021 means 2021 by 全年. Without a context year they fall back to the publication date.
+    """
+
+    published: date
+    year: int | None = None
+    review_end: date | None = None
+
+    @property
+    def now(self) -> date:
+        """The narrative's present: the end of the period a review document covers, else publication."""
+        return self.review_end or self.published
 
 
 def _day(year: int, month: int, day: int | None) -> date:
@@ -83,70 +115,103 @@ def _day(year: int, month: int, day: int | None) -> date:
     return date(year, month, last if day is None else min(day, last))
 
 
-def _year_of(published: date, ref: YearRef | None, last_month: int) -> int:
-    """An undated month far after publication must be last year's: articles report the past."""
+def _year_of(anchor: Anchor, ref: YearRef | None, last_month: int) -> int:
+    """An undated month belongs to the context's year; without one, a month far after publication
+    must be last year's: articles report the past."""
+    published = anchor.published
     if ref is None:
+        if anchor.year is not None:
+            return anchor.year
         ahead = last_month - published.month
         return published.year - 1 if ahead > ROLLOVER_MONTHS else published.year
     return published.year + ref.value if ref.relative else ref.value
 
 
-def _calendar_year(published: date, ref: YearRef) -> Range:
+def _calendar_year(anchor: Anchor, ref: YearRef | None) -> Range:
     """The publication year is still running, so its figures only cover January to publication."""
-    year = _year_of(published, ref, 12)
-    if year == published.year:
-        return date(year, 1, 1), published, "partial_year"
+    year = _year_of(anchor, ref, 12)
+    if ref is None and anchor.year is None:
+        year = anchor.published.year
+    if year == anchor.published.year:
+        return date(year, 1, 1), anchor.published, "partial_year"
     return date(year, 1, 1), date(year, 12, 31), "year"
 
 
-def _within_year(
-    published: date, ref: YearRef | None, first: tuple[int, int], last: tuple[int, int | None]
-) -> Range:
-    year = _year_of(published, ref, last[0])
+def _within_year(anchor: Anchor, ref: YearRef | None, first: tuple[int, int], last: tuple[int, int | None]) -> Range:
+    year = _year_of(anchor, ref, last[0])
     return _day(year, *first), _day(year, *last), "partial_year"
 
 
-def _on_date(published: date, ref: YearRef | None, month: int, day: int) -> Range:
-    point = _day(_year_of(published, ref, month), month, day)
+def _on_date(anchor: Anchor, ref: YearRef | None, month: int, day: int) -> Range:
+    point = _day(_year_of(anchor, ref, month), month, day)
     return point, point, "as_of"
 
 
-def _as_of_end(published: date, inner: Resolver) -> Range:
+def _as_of_end(anchor: Anchor, inner: Resolver) -> Range:
     """截至…/…年底 report a stock at the end of the period, not a flow over it."""
-    end = inner(published)[1]
+    end = inner(anchor)[1]
     return end, end, "as_of"
 
 
-def _since(published: date, ref: YearRef | None, month: int | None, current_is_partial: bool) -> Range:
+def _since(anchor: Anchor, ref: YearRef | None, month: int | None, current_is_partial: bool) -> Range:
     """今年以来 is a partial year; an explicit 2024年以来 is read as cumulative even in 2024."""
-    if ref is None:
+    published = anchor.published
+    if ref is None and anchor.year is None:
         year = published.year if (month or 1) <= published.month else published.year - 1
     else:
-        year = _year_of(published, ref, month or 1)
+        year = _year_of(anchor, ref, month or 1)
     kind = "partial_year" if current_is_partial and year == published.year else "cumulative"
-    return date(year, month or 1, 1), published, kind
+    return date(year, month or 1, 1), anchor.now if year <= anchor.now.year else published, kind
 
 
 def _minus_one_year(day: date) -> date:
     return _day(day.year - 1, day.month, day.day)
 
 
-def _trailing_years(published: date, years: int | None) -> Range:
-    """近5年 counts calendar years including the current one; 近一年 is a rolling twelve months."""
+def _trailing_years(anchor: Anchor, years: int | None) -> Range:
+    """近5年 counts calendar years including the current one; 近一年 is a rolling twelve months.
+
+    In a review of a past year (a work report, a bulletin) the span ends with that year: 一年来 is the
+    year reviewed and 五年来 the five years up to it.
+    """
+    now = anchor.now
     if years is None:
-        return None, published, "cumulative"
+        return None, now, "cumulative"
+    if now != anchor.published:
+        if years == 1:
+            return date(now.year, 1, 1), now, "year"
+        return date(now.year - years + 1, 1, 1), now, "cumulative"
     if years == 1:
-        return _minus_one_year(published), published, "cumulative"
-    return date(published.year - years + 1, 1, 1), published, "cumulative"
+        return _minus_one_year(now), now, "cumulative"
+    return date(now.year - years + 1, 1, 1), now, "cumulative"
 
 
-def _year_range(published: date, first: int, last: int) -> Range:
-    end = published if last == published.year else date(last, 12, 31)
+def _streak(anchor: Anchor, years: int) -> Range:
+    """连续7年: the last N complete years, up to the year a review covers or the year before publication."""
+    last = anchor.now.year if anchor.review_end else anchor.published.year - 1
+    return date(last - years + 1, 1, 1), date(last, 12, 31), "cumulative"
+
+
+def _year_range(anchor: Anchor, first: int, last: int) -> Range:
+    """2019—2023年; a span still running at publication (十四五期间 in 2023) ends there."""
+    end = anchor.published if last >= anchor.published.year else date(last, 12, 31)
     return date(first, 1, 1), end, "cumulative"
 
 
-def _at_publication(published: date) -> Range:
-    return published, published, "as_of"
+def _at_publication(anchor: Anchor) -> Range:
+    return anchor.published, anchor.published, "as_of"
+
+
+def _so_far(anchor: Anchor) -> Range:
+    """已: a stock as of the narrative's present (publication, or the end of the year reviewed)."""
+    return anchor.now, anchor.now, "as_of"
+
+
+def _context_year_end(anchor: Anchor) -> Range:
+    """A bare 年末/年底: the end of the context's year (of the publication year without one)."""
+    year = anchor.year if anchor.year is not None else anchor.published.year
+    end = date(year, 12, 31)
+    return end, end, "as_of"
 
 
 # --- patterns -------------------------------------------------------------------------------------
@@ -229,9 +294,10 @@ def _h_since(match: re.Match[str]) -> Handled:
 
 
 def _h_compared_with(match: re.Match[str]) -> Handled:
-    """较2020年增加近40万人: a change measured from a base year is a flow since that year."""
+    """较2020年增加近40万人: the base of a change. It dates the figure (a flow since that year) only when
+    nothing else does: in 2021年…较2020年增长5% the figure is 2021's."""
     resolver = partial(_since, ref=_year_ref(match), month=None, current_is_partial=False)
-    return _calendar_strength(match), "since", resolver
+    return _calendar_strength(match), "base", resolver
 
 
 def _h_year_start_since(match: re.Match[str]) -> Handled:
@@ -326,6 +392,27 @@ def _h_duration(match: re.Match[str]) -> Handled:
     return RELATIVE, "duration", partial(_trailing_years, years=years)
 
 
+PLAN_FIRST_YEAR = 2006  # the 11th five-year plan (十一五) began in 2006; each plan runs five years
+
+
+def _h_plan(match: re.Match[str]) -> Handled:
+    """“十四五”以来 / 期间 / 末: a five-year plan's span (十四五 is 2021–2025)."""
+    first = PLAN_FIRST_YEAR + 5 * ("一二三四五".index(match["plan"]))
+    last = first + 4
+    when = match["when"]
+    if when in ("以来", "来"):
+        return EXPLICIT, "since", partial(_since, ref=YearRef(first, relative=False), month=None,
+                                          current_is_partial=False)
+    if when == "末":
+        return EXPLICIT, "period_end", partial(_on_date, ref=YearRef(last, relative=False), month=12, day=31)
+    return EXPLICIT, "year_range", partial(_year_range, first=first, last=last)
+
+
+def _h_streak(match: re.Match[str]) -> Handled:
+    years = _count(match["n"])
+    return (RELATIVE, "streak", partial(_streak, years=years)) if years else None
+
+
 def _fixed(strength: int, category: str, resolver: Resolver) -> Callable[[re.Match[str]], Handled]:
     """Word cues (目前, 累计, 近年来) mean the same wherever they occur."""
 
@@ -351,6 +438,7 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
                    r"(?=[^，,。；;]{0,4}(?:增加|增长|提高|新增|翻|多了|减少|下降))"),
         _h_compared_with,
     ),
+    (re.compile(rf"是(?:{_YEAR})(?:年?末|年?底)?的(?=[^，,。；;]{{0,8}}倍)"), _h_compared_with),
     (
         re.compile(
             rf"{_ASOF}(?:{_YEAR})?(?<![\d.])(?P<m1>{_MONTH})月(?P<d1>{_DAY})[日号]?(?:{_TO}|、)"
@@ -393,31 +481,62 @@ CUE_TABLE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...
         _h_duration,
     ),
     (re.compile(rf"{_NOT_AFTER_NUMBER}(?P<n>{_COUNT})年(?={_GROWTH_VERBS})"), _h_duration),
-    # 这一年/这5年 usually point back to a year just named, so only the vague 这几年/这些年 count.
-    (re.compile(r"近(?:些)?年来?|这[几些]年来?"), _fixed(RELATIVE, "duration", _OPEN_ENDED)),
-    (re.compile(r"近日|日前|近期|前不久|不久前"), _fixed(RELATIVE, "recent", _at_publication)),
-    (
-        re.compile(
-            r"截[至止]到?(?:目前|当前|现在|今天|今日|记者发稿时?|发稿时?)|(?:到|至)?目前为止|迄今(?:为止)?"
-            r"|至今(?!年)(?:为止)?|目前|眼下|当前|现已|如今|现阶段"
-        ),
-        _fixed(WEAK, "now", _at_publication),
-    ),
-    (re.compile(r"历届|历年来?|一直以来"), _fixed(WEAK, "all_time", _OPEN_ENDED)),
-    (re.compile(r"累计"), _fixed(WEAK, "accumulated", _OPEN_ENDED)),
-    (re.compile(r"(?<![而不])已经?(?!知)"), _fixed(WEAK, "already", _at_publication)),
+    (re.compile(rf"连续(?P<n>{_COUNT})(?:个)?年(?![度份代级])"), _h_streak),
+    (re.compile(r"[“\"]?十(?P<plan>[一二三四五])五[”\"]?(?:规划)?(?P<when>期间|时期|以来|来|末)"), _h_plan),
 )
 
+_STRENGTHS = {"explicit": EXPLICIT, "relative": RELATIVE, "weak": WEAK}
+_WORD_RESOLVERS: dict[str, Resolver] = {
+    "publication": _at_publication,
+    "so_far": _so_far,
+    "open_ended": _OPEN_ENDED,
+    "context_year": partial(_calendar_year, ref=None),
+    "context_year_end": _context_year_end,
+}
 
-# Per row, the characters a match needs (月, 年, 以来…): most sentences lack them, and skipping a pattern
-# there is far cheaper than letting the regex engine try it at every position.
-_CUE_INDEX = PatternIndex(((row, handler), pattern) for row, (pattern, handler) in enumerate(CUE_TABLE))
+
+@cache
+def cue_table() -> tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Handled]], ...]:
+    """The patterned cues above, then the word cues declared in periods.yaml, in that order."""
+    words = []
+    for row in load_period_vocabulary()["word_cues"]:
+        resolver = _WORD_RESOLVERS[row["resolves_to"]]
+        words.append((re.compile(row["pattern"]), _fixed(_STRENGTHS[row["strength"]], row["category"], resolver)))
+    return CUE_TABLE + tuple(words)
+
+
+@cache
+def _cue_index() -> PatternIndex[tuple[int, Callable[[re.Match[str]], Handled]]]:
+    """Per row, the characters a match needs (月, 年, 以来…): most sentences lack them, and skipping a
+    pattern there is far cheaper than letting the regex engine try it at every position."""
+    return PatternIndex(((row, handler), pattern) for row, (pattern, handler) in enumerate(cue_table()))
+
+
+@cache
+def load_period_vocabulary(reference_dir: Path = REFERENCE_DIR) -> dict:
+    """periods.yaml: word cues, document types, the early-year review rule, flow and stock words."""
+    with (reference_dir / "periods.yaml").open(encoding="utf-8") as fh:
+        vocabulary = yaml.safe_load(fh)
+    problems = [f"word cue {row.get('pattern')!r}: resolves_to {row.get('resolves_to')!r} is not one of "
+                f"{sorted(_WORD_RESOLVERS)}" for row in vocabulary.get("word_cues", [])
+                if row.get("resolves_to") not in _WORD_RESOLVERS]
+    problems += [f"word cue {row.get('pattern')!r}: strength {row.get('strength')!r} is not one of "
+                 f"{sorted(_STRENGTHS)}" for row in vocabulary.get("word_cues", [])
+                 if row.get("strength") not in _STRENGTHS]
+    for row in vocabulary.get("word_cues", []):
+        try:
+            re.compile(row.get("pattern", ""))
+        except re.error as exc:
+            problems.append(f"word cue {row.get('pattern')!r}: {exc}")
+    if problems:
+        raise ValueError("periods.yaml is inconsistent:\n  " + "\n  ".join(problems))
+    return vocabulary
 
 
 def find_period_cues(sentence: str) -> list[PeriodCue]:
     """All non-overlapping time cues in order; a longer reading (今年1至8月) beats its parts (今年, 8月)."""
     candidates: list[tuple[int, int, PeriodCue]] = []
-    for (row, handler), pattern in _CUE_INDEX.candidates(set(sentence)):
+    for (row, handler), pattern in _cue_index().candidates(set(sentence)):
         for match in pattern.finditer(sentence):
             handled = handler(match)
             if handled is None:
@@ -432,83 +551,3 @@ def find_period_cues(sentence: str) -> list[PeriodCue]:
             taken[cue.start : cue.end] = [True] * (cue.end - cue.start)
             chosen.append(cue)
     return sorted(chosen, key=lambda cue: cue.start)
-
-
-# --- choosing the governing cue -------------------------------------------------------------------
-
-
-def _clause_start(sentence: str, index: int) -> int:
-    for i in range(index - 1, -1, -1):  # from the figure back: the nearest break is usually close
-        if sentence[i] in CLAUSE_BREAKS:
-            return i + 1
-    return 0
-
-
-def _clause_end(sentence: str, index: int) -> int:
-    return next((i for i in range(index, len(sentence)) if sentence[i] in CLAUSE_BREAKS), len(sentence))
-
-
-def _governing_cue(cues: list[PeriodCue], sentence: str, position: int) -> PeriodCue | None:
-    """Nearest cue before the figure (in its clause if the clause has one, so simply the nearest),
-    else the first cue after it in the same clause: Chinese puts the time frame before the figure."""
-    before = [cue for cue in cues if cue.start < position]
-    if before:
-        return before[-1]
-    clause_end = _clause_end(sentence, position)
-    return next((cue for cue in cues if position <= cue.start < clause_end), None)
-
-
-def _runs_to_publication(cue: PeriodCue, published: date) -> bool:
-    period = cue.resolve(published)
-    return period.end == published and period.kind in ("cumulative", "partial_year")
-
-
-def _defer_modifier(cue: PeriodCue, cues: list[PeriodCue], sentence: str, published: date) -> PeriodCue:
-    """已 and 累计 only say "so far": in 今年已…125场 or 2020年以来,…累计… the period comes from the
-    stronger cue, and 目前,…已… is credited to 目前; a dated event elsewhere in the sentence
-    (2023年,…开园…据统计,已…) does not date them."""
-    if cue.category not in MODIFIERS:
-        return cue
-    earlier = [other for other in cues if other.end <= cue.start]
-    clause_start = _clause_start(sentence, cue.start)
-    for other in reversed(earlier):
-        if other.start < clause_start:
-            break
-        if other.category == "already":
-            continue
-        if cue.category == "already" or other.strength >= RELATIVE:
-            return _defer_modifier(other, cues, sentence, published)
-    for other in reversed(earlier):
-        if other.strength >= RELATIVE and _runs_to_publication(other, published):
-            return other
-        if cue.category == "already" and other.category == "now":
-            return other
-    return cue
-
-
-def _explicit_anchor(cue: PeriodCue, cues: list[PeriodCue]) -> PeriodCue | None:
-    """In 2019年以来,嘉兴5年新增… the written year fixes the start; the duration only confirms it."""
-    if cue.category != "duration":
-        return None
-    prior = [other for other in cues if other.end <= cue.start and other.strength >= RELATIVE]
-    if prior and prior[-1].strength == EXPLICIT and prior[-1].category in ANCHOR_CATEGORIES:
-        return prior[-1]
-    return None
-
-
-def resolve_period(sentence: str, position: int, published: date,
-                   cues: list[PeriodCue] | None = None) -> Period:
-    """The period of the figure at `position`; without any cue the figure is taken as of publication.
-
-    Pass the sentence's `cues` when resolving several figures of one sentence, to find them only once.
-    """
-    cues = find_period_cues(sentence) if cues is None else cues
-    cue = _governing_cue(cues, sentence, position)
-    if cue is None:
-        return Period(published, published, "as_of_publication", published.year, "", -1)
-    cue = _defer_modifier(cue, cues, sentence, published)
-    anchor = _explicit_anchor(cue, cues)
-    if anchor is not None:
-        start = anchor.resolve(published).start
-        return Period(start, published, "cumulative", published.year, anchor.text, anchor.start)
-    return cue.resolve(published)

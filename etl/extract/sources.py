@@ -19,6 +19,9 @@ from pathlib import Path
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "title", "outlet", "published", "published_note", "primary_region")
 REQUIRED_MANIFEST_COLUMNS = ("file",)
+# Other names the same columns go by in manifests people bring (the development set's: id, notes).
+MANIFEST_ALIASES = {"id": "file", "notes": "published_note", "date": "published"}
+ESTIMATED_MARK = "~"  # ~2021-12-01: a publication date the annotator estimated
 ARTICLE_SUFFIXES = (".txt",)
 ENCODINGS = ("utf-8-sig", "gb18030")
 MAX_CONTROL_CHAR_SHARE = 0.01
@@ -91,6 +94,7 @@ def parse_manifest(text: str, manifest_name: str = MANIFEST_NAME) -> tuple[dict[
     if header is None:
         return rows, [Rejection(manifest_name, "manifest_empty", "the manifest has no header row")]
     header = [h.strip().lstrip("\ufeff") for h in header]
+    header = [MANIFEST_ALIASES.get(h, h) if MANIFEST_ALIASES.get(h) not in header else h for h in header]
     missing = [c for c in REQUIRED_MANIFEST_COLUMNS if c not in header]
     if missing:
         return rows, [Rejection(manifest_name, "manifest_header", f"the manifest lacks column(s) {missing}")]
@@ -104,6 +108,8 @@ def parse_manifest(text: str, manifest_name: str = MANIFEST_NAME) -> tuple[dict[
             continue
         record = {k: v.strip() for k, v in zip(header, values, strict=True)}
         name = record.get("file", "")
+        if name and "." not in name:
+            name += ".txt"  # an id names the article; its text is <id>.txt
         if not name or "/" in name or "\\" in name:
             rejections.append(Rejection(where, "manifest_row_malformed", f"file name {name!r} is empty or a path"))
             continue
@@ -111,6 +117,10 @@ def parse_manifest(text: str, manifest_name: str = MANIFEST_NAME) -> tuple[dict[
             rejections.append(Rejection(where, "manifest_row_duplicate", f"{name} is listed twice; the first row is kept"))
             continue
         published, precision = None, ""
+        note = record.get("published_note", "")
+        if record.get("published", "").startswith(ESTIMATED_MARK):
+            record["published"] = record["published"].lstrip(ESTIMATED_MARK)
+            note = note or "estimated date (marked ~ in the manifest)"
         if record.get("published"):
             try:
                 published, precision = parse_published(record["published"])
@@ -119,7 +129,7 @@ def parse_manifest(text: str, manifest_name: str = MANIFEST_NAME) -> tuple[dict[
                 continue
         rows[name] = ManifestRow(
             file=name, title=record.get("title", ""), outlet=record.get("outlet", ""), published=published,
-            published_precision=precision, published_note=record.get("published_note", ""),
+            published_precision=precision, published_note=note,
             primary_region=record.get("primary_region", ""),
         )
     return rows, rejections

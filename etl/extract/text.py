@@ -16,9 +16,12 @@ except ImportError:  # pragma: no cover - a Python that moved them
     sre = sre_parse = None
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import product, repeat
 from math import prod
 from typing import Generic, TypeVar
+
+from etl.extract.tables import MAY_HOLD_TABLE, TableRow, table_runs
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -49,10 +52,11 @@ class Line:
 class Block:
     """One logical paragraph: physical lines joined without separators, with a raw offset per character."""
 
-    kind: str  # body | heading | byline
+    kind: str  # body | heading | byline | table
     text: str
     offsets: list[int]
     joined_across_blank: bool = False
+    rows: list[TableRow] = field(default_factory=list)  # a table's rows, header first
 
     @property
     def raw_start(self) -> int:
@@ -75,6 +79,13 @@ class Sentence:
         """Raw offsets of `text[start:end]`."""
         return self.offsets[start], self.offsets[end - 1] + 1
 
+    def quote(self, raw: str) -> str:
+        """The sentence as the raw file writes it (its script, its characters), layout breaks removed."""
+        first, last = self.offsets[0], self.offsets[-1]
+        if last - first + 1 == len(self.offsets):  # one unbroken stretch of the raw file
+            return raw[first:last + 1]
+        return "".join(raw[i] for i in self.offsets)
+
 
 @dataclass
 class Section:
@@ -86,8 +97,13 @@ class Section:
     block_indexes: list[int] = field(default_factory=list)
 
 
-def physical_lines(raw: str) -> list[Line | None]:
-    """Stripped lines with raw offsets; None marks a blank line (kept: blank lines end paragraphs)."""
+def physical_lines(raw: str, reading: str | None = None) -> list[Line | None]:
+    """Stripped lines with raw offsets; None marks a blank line (kept: blank lines end paragraphs).
+
+    `reading` is the text to read in place of `raw`, of the same length (simplified script): the lines'
+    text comes from it, their offsets from the raw file.
+    """
+    reading = raw if reading is None else reading
     lines: list[Line | None] = []
     pos = 0
     for chunk in raw.splitlines(keepends=True):
@@ -95,11 +111,82 @@ def physical_lines(raw: str) -> list[Line | None]:
         stripped = body.strip()
         if stripped:
             lead = len(body) - len(body.lstrip())
-            lines.append(Line(stripped, pos + lead))
+            start = pos + lead
+            lines.append(Line(reading[start:start + len(stripped)], start))
         else:
             lines.append(None)
         pos += len(chunk)
     return lines
+
+
+def reading_text(raw: str) -> str:
+    """The text the extractor reads: traditional script turned simplified (OpenCC) and years written in
+    Chinese digits (二〇二三年) in Arabic ones, one character for one, so every offset into it is an offset
+    into the raw file. Lines whose conversion changes their length (a phrase rewritten) are converted
+    character by character."""
+    if CHINESE_YEAR.search(raw):
+        raw = CHINESE_YEAR.sub(lambda m: m.group().translate(_CHINESE_DIGITS), raw)
+    converter = _converter()
+    converted = converter.convert(raw)
+    if converted == raw or len(converted) == len(raw):
+        return converted
+    lines = []
+    for line in raw.splitlines(keepends=True):
+        simple = converter.convert(line)
+        lines.append(simple if len(simple) == len(line) else "".join(_one_char(converter, c) for c in line))
+    return "".join(lines)
+
+
+CHINESE_YEAR = re.compile(r"(?:一九|二[〇零○])[〇零○一二三四五六七八九]{2}(?=年)")
+_CHINESE_DIGITS = str.maketrans("〇零○一二三四五六七八九", "00012345678" + "9")
+
+
+def _one_char(converter, char: str) -> str:
+    simple = converter.convert(char)
+    return simple if len(simple) == 1 else char
+
+
+@cache
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+# A space inside a figure, as text taken from a PDF has (从 773 亿元, 7. 5%, 第 17 位), is not a separator.
+_SPACES = re.compile(r"[ \t\u00a0\u3000]{1,2}")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_AFTER_NUMBER = set("%％‰℅:∶")
+_DIGITS = set("0123456789０１２３４５６７８９")
+
+
+def _number_space(text: str, start: int, end: int) -> bool:
+    """True when the spaces at text[start:end] sit inside a written figure."""
+    if start == 0 or end >= len(text):
+        return False
+    left, right = text[start - 1], text[end]
+    if left in _DIGITS:
+        return bool(_CJK_CHAR.match(right)) or right in _AFTER_NUMBER
+    if right in _DIGITS:
+        if left in ".．" and start >= 2 and text[start - 2] in _DIGITS:
+            return True
+        return bool(_CJK_CHAR.match(left))
+    return False
+
+
+def squeeze_number_spaces(block: Block) -> None:
+    """Drop the spaces inside figures from a body block, keeping each remaining character's raw offset."""
+    if " " not in block.text and "\u3000" not in block.text and "\u00a0" not in block.text \
+            and "\t" not in block.text:
+        return
+    drop = [m.span() for m in _SPACES.finditer(block.text) if _number_space(block.text, *m.span())]
+    if not drop:
+        return
+    keep = [True] * len(block.text)
+    for start, end in drop:
+        keep[start:end] = [False] * (end - start)
+    block.text = "".join(c for c, k in zip(block.text, keep, strict=True) if k)
+    block.offsets = [o for o, k in zip(block.offsets, keep, strict=True) if k]
 
 
 def is_byline(text: str) -> bool:
@@ -132,16 +219,27 @@ def line_kind(text: str) -> str:
     return "body"
 
 
-def build_blocks(raw: str) -> list[Block]:
+def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
     """Group lines into paragraphs, rejoining a body line that stops mid-sentence with the next body line.
 
     A break is rejoined when the line does not end a sentence and the next non-blank line is body text;
     a heading or caption in between means the page moved on (a side box, a picture), so no join.
+    `reading` is the same-length text to read (see `reading_text`).
     """
     blocks: list[Block] = []
     open_block: Block | None = None
     saw_blank = False
-    for line in physical_lines(raw):
+    lines = physical_lines(raw, reading)
+    tables = {first: (end, rows) for first, end, rows in table_runs(lines)} if MAY_HOLD_TABLE.search(raw) else {}
+    skip_to = 0
+    for index, line in enumerate(lines):
+        if index < skip_to:
+            continue
+        if index in tables:
+            skip_to, rows = tables[index]
+            blocks.append(_table_block(rows))
+            open_block, saw_blank = None, False
+            continue
         if line is None:
             saw_blank = True
             continue
@@ -160,7 +258,15 @@ def build_blocks(raw: str) -> list[Block]:
         if block.kind == "heading":
             block.text = MARKDOWN_HEADING.sub("", block.text)
             block.offsets = block.offsets[len(block.offsets) - len(block.text):]
+        elif block.kind == "body":
+            squeeze_number_spaces(block)
     return blocks
+
+
+def _table_block(rows: list[TableRow]) -> Block:
+    """A table as one block: its rows keep their cells; its text is the rows' cells, for headings and logs."""
+    text = "\n".join("|".join(row.texts()) for row in rows)
+    return Block("table", text, [rows[0].start] * len(text), rows=rows)
 
 
 def build_sections(blocks: list[Block], region_heading: Callable[[str], bool]) -> list[Section]:

@@ -39,11 +39,12 @@ from etl.vocabulary import (
     LEVELS,
     PERIOD_KINDS,
     QUALIFIERS,
+    SIGNED_UNITS,
     SOURCE_KINDS,
     STATUSES,
 )
 
-SCHEMA_VERSION = 4  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary
+SCHEMA_VERSION = 5  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
 
 metadata = MetaData()
 
@@ -73,6 +74,8 @@ facts = Table(
     Column("quote_end", Integer, nullable=False),
     Column("number_text", String(100), nullable=False),
     Column("region_source", String(20), nullable=False),
+    # which scope dated the figure: clause, sentence, paragraph, heading, document, publication, statistics
+    Column("period_source", String(20), nullable=False, default="", server_default=""),
     Column("status", String(20), nullable=False),
     Column("review_reason", Text, nullable=False, default=""),
     Column("source_kind", String(20), nullable=False, default=ARTICLE),
@@ -403,7 +406,7 @@ def facts_schema():
             "region_level": pa.Column(str, _in(LEVELS)),
             "indicator_code": pa.Column(str),
             "family": pa.Column(str, _in(FAMILIES)),
-            "value": pa.Column(float, pa.Check.ge(0)),
+            "value": pa.Column(float),
             "value_high": pa.Column(float, nullable=True),
             "unit": pa.Column(str),
             "qualifier": pa.Column(str, _in(QUALIFIERS)),
@@ -419,6 +422,8 @@ def facts_schema():
         },
         checks=[
             pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),
+            pa.Check(lambda df: ((df["value"] >= 0) | df["unit"].isin(SIGNED_UNITS)).all(),
+                     error=f"only {', '.join(SIGNED_UNITS)} may be negative (人口自然增长率为-6.8‰)"),
             pa.Check(lambda df: (df["value_high"].isna() | (df["value_high"] >= df["value"])).all(),
                      error="value_high must not be below value"),
         ],

@@ -95,7 +95,8 @@ def test_region_options_follow_the_tree(repo):
     order = snap.region_order
     assert order[0] == "330000"
     assert order.index(JIAXING) < order.index("330411") < order.index("330421") < order.index("330500")
-    assert order.index("330421") < order.index("330421-Z01") < order.index("330424")
+    # the 长三角 demonstration zone spans three provinces: it hangs off 嘉兴市, never off one county
+    assert order.index(JIAXING) < order.index("330421-Z01") < order.index("330500")
 
 
 def test_including_sub_regions_expands_a_city_to_its_counties_and_zones(repo):

@@ -13,10 +13,10 @@ import yaml
 from etl.extract.facts import extract_article
 from etl.extract.indicators import load_taxonomy
 from etl.extract.regions import load_gazetteer
-from etl.extract.sources import Article, build_article
 from etl.jobs.refresh import run
 from etl.paths import REFERENCE_DIR
 from etl.store.schema import make_engine, validate_facts
+from tests.extract.articles import article, extract
 
 
 def facts_of(db_url: str) -> pd.DataFrame:
@@ -74,18 +74,6 @@ def test_unmatched_figures_are_kept_and_flagged(seed_run) -> None:
     assert unmatched["review_reason"].str.contains("indicator_unmatched").all()
 
 
-def article(text: str, published: str = "2024-10", region: str = "嘉兴市") -> Article:
-    from etl.extract.sources import ManifestRow, parse_published
-
-    date, precision = parse_published(published)
-    row = ManifestRow(file="t.txt", title="t", published=date, published_precision=precision, primary_region=region)
-    return build_article("t.txt", text, "utf-8", row)
-
-
-def extract(text: str, **kwargs) -> list:
-    return extract_article(article(text, **kwargs), load_gazetteer(), load_taxonomy())
-
-
 def test_attribution_prefers_the_clause_then_the_heading_then_the_article() -> None:
     text = ("衢州:人才新政\n\n张三\n\n去年,江山市新引进博士12名,全省仅有博士后3千名。"
             "新增就业大学生2.3万人。\n\n")
@@ -93,7 +81,9 @@ def test_attribution_prefers_the_clause_then_the_heading_then_the_article() -> N
     assert facts["12名"].region_name == "江山市" and facts["12名"].indicator_code == "doctors"
     assert facts["3千名"].region_name == "浙江省" and facts["3千名"].value == 3000
     assert facts["2.3万人"].region_name == "衢州市" and facts["2.3万人"].region_source == "heading"
-    assert facts["12名"].year == 2023 and facts["2.3万人"].year == 2024
+    # a paragraph that opens with 去年 dates the undated figures after it
+    assert facts["12名"].year == 2023 and facts["12名"].period_source == "sentence"
+    assert facts["2.3万人"].year == 2023 and facts["2.3万人"].period_source == "paragraph"
 
 
 def test_ranks_use_the_scope_not_the_province_as_region() -> None:
@@ -194,3 +184,10 @@ def test_unseen_gbk_crlf_article_with_numbered_headings() -> None:
     funds = facts["2.3亿元"]
     assert (funds.indicator_code, funds.region_name, funds.period_end) == ("talent_funds_disbursed", "乐清市", "2024-09-30")
     assert facts["1.5万人次"].indicator_code == "people_served"
+
+
+def test_a_goal_reaches_the_clauses_that_add_to_it_not_its_terms() -> None:
+    facts = {f.number_text: f for f in extract("力争全年新引进大学生3.5万人,新增技能人才1万人。\n")}
+    assert facts["3.5万人"].qualifier == "target" and facts["1万人"].qualifier == "target"
+    done = {f.number_text: f for f in extract("力争全年引进项目50个,目前已完成引进项目20个。\n")}
+    assert done["50个"].qualifier == "target" and done["20个"].qualifier == "exact"

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from etl.extract.numbers import (
-    _FULLWIDTH,
+    FULLWIDTH,
     Quantity,
     _number_re,
-    _numeral_matches,
-    find_quantities,
+    numeral_matches,
     parse_numeral,
 )
+from etl.extract.quantities import find_quantities
 from etl.extract.units import load_units
 from etl.paths import RAW_DIR
 from etl.vocabulary import QUALIFIERS
@@ -312,8 +312,8 @@ def test_article_spans_are_exact(path: Path) -> None:
 
 def test_numeral_matches_are_those_of_a_full_scan():
     """Trying the numeral pattern only where a numeral can begin finds exactly what finditer finds."""
-    texts = [path.read_text(encoding="utf-8").translate(_FULLWIDTH) for path in ARTICLES]
+    texts = [path.read_text(encoding="utf-8").translate(FULLWIDTH) for path in ARTICLES]
     texts += ["约3万人", "上百家企业", "超过１２０名", "数十万元", "三四百人,第5届", "近两千名高层次人才"]
     for text in texts:
         expected = [(m.span(), m.groupdict()) for m in _number_re().finditer(text)]
-        assert [(m.span(), m.groupdict()) for m in _numeral_matches(text)] == expected
+        assert [(m.span(), m.groupdict()) for m in numeral_matches(text)] == expected

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract.periods import Period, find_period_cues, resolve_period
+from etl.extract.period_choice import resolve_period
+from etl.extract.periods import Period, find_period_cues
 from etl.paths import RAW_DIR
 from etl.vocabulary import PERIOD_KINDS
 

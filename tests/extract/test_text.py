@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from etl.extract import numbers
+from etl.extract import forms
 from etl.extract.facts import heading_region
 from etl.extract.indicators import load_taxonomy
-from etl.extract.periods import CUE_TABLE
+from etl.extract.periods import cue_table
 from etl.extract.regions import load_gazetteer
 from etl.extract.text import (
     build_blocks,
@@ -106,9 +106,9 @@ def test_may_match_skips_only_texts_that_lack_a_required_char():
 
 def test_required_chars_never_skips_a_real_match():
     """Every cue, keyword, rank or fraction pattern that matches a sentence of the seed articles is let through by its prefilter."""
-    patterns = [pattern for pattern, _ in CUE_TABLE]
+    patterns = [pattern for pattern, _ in cue_table()]
     patterns += [k for indicator in load_taxonomy().indicators.values() for k in indicator.keywords]
-    patterns += [numbers._RANK_RE, numbers._FRACTION_RE]
+    patterns += [forms.RANK_RE, forms.SCOPED_RANK_RE, forms.FRACTION_RE, forms.RATIO_RE, forms.STREAK_RE]
     sentences = [s.text for name in ARTICLES for i, block in enumerate(build_blocks(raw(name.name)))
                  for s in split_sentences(block, i, 0)]
     checked = 0
