@@ -14,7 +14,7 @@ from dashboard import figures, fmt, queries, snapshot
 from dashboard.layout import bi, norm_options
 from dashboard.urlstate import ViewState
 from etl.curate.percapita import TOLERANCE
-from etl.vocabulary import STATISTICS
+from etl.vocabulary import PERIOD_SOURCE_LABELS, STATISTICS
 
 CANNOT_SHOWN = 12
 PICK = "pick-fact"  # pattern-matching id type of anything that opens a fact in the quote panel
@@ -333,6 +333,7 @@ def fact_panel(found: dict, checks: pd.DataFrame) -> list:
             html.Span(str(fact["indicator_name_zh"])), html.Span(f" {fact['indicator_name_en']}", className="en"),
         ]),
         html.Div(f"{fact['year']}年 · {fact['period']}", className="q-period"),
+        period_basis(fact),
         html.Blockquote(highlight(str(fact["quote"]), str(fact["number_text"])), className="q-quote", id="q-quote"),
         source_block(fact, published),
     ]
@@ -347,6 +348,17 @@ def fact_panel(found: dict, checks: pd.DataFrame) -> list:
                              for o in found["others"]], className="q-others"))
     body.append(html.Div(f"fact {fact['fact_id']} · {fact['article_id']}", className="q-id"))
     return body
+
+
+def period_basis(fact: dict) -> html.Div | None:
+    """What dated the figure (its clause, its paragraph, the document's year, the publication date), so an
+    analyst sees why it sits in that year; an assumed period is marked."""
+    label = PERIOD_SOURCE_LABELS.get(str(fact.get("period_source") or ""))
+    if label is None:
+        return None
+    assumed = fact.get("period_source") == "publication"
+    return html.Div([bi("时期依据", "period from"), ": ", html.Span(label[0]), html.Span(f" {label[1]}", className="en")],
+                    className="q-period-basis" + (" assumed" if assumed else ""), id="q-period-basis")
 
 
 def fact_badges(fact: dict) -> list:

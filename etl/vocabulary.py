@@ -12,6 +12,17 @@ QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 # Which scope decided a figure's period (the nearest that dates it), or that it came from a statistics table.
 PERIOD_SOURCES = ("clause", "sentence", "paragraph", "heading", "table", "document", "publication", "statistics")
+# How each scope reads to a user, Chinese first: what decided the figure's period.
+PERIOD_SOURCE_LABELS = {
+    "clause": ("本分句的时间词", "a time word in its clause"),
+    "sentence": ("本句的时间词", "a time word in its sentence"),
+    "paragraph": ("段首的时间", "the time frame its paragraph opens with"),
+    "heading": ("小标题中的年份", "the year in its section heading"),
+    "table": ("表头或表题中的时间", "the table's header or caption"),
+    "document": ("全文所述年份（标题、文种或年初回顾）", "the document's year (title, type, early-year review)"),
+    "publication": ("按发布日期推定", "assumed from the publication date"),
+    "statistics": ("统计表所列年份", "the statistics table's year"),
+}
 # Administrative levels of the gazetteer, most to least senior.
 LEVELS = ("province", "city", "county", "zone", "town")
 # The fixed indicator families of data/reference/indicators.yaml.

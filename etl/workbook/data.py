@@ -36,7 +36,7 @@ REQUIRED = {
 OPTIONAL = {
     "facts": {"region_level": "", "indicator_name_en": "", "value_high": None, "period_start": None,
               "char_start": 0, "number_text": "", "review_reason": "", "source_kind": ARTICLE,
-              "source_title": "", "source_url": ""},
+              "source_title": "", "source_url": "", "period_source": ""},
     "articles": {"file": "", "outlet": "", "published_precision": "day", "published_note": "",
                  "primary_region_name": ""},
     "indicators": {"name_en": "", "family_name_zh": "", "family_name_en": "", "headline": False,

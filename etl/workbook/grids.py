@@ -13,6 +13,7 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from etl.vocabulary import PERIOD_SOURCE_LABELS
 from etl.workbook.frames import (
     DERIVED_HAS_VALUE,
     LEVEL_ZH,
@@ -252,6 +253,7 @@ FACT_SHEET_COLUMNS = [
     Column("指标", "Indicator", "indicator_name_zh", "zt_wrap", 18),
     Column("年份", "Year", "year", "zt_year", 7),
     Column("时期", "Period", "period", "zt_wrap", 16),
+    Column("时期依据", "Period from", "period_source_zh", "zt_wrap", 14),
     Column("数值", "Value", "value", "zt_int", 24),
     Column("单位", "Unit", "unit_zh", max_width=8),
     Column("数值说明", "Qualifier", "qualifier_zh", "zt_wrap", 10),
@@ -272,6 +274,12 @@ FACT_SHEET_COLUMNS = [
 ]
 
 
+def _period_sources(facts: pd.DataFrame) -> pd.Series:
+    """What decided each figure's period, in words (an older database without the column shows nothing)."""
+    labels = {code: zh for code, (zh, _) in PERIOD_SOURCE_LABELS.items()}
+    return facts["period_source"].map(labels).fillna("")
+
+
 def facts_for_sheet(layout: Layout) -> pd.DataFrame:
     """The facts with every column the sheet shows, in Chinese where a reader sees words."""
     facts = layout.facts
@@ -285,6 +293,7 @@ def facts_for_sheet(layout: Layout) -> pd.DataFrame:
         source=facts["source_title"].where(facts["source_title"] != "", facts["title"]),
         unit_zh=facts["unit"].map(unit_names),
         qualifier_zh=facts["qualifier"].map(QUALIFIER_ZH).fillna(facts["qualifier"]),
+        period_source_zh=_period_sources(facts),
         status_zh=facts["status"].map(STATUS_ZH).fillna(facts["status"]),
         level_zh=facts["region_level"].map(LEVEL_ZH).fillna(facts["region_level"]),
         family_zh=facts["family"].map(family_names).fillna(facts["family"]),

@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from etl.paths import PROJECT_ROOT
+from etl.vocabulary import PERIOD_SOURCE_LABELS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -191,6 +192,7 @@ def test_compare_two_regions_quote_link_and_download(recorded, server, db_facts,
     assert jiaxing["number_text"] in page.locator("#q-quote mark").inner_text()
     panel = page.locator("#provenance").inner_text()
     assert titles[jiaxing["article_id"]] in panel
+    assert PERIOD_SOURCE_LABELS[jiaxing["period_source"]][0] in page.locator("#q-period-basis").inner_text()
     _shot(page, "03-quote")
 
     # the URL reopens the same comparison in a new page

@@ -22,6 +22,7 @@ from etl.paths import PROJECT_ROOT
 from etl.store import schema
 from etl.store.publish import read_table
 from etl.store.schema import make_engine
+from etl.vocabulary import PERIOD_SOURCE_LABELS
 from etl.workbook.data import ExportData, ExportFilters, load_export_data
 from etl.workbook.export import export_to_file, workbook_bytes, write_workbook
 from etl.workbook.frames import RegionTree, crosscheck_rows, period_label, pivot_cells
@@ -98,6 +99,8 @@ def test_every_current_fact_is_in_the_sheet_with_the_databases_number(seed_workb
     assert (sheet.loc[db.index, "数值"] * scale).to_numpy() == pytest.approx(db["value"].to_numpy())
     assert (sheet.loc[db.index, "年份"] == db["year"]).all()
     assert (sheet.loc[db.index, "原文摘录"] == db["quote"]).all()
+    labels = {code: zh for code, (zh, _) in PERIOD_SOURCE_LABELS.items()}
+    assert (sheet.loc[db.index, "时期依据"] == db["period_source"].map(labels)).all()
 
 
 def test_numbers_carry_formats_an_official_expects(seed_workbook, db_facts):
