@@ -119,8 +119,25 @@ def report(result: Score) -> str:
         f"of matched: region {result.share(result.region_right):.3f}  year {result.share(result.year_right):.3f}  "
         f"value {result.share(result.value_right):.3f}  unit {result.share(result.unit_right):.3f}  "
         f"family {result.share(result.family_right):.3f}  qualifier {result.share(result.qualifier_right):.3f}",
+        per_article(result).to_string(index=False, float_format="%.2f"),
     ]
     return "\n".join(lines)
+
+
+def per_article(result: Score) -> pd.DataFrame:
+    """Recall, precision and region and year right, article by article."""
+    pairs = result.pairs
+    rows = []
+    for article in sorted(set(pairs["gold_article"]) | set(result.misses["article"])):
+        mine = pairs[pairs["gold_article"] == article]
+        gold = len(mine) + int((result.misses["article"] == article).sum())
+        extra = int((result.false_positives["article_id"] == article).sum())
+        found = len(mine)
+        rows.append(dict(article=article, gold=gold, found=found, recall=found / max(1, gold),
+                         precision=found / max(1, found + extra),
+                         region_right=float((mine["gold_region_code"].astype(str) == mine["fact_region_code"].astype(str)).mean()) if found else 0.0,
+                         year_right=float((mine["gold_year"].astype(int) == mine["fact_year"].astype(int)).mean()) if found else 0.0))
+    return pd.DataFrame(rows)
 
 
 def run_facts(raw_dir: Path) -> pd.DataFrame:
