@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import NamedTuple
 
 from etl.extract.indicators import Indicator, Taxonomy
 from etl.extract.numbers import Quantity
@@ -71,7 +72,7 @@ NUMERAL = re.compile(r"[0-9０-９一二两三四五六七八九十百千万亿�
 RATIO_PHRASE = re.compile(r"每\d+[名个位人户][^，,。；;]{0,12}?有\d+[名个位人户]")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Fact:
     fact_id: str
     article_id: str
@@ -228,7 +229,7 @@ class ArticleScope:
         return frame.anchor if frame is not None else Anchor(self.article.published)
 
 
-@dataclass
+@dataclass(slots=True)
 class SentenceReading:
     """A sentence's facts, the time frame it opens for the sentences after it in its paragraph, and the
     places it names as subjects (not a rank's scope inside a figure: 居嘉兴第二) for the story's context."""
@@ -267,12 +268,12 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
     article, gazetteer, taxonomy = scope.article, scope.gazetteer, scope.taxonomy
     quantities = find_quantities(text, gazetteer.rank_places) if NUMERAL.search(text) else []
     if not quantities:  # only its opening can matter: whether it sets a time frame for what follows
-        end = opening_end(text, None)
-        if not FRAMING_HINT.search(text, 0, end):
+        hint = FRAMING_HINT.search(text)
+        if hint is None or hint.start() >= (end := opening_end(text, None)):
             return SentenceReading([], None)
         return SentenceReading([], opening_cue(find_period_cues(text[:end]), end))
     cues = find_period_cues(text)
-    opening = opening_cue(cues, opening_end(text, quantities[0].start))
+    opening = opening_cue(cues, opening_end(text, quantities[0].start)) if cues else None
     figures = [(q.start, q.end) for q in quantities]
     skip = quoted + figures
     outside_figures = [m for m in named if not any(s <= m.start < e for s, e in figures)]
@@ -306,8 +307,7 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
     return SentenceReading(facts, opening, [m.code for m in outside_figures if m.code])
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """Everything decided about one figure, before it becomes a row."""
 
     quantity: Quantity

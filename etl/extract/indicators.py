@@ -61,7 +61,7 @@ class DerivedSpec:
     scale: float
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Classification:
     indicator: Indicator
     keyword: str  # the words that decided it, '' for an `other_` fallback

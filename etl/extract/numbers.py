@@ -95,7 +95,7 @@ _ARABIC_RE = re.compile(r"(?P<num>\d+(?:\.\d+)?)(?P<mult>[十百千万亿]*)")
 ALLOWED_AFTER_RANK = rf"(?=$|[^{CJK}]|[的和与及或并且也])"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Quantity:
     """One figure found in a text; offsets index the text that was searched."""
 

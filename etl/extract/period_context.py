@@ -132,6 +132,8 @@ def frame_from_cue(cue: PeriodCue, source: str, outer: Anchor) -> Frame:
 
 def heading_frame(heading: str, outer: Anchor) -> Frame | None:
     """The year a heading such as 一、2022年工作回顾 gives the section under it, or None."""
+    if not FRAMING_HINT.search(heading):
+        return None
     cue = next((c for c in find_period_cues(heading) if c.category in HEADING_CATEGORIES), None)
     return frame_from_cue(cue, "heading", outer) if cue else None
 
@@ -147,7 +149,7 @@ def opening_end(sentence: str, first_figure: int | None) -> int:
 
 
 # Every cue that can open a frame holds one of these: a sentence opening without them needs no search.
-FRAMING_HINT = re.compile(r"[年月]|目前|当前|如今|眼下|现已|现阶段|迄今|至今|截[至止]")
+FRAMING_HINT = re.compile(r"[年月]|季度|目前|当前|如今|眼下|现已|现阶段|迄今|至今|截[至止]")
 
 
 def opening_cue(cues: list[PeriodCue], end: int) -> PeriodCue | None:

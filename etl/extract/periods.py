@@ -34,7 +34,7 @@ ROLLOVER_MONTHS = 2
 
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Period:
     """The dates a figure refers to, and the cue that said so, for tracing the decision back."""
 
@@ -49,7 +49,7 @@ class Period:
     source: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Frame:
     """The period a scope wider than the sentence sets, for the figures their sentence leaves undated."""
 
@@ -62,7 +62,7 @@ Range = tuple[date | None, date, str]
 Resolver = Callable[["Anchor"], Range]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PeriodCue:
     """A time expression found in a sentence; `resolver` turns it into dates once the publication date is known."""
 
@@ -90,7 +90,7 @@ class YearRef(NamedTuple):
 # --- resolvers: pure functions of the anchor ------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Anchor:
     """What relative cues are resolved against.
 

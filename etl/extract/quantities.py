@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from etl.extract.forms import FORM_CHARS, doublings, fractions, ranks, ratios, streaks
+from etl.extract.forms import FORM_CHARS, PlaceRanks, doublings, fractions, ranks, ratios, streaks
 from etl.extract.numbers import (
     FULLWIDTH,
     HAS_FULLWIDTH,
@@ -27,7 +27,7 @@ THRESHOLD_GAP = re.compile(r"(?:的)?[\u4e00-\u9fff“”（）()]{1,12}")
 THRESHOLD_VERBS = re.compile(r"[是为达有占超增降新引建成共计已将]")
 
 
-def find_quantities(text: str, places: re.Pattern[str] | None = None) -> list[Quantity]:
+def find_quantities(text: str, places: PlaceRanks | None = None) -> list[Quantity]:
     """Every figure candidate in text, in order of position and non-overlapping; `places` finds ranks scoped
     by a place's name (温州第一; the gazetteer's `rank_places`)."""
     norm = text.translate(FULLWIDTH) if HAS_FULLWIDTH.search(text) else text

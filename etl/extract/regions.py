@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from etl.extract.forms import place_rank_pattern
+from etl.extract.forms import PlaceRanks
 from etl.paths import REFERENCE_DIR
 from etl.vocabulary import LEVELS
 
@@ -31,6 +31,7 @@ VENUE_AFTER = re.compile(r"(?:举行|举办|召开|开幕)")
 SHARE_WORD = "占"
 # A city's or county's name, a few words and a zone's kind: a zone (柯桥高新技术产业园区, 瑞安经济开发区). Known
 # zones are found by their own names first; what reaches this pattern is a zone the lists lack.
+UNLISTED_ZONE_REACH = 16  # every zone kind ends in 区 within this many characters of the place's name
 UNLISTED_ZONE = re.compile(
     r"[^的在和与及、，,。；;：:为是将把被对向从到推建打设等]{0,6}?"
     r"(?:经济技术开发区|经济开发区|高新技术产业开发区|高新技术产业园区|高新区|经开区|开发区|工业园区|产业园区)")
@@ -51,7 +52,7 @@ class Region:
     note: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mention:
     """A place named in a text: a gazetteer region, a place outside the gazetteer (code '', no candidates),
     or a name several regions share (高桥街道): `candidates` lists them until the context decides."""
@@ -73,7 +74,7 @@ class Mention:
         return bool(self.candidates)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Attribution:
     code: str
     source: str  # clause | sentence | heading | story | article | default
@@ -133,11 +134,12 @@ class Gazetteer:
         self.anchored = {n for n in (*self.by_name, *self.shared) if n not in small}
         lengths: dict[str, set[int]] = {}
         for name in self.anchored:
-            lengths.setdefault(name[-1], set()).add(len(name))
+            lengths.setdefault(name[-2:], set()).add(len(name))
+        # by the last two characters (街道, 新区, 江镇 …): most 区 and 镇 in a text end no listed name at all
         self.anchored_lengths = {last: sorted(found, reverse=True) for last, found in lengths.items()}
-        self.anchor = re.compile("[" + "".join(sorted(map(re.escape, lengths))) + "]")
+        self.anchor = re.compile("[" + "".join(sorted({re.escape(end[-1]) for end in lengths})) + "]")
         # 温州第一, 嘉兴前三: ranks whose scope is a city's or county's name
-        self.rank_places = place_rank_pattern([n for n, c in self.by_name.items()
+        self.rank_places = PlaceRanks([n for n, c in self.by_name.items()
                                                if c in self.regions and self.regions[c].level in ("province", "city", "county")
                                                and n != PROVINCE_WORD])
         self.children: dict[str, list[str]] = {}
@@ -186,7 +188,9 @@ class Gazetteer:
             if bracketed and _inside_brackets(text, start):
                 continue
             code = self.by_name.get(name, "")
-            zone = UNLISTED_ZONE.match(text, end) if code and self.regions[code].level in ("city", "county") else None
+            zone = None
+            if code and "区" in text[end:end + UNLISTED_ZONE_REACH] and self.regions[code].level in ("city", "county"):
+                zone = UNLISTED_ZONE.match(text, end)
             if zone:  # 柯桥高新技术产业园区: a park of 柯桥 the lists do not have
                 found.append(Mention(code, start, zone.end(), text[start:zone.end()], unlisted=True))
                 continue
@@ -198,9 +202,9 @@ class Gazetteer:
     def _name_spans(self, text: str) -> list[tuple[int, int]]:
         """Spans of known names, leftmost first and the longest where two start together."""
         spans = [m.span() for m in self.pattern.finditer(text)]
-        for anchor in self.anchor.finditer(text):
+        for anchor in self.anchor.finditer(text, 1):
             end = anchor.end()
-            for length in self.anchored_lengths[anchor.group()]:
+            for length in self.anchored_lengths.get(text[end - 2:end], ()):
                 if length <= end and text[end - length:end] in self.anchored:
                     spans.append((end - length, end))
                     break
@@ -392,8 +396,9 @@ def load_place_rules(reference_dir: Path = REFERENCE_DIR) -> PlaceRules:
             raise ValueError(f"place_rules.yaml: anaphora {row['pattern']!r} names unknown levels {sorted(unknown)}")
         anaphora.append(AnaphoraRule(compile_(row["pattern"], "anaphora"), frozenset(row["levels"]),
                                      bool(row.get("unique"))))
+    not_a_mention = compile_("|".join(f"(?:{p})" for p in blockers), "not_a_mention") if blockers else None
     return PlaceRules(
-        not_a_mention=compile_("|".join(f"(?:{p})" for p in blockers), "not_a_mention") if blockers else None,
+        not_a_mention=not_a_mention,
         short_name_followed_by=compile_(doc["short_name_followed_by"], "short_name_followed_by")
         if doc.get("short_name_followed_by") else None,
         object_before=compile_(doc["object_before"], "object_before") if doc.get("object_before") else None,

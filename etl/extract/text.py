@@ -21,7 +21,7 @@ from itertools import product, repeat
 from math import prod
 from typing import Generic, TypeVar
 
-from etl.extract.tables import MAY_HOLD_TABLE, TableRow, table_runs
+from etl.extract.tables import TableRow, may_hold_table, table_runs
 
 TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
@@ -36,7 +36,7 @@ QUOTED = re.compile(r"“[^“”]*”|\"[^\"]*\"|《[^《》]*》|『[^『』]*
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]{1,3}、|[（(][一二三四五六七八九十]{1,3}[）)]|\d{1,2}[.、．]\D)")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Line:
     """A non-empty physical line: its stripped text and where that text starts in the raw string."""
 
@@ -67,7 +67,7 @@ class Block:
         return self.offsets[-1] + 1
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Sentence:
     text: str
     offsets: tuple[int, ...]
@@ -126,9 +126,11 @@ def reading_text(raw: str) -> str:
     character by character."""
     if CHINESE_YEAR.search(raw):
         raw = CHINESE_YEAR.sub(lambda m: m.group().translate(_CHINESE_DIGITS), raw)
+    if not _traditional_chars().search(raw):
+        return raw  # no traditional character: most articles, and one character class is cheaper than OpenCC
     converter = _converter()
     converted = converter.convert(raw)
-    if converted == raw or len(converted) == len(raw):
+    if len(converted) == len(raw):
         return converted
     lines = []
     for line in raw.splitlines(keepends=True):
@@ -144,6 +146,17 @@ _CHINESE_DIGITS = str.maketrans("〇零○一二三四五六七八九", "0001234
 def _one_char(converter, char: str) -> str:
     simple = converter.convert(char)
     return simple if len(simple) == 1 else char
+
+
+@cache
+def _traditional_chars() -> re.Pattern[str]:
+    """A character class of the CJK characters OpenCC turns into another: the traditional ones."""
+    converter = _converter()
+    block = "".join(map(chr, range(0x4E00, 0xA000)))
+    simple = converter.convert(block)
+    if len(simple) != len(block):
+        simple = "".join(_one_char(converter, c) for c in block)
+    return re.compile("[" + "".join(t for t, s in zip(block, simple, strict=True) if t != s) + "]")
 
 
 @cache
@@ -230,7 +243,7 @@ def build_blocks(raw: str, reading: str | None = None) -> list[Block]:
     open_block: Block | None = None
     saw_blank = False
     lines = physical_lines(raw, reading)
-    tables = {first: (end, rows) for first, end, rows in table_runs(lines)} if MAY_HOLD_TABLE.search(raw) else {}
+    tables = {first: (end, rows) for first, end, rows in table_runs(lines)} if may_hold_table(raw) else {}
     skip_to = 0
     for index, line in enumerate(lines):
         if index < skip_to:
