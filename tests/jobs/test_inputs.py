@@ -50,6 +50,7 @@ def add_formats(raw: Path) -> None:
 def add_bad_inputs(raw: Path) -> None:
     (raw / "notes.xlsx").write_bytes(b"PK\x03\x04 a spreadsheet")
     os.symlink("/etc/passwd", raw / "passwd.txt")
+    os.symlink("/etc/passwd", raw / "statistics" / "passwd.csv")
     (raw / "huge.txt").write_text("人才是第一资源。" * 210_000, encoding="utf-8")  # 5 MB on one line
     (raw / "scan.pdf").write_bytes(scanned_pdf_bytes())
     os.mkfifo(raw / "pipe.txt")
@@ -90,7 +91,8 @@ def test_what_is_not_an_article_is_listed_with_its_reason_and_never_read(mixed: 
     rejected = mixed["rejected_inputs"].set_index("file")
     expected = {"notes.xlsx": ("unknown_format", "statistics"), "passwd.txt": ("not_regular_file", "symbolic link"),
                 "huge.txt": ("too_large", "5.0 MB"), "scan.pdf": ("no_text_layer", "scanned image"),
-                "pipe.txt": ("not_regular_file", "named pipe"), "old": ("not_regular_file", "folder")}
+                "pipe.txt": ("not_regular_file", "named pipe"), "old": ("not_regular_file", "folder"),
+                "statistics/passwd.csv": ("not_regular_file", "symbolic link")}
     for file, (reason, words) in expected.items():
         assert rejected.loc[file, "reason"] == reason, file
         assert words in rejected.loc[file, "detail"], rejected.loc[file, "detail"]
