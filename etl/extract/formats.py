@@ -113,7 +113,7 @@ def read_pdf(data: bytes) -> Document:
     except pdfium.PdfiumError as exc:
         raise Unreadable("unreadable", f"not a readable PDF ({exc})") from exc
     try:
-        pages = [page_text(_pdf_lines(pdf[index])) for index in range(len(pdf))]
+        pages = [_page_text(pdf[index]) for index in range(len(pdf))]
         title = (pdf.get_metadata_dict().get("Title") or "").strip()
     finally:
         pdf.close()
@@ -123,11 +123,15 @@ def read_pdf(data: bytes) -> Document:
     return Document(text="\n\n".join(p for p in pages if p.strip()), format="pdf", encoding="pdf", title=title)
 
 
-def _pdf_lines(page) -> list[PdfLine]:
-    """The page's lines as PDFium reads them, each with the box of its characters."""
+def _page_text(page) -> str:
+    """A page's text: its lines as PDFium reads them, each with the box of its characters, put back into
+    paragraphs. Where PDFium counts characters otherwise than Python (those beyond the Basic Multilingual
+    Plane take two), the boxes cannot be matched to the text, and the lines stay as they are."""
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range()
+        if len(text) != textpage.count_chars():
+            return "\n".join(line.strip() for line in text.split("\r\n"))
         lines, start = [], 0
         for raw in text.split("\r\n"):
             if raw.strip():
@@ -135,7 +139,7 @@ def _pdf_lines(page) -> list[PdfLine]:
                 lines.append(PdfLine(raw.strip(), min(b[0] for b in boxes), max(b[2] for b in boxes),
                                      min(b[1] for b in boxes), max(b[3] for b in boxes)))
             start += len(raw) + 2
-        return lines
+        return page_text(lines)
     finally:
         textpage.close()
 

@@ -58,7 +58,8 @@ def _line_pitch(lines: list[PdfLine], em: float) -> float:
 
 def _column_right(lines: list[PdfLine], line: PdfLine) -> float:
     """The right edge of the column a line sits in: the furthest right of the lines overlapping it."""
-    return max(other.right for other in lines if other.left < line.right and other.right > line.left)
+    return max((other.right for other in lines if other.left < line.right and other.right > line.left),
+               default=line.right)
 
 
 def _joint(before: str, after: str) -> str:

@@ -46,7 +46,7 @@ MANIFEST_MAX_BYTES = 50_000_000
 YEAR_IN_TEXT = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 MONTH_IN_TEXT = re.compile(r"(?<![\d年])(1[0-2]|[1-9])\s*月")
 SENTENCE_END = re.compile(r"[。！？!?]")
-# A date in a URL: /2024/03/05/, /20240305/, /2024-03/05/, doc-…-2023-10-31 (month and day may stand alone).
+# A date in a URL: /2024/03/05/, /20240305/, /2024-03/05/, doc-…-2023-10-31; a month alone before a slash: /202407/.
 URL_DAY = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_.]?(0[1-9]|1[0-2])[-/_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
 URL_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})[-/_.]?(0[1-9]|1[0-2])(?=/)")
 

@@ -108,7 +108,7 @@ articles = Table(
 )
 
 # The text facts' offsets point into, for articles whose file is not that text (a page, a PDF, a Word file):
-# quote == text[quote_start:quote_end] can be checked here, and raw_sha256 says which file it was read from.
+# number_text == text[char_start:char_end] can be checked here, and raw_sha256 says which file it was read from.
 article_texts = Table(
     "article_texts", metadata,
     Column("article_id", String(200), primary_key=True),

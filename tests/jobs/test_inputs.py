@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from etl.extract.sources import InputLimits, content_hash, decode_article
 from etl.jobs.refresh import run
 from etl.paths import RAW_DIR
+from etl.vocabulary import PUBLISHED_SOURCE_LABELS, PUBLISHED_SOURCES
 from tests.documents import docx_bytes, news_page, pdf_bytes, scanned_pdf_bytes
 from tests.refresh_workspace import Workspace
 
@@ -109,6 +110,7 @@ def test_the_good_files_land_each_with_its_kind_and_encoding(mixed: dict) -> Non
     assert articles.loc["notepad", ["format", "encoding", "n_facts"]].tolist() == ["txt", "utf-16", 2]
     assert articles.loc["004_page", "url"] == "https://hzdaily.hangzhou.com.cn/2024/09/27/a1.html"
     assert articles.loc["004_page", "published_source"] == "manifest", "the manifest row wins over the page's date"
+    assert set(articles["published_source"]) <= set(PUBLISHED_SOURCES) == set(PUBLISHED_SOURCE_LABELS)
 
 
 def test_every_fact_can_be_checked_against_the_text_it_was_read_from(mixed: dict) -> None:
