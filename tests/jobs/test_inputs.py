@@ -9,6 +9,7 @@ import csv
 import hashlib
 import os
 import shutil
+import sqlite3
 from collections import Counter
 from pathlib import Path
 
@@ -153,3 +154,19 @@ def test_the_size_limit_can_be_raised(tmp_path: Path) -> None:
     assert "the file is 2.9 MB" in found[0].detail and "1 MB of text" in found[0].detail
     summary = run(raw, tmp_path / "curated", db_url, limits=InputLimits(4))
     assert not [r for r in summary.rejections if r.file == "long.txt"] and summary.articles_read == 1
+
+
+def test_a_database_from_before_gains_the_new_columns_and_table(ws: Workspace) -> None:
+    from etl.jobs.cli import main
+
+    with sqlite3.connect(ws.db_path) as conn:
+        for column in ("url", "format", "raw_sha256"):
+            conn.execute(f"ALTER TABLE articles DROP COLUMN {column}")
+        conn.execute("DROP TABLE article_texts")
+        conn.execute("DELETE FROM schema_info")
+    assert main(["migrate", "--db", ws.db_url]) == 0
+    articles = ws.table("articles")
+    assert set(articles["format"]) == {"txt"} and set(articles["url"]) == {""}, "the defaults fill the old rows"
+    assert ws.table("article_texts").empty
+    assert ws.refresh().outcome == "success"
+    assert set(ws.table("articles")["format"]) == {"txt", "csv"}
