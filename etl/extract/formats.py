@@ -120,7 +120,7 @@ def read_pdf(data: bytes) -> Document:
     if not any(p.strip() for p in pages):
         raise Unreadable("no_text_layer", f"no text layer — scanned image ({len(pages)} page(s) without text; "
                          "run OCR and save the text as .txt, or find the text edition)")
-    return Document(text="\n\n".join(p for p in pages if p.strip()), format="pdf", encoding="pdf", title=title)
+    return Document(text="\n\n".join(p for p in pages if p.strip()), format="pdf", encoding="", title=title)
 
 
 def _page_text(page) -> str:
@@ -160,5 +160,5 @@ def read_docx(data: bytes) -> Document:
             lines.append("\n".join(" | ".join(c.text.strip() for c in row.cells) for row in item.rows))
         else:
             lines.append(item.text)
-    return Document(text="\n\n".join(lines), format="docx", encoding="docx",
+    return Document(text="\n\n".join(lines), format="docx", encoding="",
                     title=(document.core_properties.title or "").strip())

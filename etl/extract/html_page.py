@@ -35,9 +35,9 @@ def read_html(data: bytes) -> Document:
         raise Unreadable("unreadable", "not a readable HTML page")
     anchors = link_texts(tree)
     found = _extract(data, metadata=True)
-    stories = story_elements(tree, anchors)
+    stories = story_texts(tree, anchors)
     if len(stories) > 1:
-        text = "\n\n".join(filter(None, (_story_text(story) for story in stories)))
+        text = "\n\n".join(stories)
     else:
         text = found.text if found is not None and found.text else ""
     if not text.strip():
@@ -45,6 +45,8 @@ def read_html(data: bytes) -> Document:
     if link_share(text, anchors) > MAX_LINK_SHARE:
         raise Unreadable("no_article", "the page is a list of links (an index or section page), not an article; "
                          "save the article's own page")
+    if found is None:
+        return Document(text=text, format="html", encoding="")
     return Document(text=text, format="html", encoding="", title=found.title or "", published=_iso_date(found.date),
                     outlet=found.sitename or "", url=found.url or "")
 
@@ -58,16 +60,12 @@ def _extract(data: bytes | str, metadata: bool):
         date_extraction_params={"extensive_search": False, "original_date": True})
 
 
-def story_elements(tree, anchors: set[str]) -> list:
-    """The page's stories when it prints several, each in an <article> of its own (teasers, short or
-    mostly links, are not stories)."""
+def story_texts(tree, anchors: set[str]) -> list[str]:
+    """The texts of the page's stories when it prints several, each in an <article> of its own (teasers,
+    short or mostly links, are not stories)."""
     outermost = [a for a in tree.iter("article") if not any(p.tag == "article" for p in a.iterancestors())]
-    stories = []
-    for element in outermost:
-        text = element.text_content()
-        if len(text.strip()) >= MIN_STORY_CHARS and link_share(text, anchors) <= MAX_LINK_SHARE:
-            stories.append(element)
-    return stories
+    texts = (_story_text(element) for element in outermost)
+    return [text for text in texts if len(text) >= MIN_STORY_CHARS and link_share(text, anchors) <= MAX_LINK_SHARE]
 
 
 def _story_text(element) -> str:

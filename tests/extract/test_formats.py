@@ -172,3 +172,12 @@ def test_a_wider_gap_or_another_column_is_a_blank_line_and_latin_words_keep_thei
              line("Talent week", 30, 560, 640), line("opens today.", 30, 200, 620),
              line("右栏第一行", 320, 560, 700)]
     assert page_text(lines) == "第一段第一行第一段第二行。\n\nTalent week opens today.\n\n右栏第一行"
+
+
+def test_teasers_in_articles_of_their_own_are_not_stories_of_the_page() -> None:
+    teasers = "".join(f'<article class="teaser"><a href="/t{i}.html">相关：某县召开人才工作会议，新引进人才{i}07名，'
+                      f"引进博士{i}名</a></article>" for i in range(1, 6))
+    page = news_page(seed_text(SEEDS[1]), "激活人才引擎 赋能城市发展", "2024-03-05", "嘉兴日报", "https://x.cn/a.html")
+    document = read_document("page.html", page.replace("<aside>", f"<aside>{teasers}").encode("utf-8"))
+    assert "新引进人才107名" not in document.text
+    assert figures(SEEDS[1], document) == as_text(SEEDS[1])
