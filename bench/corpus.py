@@ -148,7 +148,7 @@ def synthetic_article(k: int, relocators: list[Relocator], places: list[Place], 
     name = f"syn{k:06d}_{Path(article.file).stem[:3]}.txt"
     title = relocator.rewrite(article.title, target, shift)
     row = [name, title, article.outlet, _published(article, shift),
-           f"synthetic: seed {article.file} moved to {target.name_zh}, {shift:+d} years", target.name_zh]
+           f"synthetic: seed {article.file} moved to {target.name_zh}, {shift:+d} years", target.name_zh, ""]
     return row, text
 
 

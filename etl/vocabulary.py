@@ -52,3 +52,15 @@ FACT_COLUMNS = [
     "quote_end", "number_text", "region_source", "period_source", "status", "review_reason", "source_kind", "source_title",
     "source_url",
 ]
+
+# The kinds of file data/raw takes as articles, by file extension (etl.extract.formats reads each).
+ARTICLE_FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+# Where an article's publication date came from, most trusted first; a statistics table's row says STATISTICS.
+PUBLISHED_SOURCES = ("manifest", "metadata", "url", "inferred", STATISTICS)
+PUBLISHED_SOURCE_LABELS = {
+    "manifest": ("清单所填", "the manifest"),
+    "metadata": ("网页或文件自带的元数据", "the page's or file's own metadata"),
+    "url": ("网址中的日期", "the date in its URL"),
+    "inferred": ("按正文推定", "inferred from the text"),
+    STATISTICS: ("统计表", "the statistics table"),
+}

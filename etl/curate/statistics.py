@@ -20,7 +20,7 @@ import pandas as pd
 from etl.extract.facts import Fact, make_fact_id
 from etl.extract.indicators import Taxonomy
 from etl.extract.regions import Gazetteer
-from etl.extract.sources import Rejection, decode_article
+from etl.extract.sources import Rejection, decode_article, irregular_message
 from etl.vocabulary import STATISTICS
 
 STATISTICS_DIR = "statistics"
@@ -87,6 +87,9 @@ def load_statistics(raw_dir: Path) -> tuple[list[StatisticsTable], list[Rejectio
         return tables, rejections
     for path in sorted(folder.iterdir()):
         name = f"{STATISTICS_DIR}/{path.name}"
+        if path.suffix.lower() in (".csv", ".xlsx") and (path.is_symlink() or not path.is_file()):
+            rejections.append(Rejection(name, "not_regular_file", f"{name}: {irregular_message(path.lstat().st_mode)}"))
+            continue
         try:
             if path.suffix.lower() == ".csv":
                 tables.append(read_csv_table(name, path.read_bytes()))

@@ -14,7 +14,7 @@ try:  # the regex parser is private to `re`; without it no pattern is skipped, t
     import re._parser as sre_parse
 except ImportError:  # pragma: no cover - a Python that moved them
     sre = sre_parse = None
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import product, repeat
@@ -27,6 +27,9 @@ TERMINAL_PUNCT = "。！？!?…；;"
 CLOSING_QUOTES = "”’」』\"'）)"
 SENTENCE_END = re.compile(r"[。！？!?](?:[”’」』\"'）)]*)")
 HEADING_MAX_CHARS = 40
+MAX_SENTENCE_CHARS = 500  # the longest sentence of the seed and development articles has 204 characters
+CLAUSE_BREAK = re.compile(r"[，；;：、\s]|[,:](?!\d)")  # 1,234 and 10:30 are not clause breaks
+NUMBER_MARKS = ".．,%％"
 CLAUSE_PUNCT = re.compile(r"[，,、。；;]")
 BYLINE_MARK = "■"
 NAME_TOKEN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
@@ -306,13 +309,30 @@ def split_sentences(block: Block, block_index: int, section_index: int) -> list[
     """Sentences of a body block, each closing quote kept with the sentence it closes."""
     sentences: list[Sentence] = []
     start = 0
-    for match in SENTENCE_END.finditer(block.text):
-        end = match.end()
-        sentences.append(_sentence(block, start, end, block_index, section_index))
+    ends = [m.end() for m in SENTENCE_END.finditer(block.text)]
+    if not ends or ends[-1] < len(block.text):
+        ends.append(len(block.text))
+    for end in ends:
+        for piece_start, piece_end in bounded(block.text, start, end):
+            sentences.append(_sentence(block, piece_start, piece_end, block_index, section_index))
         start = end
-    if start < len(block.text):
-        sentences.append(_sentence(block, start, len(block.text), block_index, section_index))
     return [s for s in sentences if s.text.strip()]
+
+
+def bounded(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """`text[start:end]` in pieces of at most MAX_SENTENCE_CHARS: a text without full stops (a list, a
+    dump) is not one sentence, and a quote is never the whole of it. A piece ends after a clause mark,
+    else between two characters that are not parts of a number."""
+    while end - start > MAX_SENTENCE_CHARS:
+        window = text[start:start + MAX_SENTENCE_CHARS]
+        cut = max((m.end() for m in CLAUSE_BREAK.finditer(window)), default=0)
+        if cut < MAX_SENTENCE_CHARS // 2:
+            cut = MAX_SENTENCE_CHARS
+            while cut > 1 and (window[cut - 1].isdigit() or window[cut - 1] in NUMBER_MARKS):
+                cut -= 1
+        yield start, start + cut
+        start += cut
+    yield start, end
 
 
 def _sentence(block: Block, start: int, end: int, block_index: int, section_index: int) -> Sentence:

@@ -155,6 +155,9 @@ def statistics_inputs(raw_dir: Path, gazetteer: Gazetteer, taxonomy: Taxonomy
     tables, rejections = load_statistics(raw_dir)
     official, problems = statistics_facts(tables, gazetteer, taxonomy, load_units())
     sources = pd.DataFrame(statistics_sources(tables, official))
+    if len(sources):  # a table's `articles` row: its file is what was read, so its hash is the file's
+        sources = sources.assign(url="", format=sources["file"].str.rsplit(".", n=1).str[-1].str.lower(),
+                                 raw_sha256=sources["sha256"])
     return official, sources, [*rejections, *problems]
 
 
@@ -173,8 +176,16 @@ def articles_frame(articles: list[Article], facts: dict[str, list[Fact]], gazett
             "published_source": a.published_source, "published_note": a.published_note,
             "primary_region_code": code, "primary_region_name": gazetteer.get(code).name_zh if code else "",
             "encoding": a.encoding, "n_chars": len(a.text), "n_facts": len(facts.get(a.article_id, [])),
+            "url": a.url, "format": a.format, "raw_sha256": a.raw_sha256,
         })
     return pd.DataFrame(rows)
+
+
+def texts_frame(articles: list[Article]) -> pd.DataFrame:
+    """The text each page, PDF or Word article was read as (a text file's own bytes are its text)."""
+    return pd.DataFrame([{"article_id": a.article_id, "file": a.file, "format": a.format, "raw_sha256": a.raw_sha256,
+                          "sha256": a.sha256, "text": a.text} for a in articles if a.format != "txt"],
+                        columns=["article_id", "file", "format", "raw_sha256", "sha256", "text"])
 
 
 def regions_frame(gazetteer: Gazetteer) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from etl.curate.corrections import Correction
 from etl.extract.reference import ReferenceData
-from etl.extract.sources import Rejection
+from etl.extract.sources import InputLimits, Rejection
 from etl.jobs.batches import Progress, RunSummary
 from etl.jobs.scan import InputState, Scan
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR
@@ -44,6 +44,7 @@ class Options:
     kind: str = "refresh"
     lock_wait: float = 0.0
     progress: Progress | None = None
+    limits: InputLimits = field(default_factory=InputLimits.from_env)
 
     def corrections_file(self) -> Path:
         return self.corrections_path or self.reference_dir / "corrections.csv"

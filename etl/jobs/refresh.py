@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 
 from etl.curate.corrections import load_corrections
 from etl.extract.reference import load_reference
-from etl.extract.sources import Rejection
+from etl.extract.sources import InputLimits, Rejection
 from etl.jobs.batches import (
     FAIRNESS_TABLES,
     Progress,
@@ -143,7 +143,7 @@ def start(engine: Engine, opts: Options, lock: DatabaseLock, summary: RunSummary
     published = {a for a, source in published_sources.items() if source != STATISTICS}
     prior_version, _ = last_success(engine)
     scan = scan_raw(opts.raw_dir, previous, extractor_fingerprint(reference_dir=opts.reference_dir),
-                    full=opts.full, published=published)
+                    full=opts.full, published=published, limits=opts.limits)
     lines, problems = load_corrections(opts.corrections_file(), reference)
     corrections = Corrections(lines, problems, read_table(engine, "corrections"))
     job = Job(engine, opts, lock, summary, reference, corrections, prior_version)
@@ -333,11 +333,11 @@ def rejections_table(rejections: list[Rejection], old: pd.DataFrame) -> pd.DataF
 # --- public entry points ------------------------------------------------------------------------------------
 
 def run(raw_dir: Path, curated_dir: Path, db_url: str, progress: Progress | None = None,
-        reference_dir: Path = REFERENCE_DIR) -> RunSummary:
+        reference_dir: Path = REFERENCE_DIR, limits: InputLimits | None = None) -> RunSummary:
     """Full extraction from scratch: everything in `raw_dir` becomes the curated tables."""
     return update(Options(raw_dir=Path(raw_dir), curated_dir=Path(curated_dir), db_url=db_url,
                           reference_dir=Path(reference_dir), progress=progress, full=True, kind="run",
-                          export=False, lock_wait=RUN_LOCK_WAIT))
+                          export=False, lock_wait=RUN_LOCK_WAIT, limits=limits or InputLimits.from_env()))
 
 
 def refresh(raw_dir: Path = RAW_DIR, curated_dir: Path = CURATED_DIR, db_url: str | None = None,

@@ -4,7 +4,8 @@ A refresh must not re-read ten thousand unchanged articles to find the one new o
 keeps a row in `article_inputs` with its content hash and a stat key (size, mtime, ctime, inode); a file
 whose stat key is unchanged, and was last read well after it was last written, is taken to hold the same
 text (as git's index does), and only the others are read and hashed. The outcome (kept articles, duplicates,
-manifest problems, unreadable files) is exactly what `sources.load_articles` decides for the same folder.
+manifest problems, unreadable files, files that are not articles) is exactly what `sources.load_articles`
+decides for the same folder.
 
 An article must be extracted again when its text, its manifest row, or the extractor (code and reference
 data, see `extractor_fingerprint`) changed since it was published.
@@ -16,29 +17,30 @@ import ast
 import contextlib
 import hashlib
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 from etl.extract.sources import (
-    ARTICLE_SUFFIXES,
-    ENCODINGS,
-    MANIFEST_NAME,
-    Article,
+    InputLimits,
     ManifestRow,
     Rejection,
-    build_article,
-    decode_article,
-    parse_manifest,
+    list_inputs,
+    load_manifest,
+    read_article,
+    rejection,
+    same_id_rejection,
 )
 from etl.paths import PROJECT_ROOT, REFERENCE_DIR
 
-CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # control characters but tab, LF, CR
 RACY_NS = 2_000_000_000  # a file changed this close to our read may have changed again unseen
 EXTRACTOR_FOLLOWS = "etl.extract.facts"  # whose etl imports are followed: the extraction code proper
-EXTRACTOR_ROOTS = ("etl.extract.sources", "etl.jobs.batches", "etl.curate.corrections")  # they shape facts too
+EXTRACTOR_ROOTS = ("etl.extract.sources", "etl.extract.documents", "etl.extract.formats", "etl.extract.html_page",
+                   "etl.extract.pdf_layout", "etl.extract.manifest", "etl.jobs.batches",
+                   "etl.curate.corrections")  # they shape facts too
+# The libraries whose output the facts depend on: numbers (cn2an) and the text read from pages, PDFs, Word files.
+EXTRACTOR_PACKAGES = ("cn2an", "trafilatura", "pypdfium2", "python-docx")
 REFERENCE_SUFFIXES = (".csv", ".yaml", ".yml")
 REFERENCE_SKIP = ("corrections.csv",)  # corrections are compared line by line, not as extractor input
 
@@ -124,12 +126,14 @@ def fingerprint_inputs(root: Path = PROJECT_ROOT, reference_dir: Path = REFERENC
 
 
 def extractor_fingerprint(root: Path = PROJECT_ROOT, reference_dir: Path = REFERENCE_DIR) -> str:
-    """Hash of the extraction code, the reference data and cn2an's version: same fingerprint, same facts."""
+    """Hash of the extraction code, the reference data and the versions of the libraries that read numbers
+    and documents: same fingerprint, same facts."""
     digest = hashlib.sha256()
     for name, path in fingerprint_inputs(root, reference_dir):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    with contextlib.suppress(importlib_metadata.PackageNotFoundError):
-        digest.update(importlib_metadata.version("cn2an").encode())
+    for package in EXTRACTOR_PACKAGES:
+        with contextlib.suppress(importlib_metadata.PackageNotFoundError):
+            digest.update(f"{package}={importlib_metadata.version(package)}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -144,73 +148,26 @@ def stat_key(st: os.stat_result) -> str:
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
-def list_articles(raw_dir: Path) -> list[tuple[Path, os.stat_result | OSError]]:
-    """The files `sources.article_paths` lists, in its order, each with its stat (one system call each)."""
-    found = []
-    with os.scandir(raw_dir) as entries:
-        for entry in entries:
-            if os.path.splitext(entry.name)[1].lower() in ARTICLE_SUFFIXES and entry.is_file():
-                try:
-                    found.append((entry.name, entry.stat()))
-                except OSError as exc:
-                    found.append((entry.name, exc))
-    found.sort(key=lambda item: item[0])  # one folder: ordering by name is ordering by path
-    return [(raw_dir / name, st) for name, st in found]
-
-
-def decode_manifest(data: bytes) -> str:
-    """`decode_article` for the manifest, with a fast path: bytes without control characters decode alike,
-    so the character-by-character check is only needed when there are some."""
-    if data.strip() and not CONTROL_BYTES.search(data):
-        for encoding in ENCODINGS:
-            try:
-                return data.decode(encoding).lstrip("\ufeff")
-            except UnicodeDecodeError:
-                continue
-    return decode_article(data)[0]
-
-
-def read_manifest(raw_dir: Path, scan: Scan) -> None:
-    """The manifest's rows and problems, as `load_articles` reports them."""
-    manifest_path = raw_dir / MANIFEST_NAME
-    if not manifest_path.exists():
-        return
-    try:
-        manifest_text = decode_manifest(manifest_path.read_bytes())
-    except ValueError as exc:
-        scan.rejections.append(Rejection(MANIFEST_NAME, "manifest_unreadable", str(exc)))
-        return
-    scan.manifest, problems = parse_manifest(manifest_text)
-    scan.rejections.extend(problems)
-
-
-def read_article(path: Path, row: ManifestRow | None) -> Article:
-    """Decode and describe one article file; raises OSError or ValueError when it is not readable."""
-    text, encoding = decode_article(path.read_bytes())
-    return build_article(path.name, text, encoding, row)
-
-
 def scan_raw(raw_dir: Path, previous: dict[str, InputState], extractor: str, full: bool = False,
-             published: set[str] | None = None) -> Scan:
+             published: set[str] | None = None, limits: InputLimits | None = None) -> Scan:
     """Compare the raw folder with `previous`; read only files that are new, changed, or must be re-extracted.
 
     `published` is the set of article ids in the `articles` table (an article must be there to be skipped);
     `full` reads every file, as a run from scratch does.
     """
     scan = Scan()
-    published = published or set()
-    read_manifest(raw_dir, scan)
-    listed = list_articles(raw_dir)
-    present = {p.name for p, _ in listed}
-    for name in sorted(set(scan.manifest) - present):
-        scan.rejections.append(Rejection(f"{MANIFEST_NAME}: {name}", "manifest_file_missing",
-                                         f"the manifest lists {name} but there is no such file in {raw_dir}"))
+    published, limits = published or set(), limits or InputLimits.from_env()
+    listed, scan.rejections = list_inputs(raw_dir)
+    scan.manifest, problems = load_manifest(raw_dir, [p.name for p, _ in listed])
+    scan.rejections.extend(problems)
     seen: dict[str, str] = {}
+    ids: dict[str, str] = {}
     for path, st in listed:
         article_id, row = path.stem, scan.manifest.get(path.name)
-        if isinstance(st, OSError):
-            scan.rejections.append(Rejection(path.name, "unreadable", f"{path.name}: {st}"))
+        if article_id in ids:
+            scan.rejections.append(same_id_rejection(path, ids[article_id]))
             continue
+        ids[article_id] = path.name
         key, ctime_ns = stat_key(st), st.st_ctime_ns
         before = previous.get(article_id)
         trusted = (not full and before is not None and before.file == path.name and before.stat_key == key
@@ -221,10 +178,9 @@ def scan_raw(raw_dir: Path, previous: dict[str, InputState], extractor: str, ful
         else:
             verified_ns = time.time_ns()
             try:
-                article = read_article(path, row)
+                article = read_article(path, row, limits)
             except (OSError, ValueError) as exc:
-                reason = str(exc).split(":", 1)[0] if isinstance(exc, ValueError) else "unreadable"
-                scan.rejections.append(Rejection(path.name, reason, f"{path.name}: {exc}"))
+                scan.rejections.append(rejection(path.name, exc))
                 continue
             scan.files_read += 1
             sha256 = article.sha256

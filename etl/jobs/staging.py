@@ -18,7 +18,7 @@ import pandas as pd
 
 from etl.curate.corrections import Correction, apply_corrections, corrections_frame, where
 from etl.extract.regions import Gazetteer
-from etl.extract.sources import Article, Rejection
+from etl.extract.sources import Article, InputLimits, Rejection, read_article
 from etl.jobs.batches import (
     FAIRNESS_COLUMNS,
     articles_frame,
@@ -27,10 +27,11 @@ from etl.jobs.batches import (
     fairness_indicators,
     fairness_tables,
     statistics_inputs,
+    texts_frame,
     unknown_region_rejection,
 )
 from etl.jobs.plan import Job, Plan, fact_articles
-from etl.jobs.scan import Scan, read_article
+from etl.jobs.scan import Scan
 from etl.store.publish import TablePatch, diff_facts, normalise_facts, read_facts
 from etl.store.schema import validate_facts
 from etl.store.spool import Spool
@@ -168,13 +169,14 @@ def fairness_patches(staging: Staging) -> list[TablePatch]:
             TablePatch("crosscheck", "article_fact_id", staging.touched, tables["crosscheck"])]
 
 
-def article_batches(plan: Plan, raw_dir: Path, size: int, unreadable: list[Rejection]) -> Iterator[list[Article]]:
+def article_batches(plan: Plan, raw_dir: Path, size: int, unreadable: list[Rejection],
+                    limits: InputLimits) -> Iterator[list[Article]]:
     """The articles to rebuild, read again from disk a batch at a time (the scan kept no texts)."""
     scan, batch = plan.scan, []
     for article_id in sorted(plan.rebuild):
         state = scan.states[article_id]
         try:
-            article = read_article(raw_dir / state.file, scan.manifest.get(state.file))
+            article = read_article(raw_dir / state.file, scan.manifest.get(state.file), limits)
         except (OSError, ValueError) as exc:
             unreadable.append(Rejection(state.file, "unreadable", f"{state.file}: {exc} (read again to extract)"))
             continue
@@ -213,12 +215,13 @@ def build(job: Job, plan: Plan, spool: Spool) -> Built:
 
     unreadable: list[Rejection] = []
     sources, failures, failed = [official_sources], [], set()
-    for batch in extract_batches(article_batches(plan, opts.raw_dir, size, unreadable), reference.regions,
+    for batch in extract_batches(article_batches(plan, opts.raw_dir, size, unreadable, opts.limits), reference.regions,
                                  reference.taxonomy, opts.progress, len(plan.rebuild), opts.reference_dir):
         failures.extend(batch.failures)
         kept = [a for a in batch.articles if a.article_id in batch.facts]
         failed |= {a.article_id for a in batch.articles} - set(batch.facts)
         sources.append(articles_frame(kept, batch.facts, reference.regions))
+        spool.put("texts", texts_frame(kept))
         stage_batch(staging, {a.article_id for a in kept}, facts_frame([f for a in kept for f in batch.facts[a.article_id]]))
     failed |= {Path(r.file).stem for r in unreadable}
     retiring = sorted(plan.removed | (failed & plan.published))

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from etl.store.schema import (
     CURATED_TABLES,
     article_inputs,
+    article_texts,
     articles,
     ensure_schema,
     facts,
@@ -140,9 +141,10 @@ class TablePatch:
 @dataclass
 class Delta:
     """Everything one run publishes. Facts and articles are replaced only for `dirty` articles: the spool's
-    `history` stream holds the published facts that leave (they move to facts_history), `gone` their ids and
-    `facts` the rows that come in. The small tables in `replace` (rejected_inputs, corrections, regions, …)
-    are replaced whole, as are the tables in `replace_spooled`, from the spool stream of the same name."""
+    `history` stream holds the published facts that leave (they move to facts_history), `gone` their ids,
+    `facts` the rows that come in and `texts` the article_texts rows of the dirty articles. The small tables
+    in `replace` (rejected_inputs, corrections, regions, …) are replaced whole, as are the tables in
+    `replace_spooled`, from the spool stream of the same name."""
 
     run: dict
     dirty: set[str]
@@ -244,6 +246,9 @@ def publish_delta(engine: Engine, delta: Delta, before_commit: Callable[[], None
                 _insert(conn, facts, fresh)
         _delete_in(conn, articles.c.article_id, delta.dirty)
         _insert(conn, articles, delta.articles)
+        _delete_in(conn, article_texts.c.article_id, delta.dirty)
+        for texts in delta.spool.pieces("texts"):
+            _insert(conn, article_texts, texts)
         _delete_in(conn, article_inputs.c.article_id, delta.dropped_inputs | {r["article_id"] for r in delta.inputs})
         _insert(conn, article_inputs, delta.inputs)
         for name, frame in delta.replace.items():

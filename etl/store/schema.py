@@ -44,7 +44,8 @@ from etl.vocabulary import (
     STATUSES,
 )
 
-SCHEMA_VERSION = 5  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
+SCHEMA_VERSION = 6  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
+# 6: articles' url, format and raw_sha256, and article_texts
 
 metadata = MetaData()
 
@@ -101,6 +102,21 @@ articles = Table(
     Column("encoding", String(20), nullable=False),
     Column("n_chars", Integer, nullable=False),
     Column("n_facts", Integer, nullable=False),
+    Column("url", Text, nullable=False, default="", server_default=""),
+    Column("format", String(10), nullable=False, default="txt", server_default="txt"),  # txt, html, pdf, docx
+    Column("raw_sha256", String(64), nullable=False, default="", server_default=""),  # of the file's bytes
+)
+
+# The text facts' offsets point into, for articles whose file is not that text (a page, a PDF, a Word file):
+# number_text == text[char_start:char_end] can be checked here, and raw_sha256 says which file it was read from.
+article_texts = Table(
+    "article_texts", metadata,
+    Column("article_id", String(200), primary_key=True),
+    Column("file", String(300), nullable=False),
+    Column("format", String(10), nullable=False),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
 )
 
 regions = Table(
@@ -383,8 +399,8 @@ def add_missing_columns(engine: Engine) -> None:
                 if column.name in present:
                     continue
                 ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
-                if column.server_default is not None:
-                    ddl += f" NOT NULL DEFAULT {column.server_default.arg}"
+                if column.server_default is not None:  # a literal: DEFAULT '' or DEFAULT 'txt', not DEFAULT txt
+                    ddl += " NOT NULL DEFAULT '{}'".format(str(column.server_default.arg).replace("'", "''"))
                 conn.exec_driver_sql(ddl)
 
 

@@ -129,7 +129,7 @@ def test_forms_on_the_real_articles_where_they_occur(article, number_text, value
 
     manifest, _ = parse_manifest((DEV_DIR / "manifest.csv").read_text(encoding="utf-8"))
     text = (DEV_DIR / "articles" / f"{article}.txt").read_text(encoding="utf-8")
-    facts = extract_article(build_article(f"{article}.txt", text, "utf-8", manifest[f"{article}.txt"]),
+    facts = extract_article(build_article(f"{article}.txt", text, "utf-8", manifest[article]),
                             load_gazetteer(), load_taxonomy())
     hits = [f for f in facts if f.number_text.endswith(number_text)]
     assert hits, [f.number_text for f in facts]
