@@ -197,7 +197,7 @@ FAIRNESS_TABLES = ("derived_facts", "crosscheck")
 FAIRNESS_COLUMNS = [  # the columns of the facts `fairness_tables` reads
     "fact_id", "indicator_code", "indicator_name_zh", "status", "source_kind", "region_code", "region_name",
     "region_level", "year", "value", "value_high", "unit", "qualifier", "article_id", "quote", "number_text",
-    "source_title", "source_url",
+    "source_title", "source_url", "source_tier", "period_kind", "period_start", "period_end",
 ]
 
 
