@@ -23,6 +23,18 @@ PERIOD_SOURCE_LABELS = {
     "publication": ("按发布日期推定", "assumed from the publication date"),
     "statistics": ("统计表所列年份", "the statistics table's year"),
 }
+# Why the extractor asks for a figure to be reviewed (`review_reason` is "code: detail; code: detail"), in
+# the words the workbook prints.
+REVIEW_REASON_LABELS = {
+    "indicator_unmatched": "指标体系中没有对应的指标",
+    "period_assumed": "原文未写明时间，按发布日期推定",
+    "external_subject": "所述对象在浙江省外",
+    "rank_scope_missing": "原文未说明排名的范围",
+    "region_ambiguous": "地名对应多个县，附近文字不能确定",
+    "region_default": "原文和清单都未写明地区",
+    "vague_amount": "原文只给出数量级（数百、数千）",
+    "zone_unlisted": "功能区不在地区表中，暂归入其所在地",
+}
 # Administrative levels of the gazetteer, most to least senior.
 LEVELS = ("province", "city", "county", "zone", "town")
 LEVEL_LABELS = {"province": ("省", "province"), "city": ("地级市", "city"), "county": ("县（市、区）", "county"),
