@@ -189,7 +189,7 @@ def indicators_frame(taxonomy: Taxonomy) -> pd.DataFrame:
         "code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "family": i.family,
         "family_name_zh": taxonomy.families[i.family]["name_zh"],
         "family_name_en": taxonomy.families[i.family]["name_en"],
-        "unit": i.unit, "headline": i.headline, "description": i.description,
+        "unit": i.unit, "headline": i.headline, "description": i.description, "description_zh": i.description_zh,
     } for i in taxonomy.indicators.values()])
 
 

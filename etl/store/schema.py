@@ -47,7 +47,8 @@ from etl.vocabulary import (
 )
 
 SCHEMA_VERSION = 6  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
-# 6: source_tier (facts, a rate's denominator, a cross-check's statistic), a rate's numerator period
+# 6: source_tier (facts, a rate's denominator, a cross-check's statistic), a rate's numerator period,
+# indicators' Chinese definitions
 
 metadata = MetaData()
 
@@ -131,6 +132,7 @@ indicators = Table(
     Column("unit", String(30), nullable=False),
     Column("headline", Boolean, nullable=False),
     Column("description", Text, nullable=False),
+    Column("description_zh", Text, nullable=False, default="", server_default=""),
 )
 
 rejected_inputs = Table(

@@ -16,6 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from etl.curate.comparable import period_label
 from etl.jobs.cli import main
 from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT
@@ -25,7 +26,6 @@ from etl.store.schema import make_engine
 from etl.vocabulary import PERIOD_SOURCE_LABELS
 from etl.workbook.data import ExportData, ExportFilters, load_export_data
 from etl.workbook.export import export_to_file, workbook_bytes, write_workbook
-from etl.curate.comparable import period_label
 from etl.workbook.frames import RegionTree, crosscheck_rows, pivot_cells, text_lines
 from etl.workbook.grids import CHECK_COLUMNS, FACT_SHEET_COLUMNS, PER_CAPITA_COLUMNS
 from etl.workbook.layout import SHEET_CHECK, SHEET_FACTS, SHEET_NAMES, SHEET_PER_CAPITA, SHEET_SUMMARY
