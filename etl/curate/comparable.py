@@ -92,6 +92,18 @@ def period_label_en(kind: str, start: object, end: object) -> str:
     return f"as of {month(e)}"
 
 
+def reference_month(facts: pd.DataFrame, published: pd.Series) -> tuple[int, int] | None:
+    """数据截至: the latest month the figures refer to. Targets are plans and do not count, and no figure
+    refers beyond the newest publication it was read in (a later date is a plan the text did not flag)."""
+    ends = pd.to_datetime(facts.loc[facts["qualifier"].astype(str) != TARGET, "period_end"].astype(str),
+                          errors="coerce").dropna()
+    if ends.empty:
+        return None
+    newest = pd.to_datetime(published.astype(str), errors="coerce").dropna()
+    latest = min(ends.max(), newest.max()) if len(newest) else ends.max()
+    return latest.year, latest.month
+
+
 # --- a set of comparable figures
 
 
@@ -308,8 +320,9 @@ def explain(rows: pd.DataFrame, basis: Basis | None, year: int | None) -> pd.Dat
     """The rows with why each is not in `basis` (reason_zh, reason_en), worded once per distinct case."""
     if rows.empty:
         return rows.assign(reason_zh=pd.Series(dtype=str), reason_en=pd.Series(dtype=str))
-    keys = list(zip(*(rows[c].astype(object).where(rows[c].notna(), None).tolist() for c in REASON_KEYS),
-                    strict=True))
+    columns = [rows[c].astype(object).where(rows[c].notna(), None).tolist() if c in rows.columns
+               else [None] * len(rows) for c in REASON_KEYS]
+    keys = list(zip(*columns, strict=True))
     worded: dict[tuple, tuple[str, str]] = {}
     for key in keys:
         if key not in worded:

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
+from etl.curate.comparable import reference_month
 from etl.curate.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.store import schema
 from etl.vocabulary import ARTICLE, FAMILIES, NON_CURRENT_STATUSES, PRESS, STATISTICS
@@ -283,14 +284,9 @@ def _crosscheck_mask(crosscheck: pd.DataFrame, indicators: pd.DataFrame, filters
 
 
 def reference_period(facts: pd.DataFrame, articles: pd.DataFrame) -> str:
-    """数据截至: the latest month the figures refer to. Targets are plans and do not count, and no figure
-    refers beyond the newest publication it was read in (a date after it is a plan the text did not flag)."""
-    ends = pd.to_datetime(facts.loc[facts["qualifier"] != "target", "period_end"], errors="coerce").dropna()
-    published = pd.to_datetime(articles["published"], errors="coerce").dropna()
-    if ends.empty:
-        return "—"
-    latest = min(ends.max(), published.max()) if len(published) else ends.max()
-    return f"{latest.year}年{latest.month}月"
+    """数据截至 as the cover prints it (see `etl.curate.comparable.reference_month`)."""
+    month = reference_month(facts, articles["published"])
+    return f"{month[0]}年{month[1]}月" if month else "—"
 
 
 def last_refresh(conn: Connection) -> str:
@@ -305,7 +301,7 @@ def last_refresh(conn: Connection) -> str:
         return ""
     stamp = pd.Timestamp(finished)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp  # the run log writes UTC
-    return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间，最近一次成功更新）"
+    return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
 
 
 def _used(table, name: str, present: set[str] | None = None) -> list:

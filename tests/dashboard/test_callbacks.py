@@ -135,7 +135,8 @@ def test_excel_download_is_a_workbook_of_the_same_facts():
 
 def test_status_panel_shows_the_database_and_no_failures():
     panel = str(callbacks.render_status(callbacks.view_key(ViewState(tab="status"))))
-    assert "Data as of" in panel
+    assert "数据截至" in panel and "更新时间" in panel, "the data's period and the refresh time, each named"
+    assert repository.current().snapshot().data_period in panel
     assert "talent.sqlite" in panel
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from dashboard import figures, fmt, geo, queries, repository
 from dashboard.urlstate import ViewState
+from etl.curate.comparable import Basis, basis_columns
 
 JIAXING = "330400"
 
@@ -53,16 +54,22 @@ def test_mixing_units_is_refused_with_a_sentence(repo):
         figures.trend(queries.yearly_rows(_facts(repo, indicators=("talent_total", "skilled_talent_share_employed"))))
 
 
+def _basis_of(fact: pd.Series) -> Basis:
+    """The comparable set a database fact belongs to."""
+    keys = basis_columns(fact.to_frame().T).iloc[0]
+    return Basis(keys["cmp_kind"], keys["cmp_period"], keys["cmp_level"])
+
+
 def test_approximate_and_lower_bound_figures_are_marked(repo, db_facts):
-    over = db_facts[db_facts["qualifier"] == "over"].iloc[0]
-    rows = queries.latest_rows(_facts(repo, indicators=(over["indicator_code"],)))
+    over = db_facts[(db_facts["qualifier"] == "over") & (db_facts["source_kind"] == "article")].iloc[0]
+    rows = queries.latest_rows(_facts(repo, indicators=(over["indicator_code"],)), basis=_basis_of(over))
     figure = figures.ranked_bar(rows)
     marked = {}
     for trace in figure.data:
         for fact_id, shape, label in zip(trace.customdata, trace.marker.pattern.shape, trace.text, strict=True):
             marked[fact_id] = (shape, label)
     inexact = set(rows.loc[rows["inexact"], "fact_id"])
-    assert inexact, "the indicator has at least one 超/余/多 figure"
+    assert over["fact_id"] in inexact, "the set of the 超/余/多 figure is drawn"
     for fact_id, (shape, _label) in marked.items():
         assert (shape == "/") == (fact_id in inexact)
     over_rows = rows[rows["qualifier"] == "over"]
@@ -70,15 +77,19 @@ def test_approximate_and_lower_bound_figures_are_marked(repo, db_facts):
         assert marked[fact_id][1].startswith("≥ ")
 
 
-def test_trend_uses_open_symbols_for_inexact_points(repo):
-    rows = queries.yearly_rows(_facts(repo, indicators=("new_graduates",), regions=("330411",)))
+def test_a_trend_keeps_annual_figures_and_running_totals_apart(repo, db_facts):
+    facts = _facts(repo, indicators=("new_graduates",), regions=("330411",))
+    annual = queries.comparison(facts, per=queries.SERIES)
+    assert set(annual.shown["period_kind"].astype(str)) == {"year"}, "秀洲: 18,000 in 2023"
+    total = db_facts[(db_facts["region_code"] == "330411") & (db_facts["indicator_code"] == "new_graduates")
+                     & (db_facts["period_kind"] == "cumulative")].iloc[0]
+    assert total["fact_id"] in set(annual.left_out["fact_id"]), "超过7万人 since 2020 is not a 2024 figure"
+    assert "不是年度数" in annual.left_out.set_index("fact_id").at[total["fact_id"], "reason_zh"]
+    rows = queries.yearly_rows(facts, basis=_basis_of(total))
     figure = figures.trend(rows)
-    assert len(figure.data) == 1
     trace = figure.data[0]
-    assert list(trace.x) == sorted(trace.x)
-    for symbol, qualifier in zip(trace.marker.symbol, rows.sort_values("year")["qualifier"], strict=True):
-        assert symbol == figures.SYMBOLS[str(qualifier)]
-    assert any(symbol.endswith("-open") for symbol in trace.marker.symbol), "秀洲: 超过7万人 in 2024"
+    assert list(trace.customdata) == [total["fact_id"]]
+    assert trace.marker.symbol[0] == figures.SYMBOLS["over"] and trace.marker.symbol[0].endswith("-open")
 
 
 def test_every_drawn_point_carries_its_fact_id(repo, db_facts):
@@ -98,8 +109,8 @@ def test_matrix_counts_quotes_per_region_and_indicator(repo, db_facts):
 
 
 def test_choropleth_uses_the_tile_free_map_and_colours_jiaxing(repo, db_facts):
-    on_map, _beside = geo.map_rows(_facts(repo, indicators=("talent_total",)), "city")
-    figure = figures.choropleth(on_map, geo.boundaries("city"))
+    found = queries.comparison(geo.with_boundary(_facts(repo, indicators=("talent_total",)), "city"), level="city")
+    figure = figures.choropleth(found.shown, geo.boundaries("city"))
     assert figure.layout.map.style == "white-bg"
     assert all(isinstance(trace, go.Choroplethmap) for trace in figure.data)
     filled = figure.data[-1]
