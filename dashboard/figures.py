@@ -376,9 +376,15 @@ class Caption:
     notes: tuple[str, ...] = ()
 
 
-CAPTION_CHARS = 70  # wide characters on a caption line before it wraps
+CAPTION_CHARS = 46  # wide characters on a caption line before it wraps (11 px each, a 600 px plot)
 TITLE_SPACE = 62  # pixels the title and subtitle take above the plot
+TITLE_BASELINE = 30  # pixels from the top to the title's first line (Plotly anchors a title by that line)
 LINE_SPACE = 17  # pixels a caption line takes below it
+LEGEND_ROW, LEGEND_PER_ROW = 23, 2  # a horizontal legend above the plot: pixels a row, entries a row
+
+
+def _legend_entries(figure: go.Figure) -> int:
+    return sum(1 for trace in figure.data if trace.showlegend is not False and trace.name)
 
 
 def wrap(text: str, width: int = CAPTION_CHARS) -> list[str]:
@@ -398,16 +404,17 @@ def captioned(figure: go.Figure, caption: Caption) -> go.Figure:
     """The figure with its caption: title and subtitle above the plot, source line and notes below it; the
     figure grows so the plot keeps its size. The source annotation is named `source`."""
     lines = [*wrap(caption.source), *(line for note in caption.notes for line in wrap(note))]
-    margin = figure.layout.margin
-    top, bottom = (margin.t or 0) + TITLE_SPACE, (margin.b or 0) + LINE_SPACE * len(lines) + 10
+    margin = go.layout.Margin(figure.layout.margin)  # a copy: the figure's own changes below
+    legend = LEGEND_ROW * math.ceil(_legend_entries(figure) / LEGEND_PER_ROW) if figure.layout.showlegend else 0
+    top, bottom = (margin.t or 0) + TITLE_SPACE + legend, (margin.b or 0) + LINE_SPACE * len(lines) + 10
+    height = (figure.layout.height or 420) + TITLE_SPACE + legend + LINE_SPACE * len(lines) + 10
+    plot = max(height - top - bottom, 1)
     figure.update_layout(
-        height=(figure.layout.height or 420) + TITLE_SPACE + LINE_SPACE * len(lines) + 10,
-        margin={"t": top, "b": bottom, "l": max(margin.l or 0, 10), "r": max(margin.r or 0, 10)},
+        height=height, margin={"t": top, "b": bottom, "l": max(margin.l or 0, 10), "r": max(margin.r or 0, 10)},
         title={"text": f"<b>{caption.title}</b><br><span style='font-size:13px;color:{MUTED}'>{caption.subtitle}"
-                       "</span>", "x": 0.01, "xanchor": "left", "y": 0.985, "yanchor": "top",
-               "yref": "container", "font": {"size": 17, "color": INK}})
-    figure.add_annotation(
-        name="source", text="<br>".join(lines), xref="paper", yref="paper", x=0, y=0, xanchor="left",
-        yanchor="top", yshift=-(margin.b or 0) + 4, align="left", showarrow=False,
-        font={"size": 11, "color": MUTED})
+                       "</span>", "x": 0.01, "xanchor": "left", "y": 1 - TITLE_BASELINE / height,
+               "yanchor": "bottom", "yref": "container", "font": {"size": 17, "color": INK}})
+    figure.add_annotation(  # placed in plot fractions: below the axis labels, whatever the plot's height
+        name="source", text="<br>".join(lines), xref="paper", yref="paper", x=0, y=-((margin.b or 0) - 4) / plot,
+        xanchor="left", yanchor="top", align="left", showarrow=False, font={"size": 11, "color": MUTED})
     return figure
