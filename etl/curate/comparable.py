@@ -351,6 +351,5 @@ def reason(row: dict, basis: Basis | None, year: int | None = None) -> tuple[str
     if period_class != basis.period_class:
         name_zh, name_en = CLASS_NAMES[basis.period_class]
         return f"{label_zh}，不是{name_zh}", f"{label_en}, not {name_en}"
-    shown_zh, shown_en = (when_label(basis.kind, basis.period) if basis.period and row["cmp_kind"] == basis.kind
-                          else kind_label(basis.kind))
+    shown_zh, shown_en = set_label(basis.kind, basis.period)
     return f"{label_zh}，本图为{shown_zh}", f"{label_en}; the chart shows {shown_en}"
