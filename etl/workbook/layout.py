@@ -195,7 +195,9 @@ def fit_widths(ws: Worksheet, columns: list[Column], frame: pd.DataFrame) -> dic
         else:
             widest = display_width(values)
         header = max(display_width(pd.Series([column.zh])), display_width(pd.Series([column.en])) * 0.8)
-        widths[i] = max(min(max(widest, 6) + 2, column.max_width), math.ceil(header / HEADER_LINES) + 2)
+        longest_word = max(len(word) for word in column.en.split()) * 0.8 if column.en.strip() else 0
+        widths[i] = max(min(max(widest, 6) + 2, column.max_width), math.ceil(header / HEADER_LINES) + 2,
+                        math.ceil(longest_word) + 2)  # the English header breaks between words, never inside
         ws.column_dimensions[get_column_letter(i)].width = widths[i]
     return widths
 
