@@ -13,7 +13,7 @@ import pandas as pd
 from dashboard import fmt
 from dashboard.snapshot import DerivedIndicator, Snapshot, next_run_time
 from dashboard.urlstate import LATEST, RATE, ViewState
-from etl.curate.comparable import Basis, Comparison, pick, reference_month
+from etl.curate.comparable import Basis, Comparison, pick, pick_each, reference_month
 from etl.vocabulary import FAMILIES
 
 
@@ -429,11 +429,6 @@ def matrix_sets(rows: pd.DataFrame, levels: tuple[str, ...]) -> tuple[pd.DataFra
     by_level = rows.groupby("cmp_level", observed=True)["region_code"].nunique()
     by_level = by_level[by_level > 0]
     level = levels[0] if len(levels) == 1 else str(by_level.idxmax())
-    shown, left_out = [], []
-    for _code, part in rows.groupby("indicator_code", observed=True, sort=False):
-        found = pick(part, level=level)
-        shown.append(found.shown)
-        left_out.append(found.left_out[found.left_out["cmp_level"].astype(str) == level])
-    cells = _with_counts(pd.concat(shown), rows, list(REGION_INDICATOR))
-    left = pd.concat(left_out)
-    return cells, Comparison(None, cells, left), level, by_level.drop(level, errors="ignore")
+    found = pick_each(rows, "indicator_code", level)
+    cells = _with_counts(found.shown, rows, list(REGION_INDICATOR))
+    return cells, Comparison(None, cells, found.left_out), level, by_level.drop(level, errors="ignore")

@@ -60,7 +60,7 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
     facts += official_statistics(regions, rng)
     frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
     for column in [c for c in FACT_COLUMNS if facts and c not in facts[0]]:
-        frame[column] = frame[column].fillna("")  # columns later schema versions add (…) are text, '' default
+        frame[column] = frame[column].astype(object).fillna("")  # columns later schemas add are text, "" default
     taxonomy = load_taxonomy()
     if STATISTICS_ID in set(frame["article_id"]):
         articles.append({**articles[0], "article_id": STATISTICS_ID, "file": "statistics/synthetic.csv",

@@ -268,15 +268,40 @@ def candidate_bases(rows: pd.DataFrame, by_period: bool, level: str | None = Non
         usable = usable[usable["cmp_level"] == level]
     if usable.empty:
         return []
-    keys = ["cmp_kind", "cmp_level", *(["cmp_period"] if by_period else [])]
-    sizes = (usable.groupby(keys, observed=True)
-             .agg(n=("region_code", "nunique"), latest=("cmp_period", "max")).reset_index())
-    sizes["_class"] = sizes["cmp_kind"].str.partition(":")[0].map({c: i for i, c in enumerate(CLASS_ORDER)})
-    sizes["_level"] = sizes["cmp_level"].map({lv: i for i, lv in enumerate(LEVELS)}).fillna(len(LEVELS))
-    ordered = sizes.sort_values(["n", "_class", "latest", "_level"], ascending=[False, True, False, True],
-                                kind="stable")
+    ordered = _largest_first(usable, ["cmp_kind", "cmp_level", *(["cmp_period"] if by_period else [])])
     return [Basis(r.cmp_kind, r.cmp_period if by_period else "", r.cmp_level)
             for r in ordered.itertuples(index=False)]
+
+
+def _largest_first(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The groups of `keys` with their number of regions, in the order a view prefers them."""
+    sizes = (rows.groupby(keys, observed=True)
+             .agg(n=("region_code", "nunique"), latest=("cmp_period", "max")).reset_index())
+    if "cmp_period" in keys:
+        sizes["latest"] = sizes["cmp_period"]
+    sizes["_class"] = sizes["cmp_kind"].str.partition(":")[0].map({c: i for i, c in enumerate(CLASS_ORDER)})
+    sizes["_level"] = sizes["cmp_level"].map({lv: i for i, lv in enumerate(LEVELS)}).fillna(len(LEVELS))
+    return sizes.sort_values(["n", "_class", "latest", "_level"], ascending=[False, True, False, True],
+                             kind="stable")
+
+
+def pick_each(rows: pd.DataFrame, by: str, level: str) -> Comparison:
+    """`pick` for each value of `by` at once (the matrix: each indicator its commonest kind at `level`), each
+    region's latest figure of it; the other figures at that level come back with the reason."""
+    rows = with_basis(rows)
+    at_level = rows[rows["cmp_level"].astype(str) == level]
+    usable = at_level[at_level["qualifier"].astype(str) != TARGET]
+    if usable.empty:
+        return Comparison(None, rows.iloc[0:0], explain(at_level, None, None))
+    chosen = _largest_first(usable, [by, "cmp_kind", "cmp_level"]).drop_duplicates(by).set_index(by)["cmp_kind"]
+    kind_of = at_level[by].map(chosen)
+    inside = (at_level["cmp_kind"] == kind_of) & (at_level["qualifier"].astype(str) != TARGET)
+    members = at_level[inside].sort_values("cmp_period", ascending=False, kind="stable")
+    shown = members.drop_duplicates(["region_code", by], keep="first")
+    shown = shown.loc[rows.index.intersection(shown.index)]
+    outside = at_level[~inside]
+    bases = [Basis(str(k), "", level) if isinstance(k, str) else None for k in kind_of[~inside]]
+    return Comparison(None, shown, explain(outside, None, None, bases))
 
 
 def pick(rows: pd.DataFrame, basis: Basis | None = None, year: int | None = None, level: str | None = None,
@@ -289,8 +314,10 @@ def pick(rows: pd.DataFrame, basis: Basis | None = None, year: int | None = None
     the reason they were left out.
     """
     rows = with_basis(rows)
+    # decided on a narrow copy of the columns that decide; the wide rows are taken once for each result
+    keys = rows[list(dict.fromkeys(["region_code", "qualifier", *COLUMNS, *per]))]
     by_period = year is not None or "cmp_year" in per
-    pool = rows[rows["cmp_year"] == year] if year is not None else rows
+    pool = keys[keys["cmp_year"] == year] if year is not None else keys
     chosen = basis if basis is not None and fits(pool, basis).any() else None
     if chosen is None:
         bases = candidate_bases(pool, year is not None, level)
@@ -300,33 +327,35 @@ def pick(rows: pd.DataFrame, basis: Basis | None = None, year: int | None = None
         others = tuple(b for b in candidate_bases(pool, bool(chosen.period), level) if b != chosen)
     if chosen is None:
         return Comparison(None, rows.iloc[0:0], explain(rows, None, year), others)
-    inside = fits(pool, chosen)
-    members = pool[inside]
+    members = pool[fits(pool, chosen)]
     if not chosen.period and not by_period:  # each region's latest of this kind
         members = members.sort_values("cmp_period", ascending=False, kind="stable")
-    shown = members.drop_duplicates(list(per), keep="first")
-    shown = shown.loc[rows.index.intersection(shown.index)]  # back in the given (best-first) order
-    outside = rows.drop(index=members.index)
-    regions_shown = outside["region_code"].isin(set(shown["region_code"]))
-    outside = pd.concat([outside[~regions_shown], outside[regions_shown]])
-    return Comparison(chosen, shown, explain(outside, chosen, year), others)
+    shown = set(members.drop_duplicates(list(per), keep="first").index)
+    outside = keys.drop(index=members.index)
+    regions_shown = set(keys.loc[list(shown), "region_code"])
+    away = outside["region_code"].isin(regions_shown).to_numpy()
+    order = [*outside.index[~away], *outside.index[away]]  # regions not drawn at all first
+    return Comparison(chosen, rows.loc[[i for i in rows.index if i in shown]], explain(rows.loc[order], chosen, year),
+                      others)
 
 
 REASON_KEYS = ["period_kind", "period_start", "period_end", "qualifier", "cmp_year", "cmp_level", "cmp_kind",
                "region_name"]
 
 
-def explain(rows: pd.DataFrame, basis: Basis | None, year: int | None) -> pd.DataFrame:
-    """The rows with why each is not in `basis` (reason_zh, reason_en), worded once per distinct case."""
+def explain(rows: pd.DataFrame, basis: Basis | None, year: int | None,
+            bases: list[Basis | None] | None = None) -> pd.DataFrame:
+    """The rows with why each is not in `basis` (or, row by row, in `bases`) as reason_zh and reason_en,
+    worded once per distinct case."""
     if rows.empty:
         return rows.assign(reason_zh=pd.Series(dtype=str), reason_en=pd.Series(dtype=str))
     columns = [rows[c].astype(object).where(rows[c].notna(), None).tolist() if c in rows.columns
                else [None] * len(rows) for c in REASON_KEYS]
-    keys = list(zip(*columns, strict=True))
+    keys = list(zip(*columns, bases if bases is not None else [basis] * len(rows), strict=True))
     worded: dict[tuple, tuple[str, str]] = {}
     for key in keys:
         if key not in worded:
-            worded[key] = reason(dict(zip(REASON_KEYS, key, strict=True)), basis, year)
+            worded[key] = reason(dict(zip(REASON_KEYS, key, strict=False)), key[-1], year)
     return rows.assign(reason_zh=[worded[k][0] for k in keys], reason_en=[worded[k][1] for k in keys])
 
 
