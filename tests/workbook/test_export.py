@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import sqlite3
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -343,23 +342,6 @@ def test_a_summary_cell_holds_one_comparable_set_and_prefers_a_checked_figure():
 ])
 def test_periods_read_as_an_official_writes_them(kind, start, end, label):
     assert period_label(kind, start, end) == label
-
-
-@pytest.mark.slow
-def test_workbook_renders_to_pdf(seed_workbook, tmp_path):
-    if shutil.which("libreoffice") is None or shutil.which("pdftoppm") is None:
-        pytest.skip("libreoffice or pdftoppm is not installed (apt-get install libreoffice-calc poppler-utils)")
-    script = PROJECT_ROOT / "scripts" / "render_workbook.sh"
-    result = subprocess.run([str(script), str(seed_workbook), str(tmp_path), "2"], capture_output=True,
-                            text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "talent.pdf").stat().st_size > 10_000
-    assert sorted(p.name for p in tmp_path.glob("page-*.png")) == ["page-01.png", "page-02.png"]
-    if shutil.which("pdftotext"):  # the printed per-capita page shows the formula's result, the check page its verdict
-        text = subprocess.run(["pdftotext", str(tmp_path / "talent.pdf"), "-"], capture_output=True, text=True,
-                              timeout=60).stdout
-        assert "人均指标：每万常住人口" in text and "2,311.43" in text
-        assert "核对：报道数字与官方统计" in text and "-1.5%" in text
 
 
 def test_write_workbook_replaces_an_existing_file(seed_db_url, tmp_path):

@@ -3,8 +3,9 @@ pdfplumber. No text is printed under 9 pt, and the printed pages carry no Englis
 Latin letters is part of a cell that also has Chinese (a bilingual source title, a name beside its Chinese),
 the English header beneath its Chinese one, or a code, number or address.
 
-Needs LibreOffice (`libreoffice-calc`, and `fonts-crosextra-carlito` so Calibri's column widths are Excel's);
-`.ci/run` installs both. Without it the tests skip saying why, except under CI=true, where they fail.
+Needs LibreOffice (`libreoffice-calc`, and `fonts-crosextra-carlito` so Calibri's column widths are Excel's)
+and `pdftoppm` (`poppler-utils`); `.ci/run` installs them. Without them the tests skip saying why, except
+under CI=true, where they fail.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from etl.paths import PROJECT_ROOT
 from etl.workbook.export import export_to_file
 from etl.workbook.styles import SMALLEST_SIZE
 
@@ -30,26 +32,28 @@ CODE = re.compile(r"^[\w./:%?=&~#+\-]+$")  # an address, file name, code or numb
 CELL_GAP = 6.0  # points between two words that sit in different cells
 
 
-def soffice() -> str:
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        message = "LibreOffice is not installed (apt-get install libreoffice-calc fonts-crosextra-carlito)"
+def require_tools() -> None:
+    missing = [tool for tool in ("libreoffice", "pdftoppm") if shutil.which(tool) is None]
+    if missing:
+        message = (f"{', '.join(missing)} not installed "
+                   "(apt-get install libreoffice-calc poppler-utils fonts-crosextra-carlito)")
         if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
             pytest.fail(f"{message}; CI=true: the print test must run, not skip", pytrace=False)
         pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="session")
 def printed(seed_db_url, tmp_path_factory) -> tuple[Path, Path]:
-    """The seed workbook and its PDF, converted once for the session."""
-    pdfplumber = pytest.importorskip("pdfplumber")
-    assert pdfplumber
+    """The seed workbook and its PDF, rendered once for the session by scripts/render_workbook.sh (which
+    also draws the first pages as PNG for a human to look at)."""
+    pytest.importorskip("pdfplumber")
+    require_tools()
     folder = tmp_path_factory.mktemp("print")
     book = export_to_file(seed_db_url, folder / "talent.xlsx")
-    profile = folder / "lo-profile"  # a private profile: no clash with another LibreOffice on the machine
-    subprocess.run([soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(folder), str(book)], check=True, capture_output=True, timeout=300)
+    done = subprocess.run([str(PROJECT_ROOT / "scripts" / "render_workbook.sh"), str(book), str(folder), "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in folder.glob("page-*.png")) == ["page-01.png", "page-02.png"]
     return book, folder / "talent.pdf"
 
 
@@ -138,3 +142,9 @@ def test_the_english_only_notes_of_the_data_stay_off_the_printed_pages(printed, 
         assert english not in text
     for chinese in ("清单所列日期（据内容估计）", "本地人才资源总数", "来源未注明"):
         assert chinese in text
+
+
+def test_the_printed_pages_show_the_formulas_results_and_the_checks_verdict(printed):
+    text = "\n".join(line for _page, line, _words in pdf_lines(printed[1]))
+    assert "人均指标：每万常住人口" in text and "2,311.43" in text
+    assert "核对：报道数字与统计数字" in text and "-1.5%" in text
