@@ -1,7 +1,7 @@
 """Figure builders: plain functions from a DataFrame of facts to a `go.Figure`, so tests call them directly.
 
-Each input row is one figure to draw (see `queries.latest_rows`, `queries.yearly_rows`,
-`queries.matrix_cells`) and carries its `fact_id` in `customdata`, so a click on any bar, point or map cell
+Each input row is one figure to draw, all of one comparable set (see `queries.comparison` and
+`queries.matrix_sets`), and carries its `fact_id` in `customdata`, so a click on any bar, point or map cell
 opens the quote behind it.
 Approximate figures and bounds (超/近/约/最高/目标) are drawn differently from exact ones everywhere, and
 values of different units are never put on one axis: `UnitMismatch` is raised instead.

@@ -98,34 +98,12 @@ def comparison(facts: pd.DataFrame, period: str = LATEST, basis: Basis | None = 
     return found
 
 
-def latest_rows(facts: pd.DataFrame, period: str = LATEST, basis: Basis | None = None) -> pd.DataFrame:
-    """One figure per region and indicator, all of one comparable set (see `comparison`)."""
-    return comparison(facts, period, basis).shown
-
-
-def yearly_rows(facts: pd.DataFrame, basis: Basis | None = None) -> pd.DataFrame:
-    """One figure per region, indicator and year, all of one kind and level, for the region × year view."""
-    return comparison(facts, basis=basis, per=SERIES).shown.sort_values("year", kind="stable")
-
-
-def matrix_cells(facts: pd.DataFrame) -> pd.DataFrame:
-    """Per region and indicator: how many figures are quoted, and the latest of them."""
-    return _first_per(facts, ["region_code", "indicator_code"])
-
-
 def _with_counts(rows: pd.DataFrame, facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """`rows` with the number of figures their group has among `facts` as `n_quotes`."""
     if rows.empty:
         return rows.assign(n_quotes=pd.Series(dtype=int))
     counts = facts.groupby(keys, observed=True).size().rename("n_quotes")
     return rows.merge(counts, left_on=keys, right_index=True, how="left").reset_index(drop=True)
-
-
-def _first_per(facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The first row of each group (facts are pre-sorted best-first) with the group's size as `n_quotes`."""
-    if facts.empty:
-        return facts.assign(n_quotes=pd.Series(dtype=int))
-    return _with_counts(facts.drop_duplicates(keys, keep="first"), facts, keys)
 
 
 @dataclass(frozen=True)

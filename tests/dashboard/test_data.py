@@ -49,7 +49,7 @@ def test_snapshot_joins_article_title_and_date(repo, seed_db_url):
 
 def test_latest_rows_give_the_database_value_for_jiaxing_talent_total(repo, db_facts):
     snap, facts = repository.facts_for(repo, ViewState(indicators=("talent_total",)))
-    rows = queries.latest_rows(facts).set_index("region_code")
+    rows = queries.comparison(facts).shown.set_index("region_code")
     expected = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")]
     assert not expected.empty, "the seed articles quote 嘉兴's talent total (129.07万)"
     latest = expected[expected["year"] == expected["year"].max()]
@@ -67,8 +67,8 @@ def test_latest_rows_prefer_the_newest_year_then_checked_then_exact_figures():
     })
     order = facts.assign(_r=facts["needs_review"].astype(int), _e=facts["inexact"].astype(int)).sort_values(
         ["year", "_r", "_e"], ascending=[False, True, True]).drop(columns=["_r", "_e"])
-    assert queries.latest_rows(order)["fact_id"].tolist() == ["c"]
-    assert queries.latest_rows(order, "2023")["fact_id"].tolist() == ["d"]
+    assert queries.comparison(order).shown["fact_id"].tolist() == ["c"]
+    assert queries.comparison(order, "2023").shown["fact_id"].tolist() == ["d"]
 
 
 def test_filter_options_offer_only_regions_and_years_that_have_the_indicator(repo, db_facts):
