@@ -92,7 +92,7 @@ def derive(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     rows = []
     for spec in specs:
         indicator = taxonomy.indicators[spec.code]
-        denominator_name = taxonomy.indicators[spec.denominator]
+        denominator = taxonomy.indicators[spec.denominator]
         numerators = articles[articles["indicator_code"] == spec.numerator]
         denominators = _denominators(official[official["indicator_code"] == spec.denominator])
         for num in _records(numerators, NUMERATOR_COLUMNS):
@@ -103,7 +103,7 @@ def derive(facts: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
                 continue
             den, proxy = _denominator(denominators, num["region_code"], row["year"])
             row["proxy_year"] = proxy
-            row.update(_no_denominator(num, row["year"], denominator_name) if den is None
+            row.update(_no_denominator(num, row["year"], denominator) if den is None
                        else _rate(num, den, spec.scale, proxy, row["year"]))
             rows.append(row)
     return pd.DataFrame(rows, columns=DERIVED_COLUMNS)

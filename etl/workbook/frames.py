@@ -29,8 +29,8 @@ CELL_KEYS = ["indicator_code", "cmp_kind", "cmp_level", "region_code", "cmp_peri
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 WIDE_UNITS = 1.9  # column-width units a Chinese character of 10.5 pt takes
 # Units whose large values an official reads in 万 or 亿, as the articles write them (the exact value stays
-# in 明细): divisor and the unit's name at that scale.
-SCALED_UNITS = {"person": "人", "person_time": "人次", "yuan": "元", "count": "个"}
+# in 明细), and the two scales.
+SCALED_UNITS = frozenset({"person", "person_time", "yuan", "count"})
 SCALES = (("亿", 1e8), ("万", 1e4))
 # Per-capita values (derived_facts): what each status means to a reader, and the factor of each rate unit when
 # the taxonomy does not name it (a table written by an older taxonomy).
@@ -180,8 +180,8 @@ def line_counts(values: pd.Series, width: float) -> np.ndarray:
     """Lines a wrapped text needs in a column `width` units wide.
 
     Measured on LibreOffice (Carlito for Calibri, Noto Sans CJK) and Excel renderings: a Chinese character
-    takes about 1.9 width units, a Latin one about 1, and a line break always starts a new line. Counted once per distinct text and looked up
-    with a dict, which hashes long strings faster than pandas' factorize.
+    takes about 1.9 width units, a Latin one about 1, and a line break always starts a new line. Counted
+    once per distinct text and looked up with a dict, which hashes long strings faster than pandas' factorize.
     """
     if values.empty:
         return np.ones(0)
