@@ -16,10 +16,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard import figures, fmt, geo, panels, queries, repository, snapshot, tables
+from dashboard import comparisons, figures, fmt, geo, panels, queries, repository, snapshot, tables
 from dashboard.layout import option_label, provenance_hint
 from dashboard.panels import PICK
 from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState, from_query, to_query
+from etl.curate.comparable import Basis
 
 CONTROLS = [
     ("f-family", "value"), ("f-indicator", "value"), ("f-region", "value"), ("f-sub", "value"),
@@ -28,6 +29,7 @@ CONTROLS = [
     ("t-search", "value"), ("t-source", "value"), ("lang", "value"), ("selected-fact", "data"),
 ]
 TREND_DEFAULT_REGIONS = 8
+NEW_SET = ("f-family", "f-indicator", "v-period", "v-map-level")  # controls after which a chart picks its set anew
 TOOLBAR = ("norm", "period", "trend", "map")
 TOOLBAR_FOR = {"compare": {"norm", "period"}, "trend": {"norm", "trend"}, "matrix": {"norm"},
                "map": {"norm", "period", "map"}, "check": set(), "status": set()}
@@ -104,6 +106,8 @@ def sync_state(trigger: str | None, search: str | None, controls: list, previous
     """URL or controls → normalized state → controls, options, URL and stores (see `register` for order)."""
     snap = repo().snapshot()
     state = from_query(search) if trigger in (None, "url") else state_from_controls(controls, slider_range)
+    if trigger not in (None, "url", *NEW_SET) and previous_view:  # the comparable set is not a control
+        state = state.replace(cmp=str(previous_view.get("cmp") or ""))
     options = queries.filter_options(snap, state)
     state = options.state
     basis = norm_basis(snap, state)
@@ -164,39 +168,56 @@ def open_view(view: dict, tab: str) -> View | None:
 
 
 class ViewRows:
-    """What a chart draws for the chosen indicators: their figures, or (per capita / per GDP) the rates
-    computed from them, with the rates that cannot be computed set apart to be listed, never drawn as 0."""
+    """What a chart draws for the chosen indicators: one comparable set of their figures (or, per capita /
+    per GDP, of the rates computed from them), the figures it leaves out with the reason, and the rates that
+    cannot be computed, set apart to be listed, never drawn as 0."""
 
     def __init__(self, snap: snapshot.Snapshot, facts: pd.DataFrame, state: ViewState, indicators: tuple[str, ...],
-                 shape) -> None:
+                 choose) -> None:
         self.rate = queries.wants_rate(state)
         self.notes: list = []
         if not self.rate:
             chosen = facts[facts["indicator_code"].isin(indicators)] if indicators else facts.iloc[0:0]
-            self.rows, self.cannot, self.codes = shape(chosen), chosen.iloc[0:0], indicators
-            return
-        basis = queries.rate_basis(snap, indicators)
-        derived = repository.rate_rows(repo(), snap, state, indicators)
-        shaped = shape(derived) if not derived.empty else derived
-        computable = shaped["computable"].astype(bool) if not shaped.empty else pd.Series(dtype=bool)
-        self.rows, self.cannot = shaped[computable], shaped[~computable]
-        self.codes = tuple(d.code for d in basis.derived)
-        if basis.missing:
-            names = "、".join(str(snap.indicators.at[c, "name_zh"]) if c in snap.indicators.index else c
-                             for c in basis.missing)
-            self.notes.append(panels.hint(f"{names}没有人均或单位GDP口径，未显示。",
-                                          "Indicators without a per-capita form are not shown."))
+            self.found = choose(chosen)
+            self.cannot, self.codes = chosen.iloc[0:0], indicators
+        else:
+            basis = queries.rate_basis(snap, indicators)
+            derived = repository.rate_rows(repo(), snap, state, indicators)
+            computable = derived["computable"].astype(bool) if not derived.empty else pd.Series(dtype=bool)
+            self.found = choose(derived[computable])
+            self.cannot = derived[~computable].drop_duplicates(["numerator_fact_id"])
+            self.codes = tuple(d.code for d in basis.derived)
+            if basis.missing:
+                names = "、".join(str(snap.indicators.at[c, "name_zh"]) if c in snap.indicators.index else c
+                                 for c in basis.missing)
+                self.notes.append(panels.hint(f"{names}没有人均或单位GDP口径，未显示。",
+                                              "Indicators without a per-capita form are not shown."))
+        self.rows = self.found.shown
 
-    def subtitle(self, zh: str, en: str) -> tuple[str, str]:
-        if not self.rate:
-            return zh, en
-        return f"{zh} · 分母为官方统计", f"{en} · official denominators"
+    def rate_words(self) -> tuple[str, str] | None:
+        return ("分母为统计数字", "statistics as denominators") if self.rate else None
 
-    def figure(self, draw) -> go.Figure:
-        """`draw(rows)`, or a message when every rate lacks its denominator; raises figures.UnitMismatch."""
+    def figure(self, draw, snap: snapshot.Snapshot, state: ViewState) -> go.Figure:
+        """`draw(rows)` with its caption, or a message when every rate lacks its denominator; raises
+        figures.UnitMismatch."""
         if self.rows.empty and len(self.cannot):
             return figures.message_figure("没有可计算的数值，见下方 Nothing to compute: see below", height=200)
-        return draw(self.rows)
+        if self.rows.empty:
+            return figures.message_figure("没有符合条件的数据 No figures match these filters")
+        caption = comparisons.caption(snap, self.codes, self.found, state, self.rate_words())
+        return figures.captioned(draw(self.rows), caption)
+
+    def lists(self, snap: snapshot.Snapshot, state: ViewState) -> list:
+        """Under the chart: what it leaves out and why, the chosen regions without a figure, the rates that
+        cannot be computed."""
+        missing = comparisons.missing_regions(snap, state, self.found)
+        return [*comparisons.left_out_list(self.found, state, missing), *panels.cannot_list(self.cannot)]
+
+    def heading(self, snap: snapshot.Snapshot, state: ViewState, series: bool = False) -> list:
+        """Above the chart: the sets on offer, why the view is empty, the regions' differing years."""
+        years = self.found.years_note()
+        return panels.notes(comparisons.set_chips(self.found, state, series), comparisons.empty_note(snap, state),
+                            panels.hint(*years) if years else None, panels.auto_note(state), *self.notes)
 
 
 def refusal(error: figures.UnitMismatch) -> tuple:
@@ -205,28 +226,25 @@ def refusal(error: figures.UnitMismatch) -> tuple:
 
 
 def render_compare(view: dict) -> tuple:
-    """Ranked bar chart: regions by the chosen indicator (or its rate), latest (or chosen) year."""
+    """Ranked bar chart: one comparable set of regions by the chosen indicator (or its rate)."""
     opened = open_view(view, "compare")
     if opened is None:
         return no_update, no_update, no_update
     state = opened.state
     shown = ViewRows(opened.snap, opened.facts, state, opened.indicators,
-                     lambda rows: queries.latest_rows(rows, state.period))
+                     lambda rows: queries.comparison(rows, state.period, Basis.parse(state.cmp)))
     try:
-        figure = shown.figure(figures.ranked_bar)
+        figure = shown.figure(figures.ranked_bar, opened.snap, state)
     except figures.UnitMismatch as error:
         return refusal(error)
-    period = ("各地区最新数值", "latest figure per region") if state.period == LATEST else (
-        f"{state.period}年", f"year {state.period}")
     n_regions = shown.rows["region_code"].nunique() if not shown.rows.empty else 0
     more = panels.hint(f"共 {n_regions} 个地区，显示数值最大的 {figures.MAX_BARS} 个。",
                        f"{n_regions} regions; the top {figures.MAX_BARS} are shown.") if n_regions > figures.MAX_BARS else None
-    return figure, panels.notes(panels.view_title(opened.snap, shown.codes, shown.subtitle(*period)),
-                                panels.auto_note(state), *shown.notes, more), panels.cannot_list(shown.cannot)
+    return figure, [*shown.heading(opened.snap, state), *panels.notes(more)], shown.lists(opened.snap, state)
 
 
 def render_trend(view: dict) -> tuple:
-    """Region × year for the chosen regions (or the most-quoted ones)."""
+    """Region × year for the chosen regions (or the most-quoted ones), one kind of figure and one level."""
     opened = open_view(view, "trend")
     if opened is None:
         return no_update, no_update, no_update
@@ -240,34 +258,37 @@ def render_trend(view: dict) -> tuple:
         state = state.replace(regions=tuple(str(c) for c in top))  # the rates follow the same regions
         hint = panels.hint(f"未选择地区，显示数据最多的 {len(top)} 个地区。",
                            f"No region chosen: the {len(top)} most-quoted are shown.")
-    shown = ViewRows(opened.snap, facts, state, indicators, queries.yearly_rows)
+    shown = ViewRows(opened.snap, facts, state, indicators,
+                     lambda rows: queries.comparison(rows, basis=Basis.parse(state.cmp), per=queries.SERIES))
     try:
-        figure = shown.figure(lambda rows: figures.trend(rows, state.trend_kind))
+        figure = shown.figure(lambda rows: figures.trend(rows.sort_values("year", kind="stable"), state.trend_kind),
+                              opened.snap, state.replace(period=LATEST))
     except figures.UnitMismatch as error:
         return refusal(error)
-    return figure, panels.notes(panels.view_title(opened.snap, shown.codes, shown.subtitle("逐年", "year by year")),
-                                panels.auto_note(state), *shown.notes, hint), panels.cannot_list(shown.cannot)
+    return figure, [*shown.heading(opened.snap, opened.state, series=True), *panels.notes(hint)], \
+        shown.lists(opened.snap, opened.state)
 
 
 def render_matrix(view: dict) -> tuple:
-    """Region × indicator: who reports what (per capita: the rates, '无法计算' where there is no denominator)."""
+    """Region × indicator: who reports what. The regions are of one level and each column shows one kind of
+    figure (the commonest); per capita: the rates, '无法计算' where there is none."""
     opened = open_view(view, "matrix")
     if opened is None:
         return no_update, no_update
-    rate = queries.wants_rate(opened.state)
-    if rate:
-        derived = repository.rate_rows(repo(), opened.snap, opened.state, opened.indicators)
-        cells = queries.matrix_cells(derived) if not derived.empty else derived
-        if not cells.empty:  # cells are narrow: the heading names the basis, the cells carry the numbers
-            basis = {u: fmt.RATE_SHORT.get(u, u) for u in cells["unit"].unique()}
-            cells = cells.assign(
-                display=[d if not c else d.replace(fmt.unit_suffix(str(u)), "") for d, c, u in
-                         zip(cells["display"], cells["computable"], cells["unit"], strict=True)],
-                indicator_name_zh=[f"{n}·{basis[u]}" for n, u in
-                                   zip(cells["numerator_name_zh"], cells["unit"], strict=True)])
-    else:
-        cells = queries.matrix_cells(opened.facts)
-    return figures.matrix(cells), [panels.matrix_heading(rate)]
+    state = opened.state
+    rate = queries.wants_rate(state)
+    rows = repository.rate_rows(repo(), opened.snap, state, opened.indicators) if rate else opened.facts
+    cells, found, level, others = queries.matrix_sets(rows, state.levels)
+    if rate and not cells.empty:  # cells are narrow: the heading names the basis, the cells carry the numbers
+        basis = {u: fmt.RATE_SHORT.get(u, u) for u in cells["unit"].unique()}
+        cells = cells.assign(
+            display=[d if not c else d.replace(fmt.unit_suffix(str(u)), "") for d, c, u in
+                     zip(cells["display"], cells["computable"], cells["unit"], strict=True)],
+            indicator_name_zh=[f"{n}·{basis[u]}" for n, u in
+                               zip(cells["numerator_name_zh"], cells["unit"], strict=True)])
+    heading = [panels.matrix_heading(rate), *panels.notes(comparisons.level_links(state, level, others),
+                                                          comparisons.empty_note(opened.snap, state))]
+    return figures.matrix(cells), [*heading, *comparisons.left_out_list(found, state)]
 
 
 def render_map(view: dict) -> tuple:
@@ -276,21 +297,25 @@ def render_map(view: dict) -> tuple:
     if opened is None:
         return no_update, no_update, no_update, no_update
     state, indicators = opened.state, opened.indicators[:1]
-    shown = ViewRows(opened.snap, opened.facts, state, indicators, lambda rows: queries.latest_rows(rows, state.period))
-    on_map, beside = geo.map_rows(shown.rows, state.map_level, state.period)
-    figure = figures.choropleth(on_map, geo.boundaries(state.map_level), geo.boundary_url(state.map_level),
+    basis = Basis.parse(state.cmp)
+    basis = basis if basis is not None and basis.level == state.map_level else None
+    beside = geo.beside_rows(opened.facts[opened.facts["indicator_code"].isin(indicators)] if indicators
+                             else opened.facts.iloc[0:0])
+    shown = ViewRows(opened.snap, opened.facts, state, indicators,
+                     lambda rows: queries.comparison(geo.with_boundary(rows, state.map_level), state.period, basis,
+                                                     level=state.map_level))
+    figure = figures.choropleth(shown.rows, geo.boundaries(state.map_level), geo.boundary_url(state.map_level),
                                 centres=geo.centres(state.map_level) if shown.rate else None)
-    level = ("地级市", "cities") if state.map_level == "city" else ("县(市、区)", "counties")
-    notes = [panels.view_title(opened.snap, shown.codes, shown.subtitle(*level)), panels.auto_note(state),
-             *shown.notes]
+    if not shown.rows.empty:
+        figure = figures.captioned(figure, comparisons.caption(opened.snap, shown.codes, shown.found, state,
+                                                               shown.rate_words()))
+    notes = shown.heading(opened.snap, state)
     if len(state.indicators) > 1:
         notes.append(panels.hint("地图一次显示一个指标（第一个所选指标）。", "The map shows one indicator: the first chosen."))
-    facts = opened.facts
-    chosen = facts[facts["indicator_code"].isin(indicators)] if indicators else facts.iloc[0:0]
-    other_level = chosen[chosen["region_level"] == ("county" if state.map_level == "city" else "city")]
-    if on_map.empty and not other_level.empty:
-        notes.append(panels.hint("本层级没有数据，试试切换地图层级。", "No figures at this level: try the other map level."))
-    return figure, panels.notes(*notes), panels.beside_list(beside), panels.cannot_list(shown.cannot)
+    if shown.rows.empty and len(shown.found.left_out):
+        notes.append(panels.hint("本层级没有可比较的数字，试试切换地图层级。",
+                                 "No comparable figures at this level: try the other map level."))
+    return figure, notes, panels.beside_list(beside), shown.lists(opened.snap, state)
 
 
 def render_summary(view: dict) -> list:

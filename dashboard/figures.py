@@ -1,7 +1,7 @@
 """Figure builders: plain functions from a DataFrame of facts to a `go.Figure`, so tests call them directly.
 
-Each input row is one figure to draw (see `queries.latest_rows`, `queries.yearly_rows`,
-`queries.matrix_cells`) and carries its `fact_id` in `customdata`, so a click on any bar, point or map cell
+Each input row is one figure to draw, all of one comparable set (see `queries.comparison` and
+`queries.matrix_sets`), and carries its `fact_id` in `customdata`, so a click on any bar, point or map cell
 opens the quote behind it.
 Approximate figures and bounds (超/近/约/最高/目标) are drawn differently from exact ones everywhere, and
 values of different units are never put on one axis: `UnitMismatch` is raised instead.
@@ -10,12 +10,13 @@ values of different units are never put on one axis: `UnitMismatch` is raised in
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import fmt
-from etl.vocabulary import STATISTICS
+from etl.vocabulary import PRESS, SOURCE_TIER_LABELS, STATISTICS
 
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 INK = "#1d2733"
@@ -36,6 +37,9 @@ BAR_HEIGHT = 30
 ZHEJIANG_CENTER = {"lat": 29.2, "lon": 120.4}
 MAP_ZOOM = 6.15
 STAT_COLOR = "#2e7d4f"  # official statistics, wherever they are drawn
+# Statistics of each source tier get their own colour (a press report takes its indicator's colour); only
+# `official` is the green of 官方统计.
+TIER_COLORS = {"official": STAT_COLOR, "official_repost": "#6fa886", "secondary": "#8c96a3", "unverified": "#b9c1ca"}
 PROXY_RING = "#b7791f"
 SYMBOLS = {"exact": "circle", "over": "triangle-up-open", "under": "triangle-down-open", "approx": "circle-open",
            "target": "diamond-open", "range": "square-open"}
@@ -102,10 +106,17 @@ def _clip(text: str, n: int = 28) -> str:
 
 
 def is_statistics(rows: pd.DataFrame) -> list[bool]:
-    """Which rows are official statistics (derived rows and older databases have no such column)."""
+    """Which rows come from statistics tables (derived rows and older databases have no such column)."""
     if "source_kind" not in rows.columns:
         return [False] * len(rows)
     return [str(k) == STATISTICS for k in rows["source_kind"]]
+
+
+def tiers(rows: pd.DataFrame) -> list[str]:
+    """Each row's source tier (a press report where the column is missing)."""
+    if "source_tier" not in rows.columns:
+        return [PRESS] * len(rows)
+    return [str(t) for t in rows["source_tier"]]
 
 
 def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
@@ -113,18 +124,16 @@ def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
     the article, the official source, or (for a rate) the computation and its denominator's year."""
     out = []
     derived = "formula" in rows.columns
-    for row, official in zip(rows.itertuples(index=False), is_statistics(rows), strict=True):
+    for row, tier in zip(rows.itertuples(index=False), tiers(rows), strict=True):
         review = "<br>⚑ 待复核 needs review" if row.needs_review else ""
         quotes = f"<br>{row.n_quotes} 条引文 quotes" if getattr(row, "n_quotes", 1) > 1 else ""
         if derived:
             source = f"<br>计算 computed: {row.formula}<br>分子出处 numerator: {_clip(str(row.title))}"
-        elif official:
-            source = f"<br>{fmt.STAT_MARK} 官方统计 official statistics: {_clip(str(row.title))}"
         else:
-            source = f"<br>报道 article: {_clip(str(row.title))}"
+            source = f"<br>{fmt.tier_mark(tier)} {fmt.tier_text(tier)}: {_clip(str(row.title))}".replace("<br> ", "<br>")
         out.append(
             f"<b>{row.region_name}</b> {row.region_name_en}<br>{row.indicator_name_zh} {row.indicator_name_en}"
-            f"<br><b>{row.exact}</b>　{row.year}年<br>原文 text: {row.number_text}"
+            f"<br><b>{row.exact}</b>　{row.period}<br>原文 text: {row.number_text}"
             f"<br>{fmt.qualifier_text(str(row.qualifier))}{review}{quotes}{source}{extra}"
             "<br><i>点击查看出处 click for the quote</i>")
     return out
@@ -147,19 +156,19 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
     keep = list(dict.fromkeys(ranked["region_code"].astype(str)))[:max_bars]
     ranked = ranked[ranked["region_code"].astype(str).isin(keep)]
     with_year = ranked["year"].nunique() > 1 and len(indicators) == 1
-    official = pd.Series(is_statistics(ranked), index=ranked.index)
+    tier = pd.Series(tiers(ranked), index=ranked.index)
     figure = go.Figure(layout=base_layout(max(200, BAR_HEIGHT * len(ranked) + 90)))
     for i, code in enumerate(indicators):
         of_indicator = ranked["indicator_code"].astype(str) == code
-        for from_statistics in (False, True):  # official figures get their own colour and legend entry
-            part = ranked[of_indicator & (official == from_statistics)]
+        for source in (PRESS, *TIER_COLORS):  # each source tier gets its own colour and legend entry
+            part = ranked[of_indicator & (tier == source)]
             if part.empty:
                 continue
-            color = STAT_COLOR if from_statistics else PALETTE[i % len(PALETTE)]
+            color = TIER_COLORS.get(source, PALETTE[i % len(PALETTE)])
             labels = _region_label(part, with_year) if len(indicators) == 1 else list(part["region_name"].astype(str))
-            name = str(part["indicator_name_zh"].iloc[0]) if len(indicators) > 1 else "报道 article"
-            if from_statistics:
-                name = f"{name} · 官方统计" if len(indicators) > 1 else "官方统计 official statistics"
+            name = fmt.tier_text(source)
+            if len(indicators) > 1:
+                name = f"{part['indicator_name_zh'].iloc[0]} · {SOURCE_TIER_LABELS[source][0]}"
             figure.add_bar(
                 x=part["value"], y=labels, orientation="h", name=name, offsetgroup=code,
                 customdata=part["fact_id"], hovertext=_hover(part), hoverinfo="text",
@@ -178,7 +187,7 @@ def ranked_bar(rows: pd.DataFrame, max_bars: int = MAX_BARS) -> go.Figure:
     figure.update_yaxes(categoryorder="array", categoryarray=order[::-1], automargin=True, ticks="",
                         tickfont={"size": 13})
     figure.update_layout(barmode="group", bargap=0.28 if len(ranked) > 3 else 0.5,
-                         showlegend=len(indicators) > 1 or bool(official.any()))
+                         showlegend=len(indicators) > 1 or bool((tier != PRESS).any()))
     return figure
 
 
@@ -237,8 +246,8 @@ def matrix(cells: pd.DataFrame, max_rows: int = MAX_MATRIX_ROWS, max_cols: int =
             if (region, indicator) in grid.index:
                 row = grid.loc[(region, indicator)]
                 z_row.append(int(row["n_quotes"]))
-                official = str(row.get("source_kind", "")) == STATISTICS
-                t_row.append(str(row["display"]) + (f" {fmt.STAT_MARK}" if official else ""))
+                mark = fmt.tier_mark(str(row.get("source_tier", PRESS)))
+                t_row.append(str(row["display"]) + (f" {mark}" if mark else ""))
                 h_row.append(f"<b>{row['region_name']}</b> · {row['indicator_name_zh']}<br>{row['exact']}　{row['year']}年"
                              f"<br>{int(row['n_quotes'])} 条引文 quotes<br><i>点击查看出处 click for the quote</i>")
                 i_row.append(row["fact_id"])
@@ -322,10 +331,10 @@ def _value_trace(shown: pd.DataFrame, geojson: dict | str) -> go.Choroplethmap:
         featureidkey="properties.adcode", colorscale=SEQUENTIAL, zmin=0, zmax=top or 1,
         customdata=shown["fact_id"],
         hovertext=_hover(shown), hoverinfo="text", name=str(shown["indicator_name_zh"].iloc[0]),
-        marker={"line": {"color": [STAT_COLOR if o else INK if x else "white"
-                                   for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)],
-                         "width": [2.4 if x or o else 0.8
-                                   for x, o in zip(shown["inexact"], is_statistics(shown), strict=True)]}},
+        marker={"line": {"color": [TIER_COLORS.get(t, INK if x else "white")
+                                   for x, t in zip(shown["inexact"], tiers(shown), strict=True)],
+                         "width": [2.4 if x or t in TIER_COLORS else 0.8
+                                   for x, t in zip(shown["inexact"], tiers(shown), strict=True)]}},
         colorbar={"title": {"text": fmt.unit_label(unit), "font": {"size": 11}, "side": "top"},
                   "orientation": "h", "thickness": 10, "len": 0.45, "x": 0.02, "xanchor": "left",
                   "y": 0.03, "yanchor": "bottom", "tickvals": tickvals, "ticktext": ticktext,
@@ -351,3 +360,61 @@ def _short(label: str) -> str:
 
 def _code(feature: dict) -> str:
     return str(feature.get("properties", {}).get("adcode") or feature.get("id") or "")
+
+
+# --- captions: what a chart says about itself, so a PNG of it stands alone
+
+
+@dataclass(frozen=True)
+class Caption:
+    """Title, subtitle (indicator, period, level), source line and notes, drawn into the figure itself, as
+    Our World in Data's grapher does: the modebar's PNG download then carries them."""
+
+    title: str
+    subtitle: str
+    source: str
+    notes: tuple[str, ...] = ()
+
+
+CAPTION_CHARS = 46  # wide characters on a caption line before it wraps (11 px each, a 600 px plot)
+TITLE_SPACE = 62  # pixels the title and subtitle take above the plot
+TITLE_BASELINE = 30  # pixels from the top to the title's first line (Plotly anchors a title by that line)
+LINE_SPACE = 17  # pixels a caption line takes below it
+LEGEND_ROW, LEGEND_PER_ROW = 23, 2  # a horizontal legend above the plot: pixels a row, entries a row
+
+
+def _legend_entries(figure: go.Figure) -> int:
+    return sum(1 for trace in figure.data if trace.showlegend is not False and trace.name)
+
+
+def wrap(text: str, width: int = CAPTION_CHARS) -> list[str]:
+    """Lines of at most `width` wide characters (a Latin one counts half), broken after punctuation where
+    it can be."""
+    lines, line, used = [], "", 0.0
+    for char in text:
+        line += char
+        used += 1 if ord(char) > 0x2E7F else 0.5
+        if used >= width and (char in "；，。、 ·)）" or used >= width + 8):
+            lines.append(line.strip())
+            line, used = "", 0.0
+    return [*lines, line.strip()] if line.strip() else lines
+
+
+def captioned(figure: go.Figure, caption: Caption) -> go.Figure:
+    """The figure with its caption: title and subtitle above the plot, source line and notes below it; the
+    figure grows so the plot keeps its size. The source annotation is named `source`."""
+    lines = [*wrap(caption.source), *(line for note in caption.notes for line in wrap(note))]
+    margin = go.layout.Margin(figure.layout.margin)  # a copy: the figure's own changes below
+    legend = LEGEND_ROW * math.ceil(_legend_entries(figure) / LEGEND_PER_ROW) if figure.layout.showlegend else 0
+    top, bottom = (margin.t or 0) + TITLE_SPACE + legend, (margin.b or 0) + LINE_SPACE * len(lines) + 10
+    height = (figure.layout.height or 420) + TITLE_SPACE + legend + LINE_SPACE * len(lines) + 10
+    plot = max(height - top - bottom, 1)
+    figure.update_layout(
+        height=height, margin={"t": top, "b": bottom, "l": max(margin.l or 0, 10), "r": max(margin.r or 0, 10)},
+        title={"text": f"<b>{caption.title}</b><br><span style='font-size:13px;color:{MUTED}'>{caption.subtitle}"
+                       "</span>", "x": 0.01, "xanchor": "left", "y": 1 - TITLE_BASELINE / height,
+               "yanchor": "bottom", "yref": "container", "font": {"size": 17, "color": INK}})
+    figure.add_annotation(  # placed in plot fractions: below the axis labels, whatever the plot's height
+        name="source", text="<br>".join(lines), xref="paper", yref="paper", x=0, y=-((margin.b or 0) - 4) / plot,
+        xanchor="left", yanchor="top", align="left", showarrow=False, font={"size": 11, "color": MUTED})
+    return figure

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from etl.extract.units import load_units
-from etl.vocabulary import ARTICLE, STATISTICS
+from etl.vocabulary import LEVEL_LABELS, NO_SOURCE, PRESS, SOURCE_TIER_LABELS, SOURCE_TIER_MARKS
 
 WAN = 1e4
 YI = 1e8
@@ -36,32 +36,15 @@ STATUS_LABEL = {
     "needs_review": ("待复核", "needs review"),
     "corrected": ("已更正", "corrected"),
 }
-LEVEL_LABEL = {
-    "province": ("省", "province"),
-    "city": ("市", "city"),
-    "county": ("县(市、区)", "county"),
-    "zone": ("功能区", "zone"),
-    "town": ("乡镇街道", "town"),
-}
-SOURCE_LABEL = {
-    ARTICLE: ("报道", "article"),
-    STATISTICS: ("官方统计", "official statistics"),
-}
+LEVEL_LABEL = LEVEL_LABELS
 RATE_BASIS_LABEL = {  # the toggle's wording for each derived unit
     "per_10k_residents": ("每万常住人口", "per 10,000 residents"),
     "yuan_per_100m_gdp": ("每亿元GDP", "per 100 million yuan of GDP"),
 }
 RATE_SHORT = {"per_10k_residents": "每万人", "yuan_per_100m_gdp": "每亿元GDP"}  # for narrow labels
 PROXY_MARK = "※"  # a derived value whose denominator is from a neighbouring year
-STAT_MARK = "▣"  # a figure from official statistics, where colour alone cannot say so
+STAT_MARK = SOURCE_TIER_MARKS["official"]  # a figure from official statistics, where colour alone cannot say so
 CANNOT = ("无法计算", "cannot compute")
-PERIOD_KIND_LABEL = {
-    "year": ("全年", "year"),
-    "partial_year": ("年内累计", "part of year"),
-    "as_of": ("截至", "as of"),
-    "cumulative": ("累计", "cumulative"),
-    "as_of_publication": ("截至发稿", "as of publication"),
-}
 
 
 def unit_suffix(unit: str) -> str:
@@ -149,9 +132,20 @@ def status_text(status: str) -> str:
     return bilingual(STATUS_LABEL.get(status, (status, status)))
 
 
-def source_text(kind: str) -> str:
-    """'报道 article' or '官方统计 official statistics' for a fact's source_kind."""
-    return bilingual(SOURCE_LABEL.get(kind, (kind, kind)))
+def tier_text(tier: str) -> str:
+    """'官方统计 official statistics', '二手来源 secondary source', '新闻报道 press report' for a source tier."""
+    return bilingual(SOURCE_TIER_LABELS.get(tier, SOURCE_TIER_LABELS[PRESS]))
+
+
+def tier_mark(tier: str) -> str:
+    """The mark a figure of this tier carries beside its value ('' for a press report)."""
+    return SOURCE_TIER_MARKS.get(tier, "")
+
+
+def outlet_text(outlet: object) -> str:
+    """An article's outlet, or 来源未注明 when the manifest names none."""
+    text = "" if outlet is None else str(outlet).strip()
+    return text if text and text != "nan" else bilingual(NO_SOURCE)
 
 
 def percent_change(fraction: float | None) -> str:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.queries import latest_rows
-from dashboard.urlstate import LATEST
 from etl.paths import REFERENCE_DIR
 
 BOUNDARY_FILES = {"city": "zhejiang_cities.geojson", "county": "zhejiang_counties.geojson"}
@@ -57,12 +55,17 @@ def centres(level: str) -> dict[str, tuple[float, float]]:
     return out
 
 
-def map_rows(facts: pd.DataFrame, level: str, period: str = LATEST) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Figures for the map's level with a boundary, and the zones and towns that have none (listed beside)."""
-    rows = latest_rows(facts, period)
-    if rows.empty:
-        return rows, rows
+def with_boundary(facts: pd.DataFrame, level: str) -> pd.DataFrame:
+    """The facts, less those of the map's level that have no boundary to colour (the others stay, to be listed
+    as left out with their reason)."""
+    if facts.empty:
+        return facts
     codes = {str(f["properties"].get("adcode")) for f in boundaries(level)["features"]}
-    on_map = rows[(rows["region_level"] == level) & rows["region_code"].astype(str).isin(codes)]
-    beside = rows[rows["region_level"].isin(["zone", "town"])].sort_values("value", ascending=False)
-    return on_map, beside
+    no_area = (facts["region_level"].astype(str) == level) & ~facts["region_code"].astype(str).isin(codes)
+    return facts[~no_area]
+
+
+def beside_rows(facts: pd.DataFrame) -> pd.DataFrame:
+    """Zones and towns have no boundary: each one's latest figure, listed beside the map, largest first."""
+    rows = facts[facts["region_level"].astype(str).isin(["zone", "town"])]
+    return rows.drop_duplicates("region_code").sort_values("value", ascending=False)

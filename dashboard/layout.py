@@ -180,12 +180,14 @@ def marks_key(kind: str) -> html.Div:
     items = [
         (html.Span(className="key-swatch key-solid"), bi("报道·确数", "article, exact")),
         (html.Span(className=f"key-swatch {swatch}"), bi("约数、上下限或目标值（≈ ≥ ≤）", "approximate, bound or target")),
-        (html.Span(className=f"key-swatch {official}"), bi("官方统计", "official statistics")),
+        (html.Span(className=f"key-swatch {official}"), bi(f"{fmt.STAT_MARK} 官方统计", "official statistics")),
+        (html.Span(className=f"key-swatch {official} key-tier-other"),
+         bi("□ 公报转载 ◇ 二手来源 ？未核实", "reposted, secondary, unverified statistics")),
         (proxy, bi("分母为相邻年份（代用）", "denominator from a neighbouring year")),
         (html.Span("⚑", className="key-flag"), bi("待复核", "needs review")),
     ]
     return html.Div(className="marks-key", children=[
-        html.Span(list(item), className="key-item" + (" key-proxy" if n == 3 else "")) for n, item in enumerate(items)])
+        html.Span(list(item), className="key-item" + (" key-proxy" if n == 4 else "")) for n, item in enumerate(items)])
 
 
 CHECK_COLUMNS = [  # multi-line cells, so a whole pair reads beside the quote panel without scrolling sideways
@@ -251,7 +253,9 @@ def facts_table() -> html.Div:
         elif field in ("fact_id", "period"):
             column.update(width=150, hide=field == "fact_id")
         elif field == "source_text":
-            column.update(width=215, cellClassRules={"cell-stat": "params.data && params.data.statistics"})
+            column.update(width=215, cellClassRules={"cell-stat": "params.data && params.data.tier === 'official'",
+                                                     "cell-stat-other": "params.data && params.data.statistics"
+                                                                        " && params.data.tier !== 'official'"})
         else:
             column.update(width=120)
         columns.append(column)
@@ -265,7 +269,7 @@ def facts_table() -> html.Div:
                                label_checked_class_name="active",
                                options=[{"label": "全部 All", "value": ""},
                                         {"label": "报道 Articles", "value": ARTICLE},
-                                        {"label": "官方统计 Statistics", "value": STATISTICS}]),
+                                        {"label": "统计数字 Statistics", "value": STATISTICS}]),
                 dbc.Input(id="t-search", type="search", debounce=True, placeholder="搜索原文、地区、指标… Search quotes",
                           class_name="table-search", size="sm"),
                 dbc.Button(bi("下载 CSV", "Download CSV"), id="btn-csv", size="sm", color="primary", outline=True),

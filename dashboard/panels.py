@@ -14,9 +14,11 @@ from dashboard import figures, fmt, queries, snapshot
 from dashboard.layout import bi, norm_options
 from dashboard.urlstate import ViewState
 from etl.curate.percapita import TOLERANCE
-from etl.vocabulary import PERIOD_SOURCE_LABELS, STATISTICS
+from etl.vocabulary import PERIOD_SOURCE_LABELS, PRESS, STATISTICS
 
 CANNOT_SHOWN = 12
+TIER_BADGES = {"official": "success", "official_repost": "info", "secondary": "secondary", "unverified": "light",
+               PRESS: "light"}  # the quote panel's badge colour for each source tier
 PICK = "pick-fact"  # pattern-matching id type of anything that opens a fact in the quote panel
 
 
@@ -26,10 +28,11 @@ def hint(zh: str, en: str) -> html.Div:
 
 
 def as_of_badge(snap: snapshot.Snapshot) -> list:
-    """The header's "data as of" line."""
+    """The header's dates: 数据截至, the latest month the figures refer to, and when the data was updated."""
+    period = [bi("数据截至", "Data to"), " ", html.B(snap.data_period or "—"), html.Span(" · ", className="as-of-src")]
     if not snap.as_of.when:
-        return [bi("数据截至", "Data as of"), " —"]
-    return [bi("数据截至", "Data as of"), " ", html.B(snap.as_of.when),
+        return [*period, bi("更新时间", "Updated"), " —"]
+    return [*period, bi("更新于", "Updated"), " ", html.B(snap.as_of.when),
             html.Span(f" · {snap.as_of.source_zh}", className="as-of-src"),
             html.Span(f" {snap.as_of.source_en}", className="as-of-src en")]
 
@@ -46,10 +49,11 @@ def norm_controls(snap: snapshot.Snapshot, basis: queries.RateBasis) -> tuple[li
         return norm_options(available=False), tip, [bi("所选指标无人均口径", "not available for this indicator")]
     zh, en = basis.label()
     derived = "、".join(d.name_zh for d in basis.derived)
-    tip = [bi(f"按{zh}比较：{derived}。分母是官方统计的同年数值；没有同年数值时用相邻年份，并标 {fmt.PROXY_MARK}；"
-              "没有分母的地区不画出，在图下列出原因。",
-              f"Compare {en}. The denominator is the official figure of the same year, else of a neighbouring "
-              f"year (marked {fmt.PROXY_MARK}); regions without one are listed under the chart, not drawn.")]
+    tip = [bi(f"按{zh}比较：{derived}。分子只用年度数或时点数（部分月份数、多年累计数不计算）；分母是统计数字的同年"
+              f"数值，没有同年数值时用相邻年份，并标 {fmt.PROXY_MARK}；不能计算的不画出，在图下列出原因。",
+              f"Compare {en}. Only annual flows and stocks are divided (part-year and multi-year totals are not); "
+              f"the denominator is the statistic of the same year, else of a neighbouring year (marked "
+              f"{fmt.PROXY_MARK}); rates that cannot be computed are listed under the chart, not drawn.")]
     if basis.missing:
         tip.append(html.Div(bi(f"{names(basis.missing)}没有此口径。", "Some chosen indicators have no such form."),
                             className="mt-1"))
@@ -59,17 +63,6 @@ def norm_controls(snap: snapshot.Snapshot, basis: queries.RateBasis) -> tuple[li
 def notes(*parts) -> list:
     """The notes that apply (None and empty ones left out)."""
     return [p for p in parts if p]
-
-
-def view_title(snap: snapshot.Snapshot, indicators: tuple[str, ...], subtitle: tuple[str, str]) -> html.Div:
-    """The indicators a chart shows, in Chinese and English, and what the chart shows of them."""
-    names = [f"{snap.indicators.at[c, 'name_zh']}" for c in indicators if c in snap.indicators.index]
-    names_en = [f"{snap.indicators.at[c, 'name_en']}" for c in indicators if c in snap.indicators.index]
-    return html.Div(className="view-heading", children=[
-        html.Span("、".join(names), className="vh-main"),
-        html.Span(" " + " / ".join(names_en), className="vh-en en"),
-        html.Span(" · ", className="vh-sep"), bi(*subtitle, class_name="vh-sub"),
-    ])
 
 
 def auto_note(state: ViewState) -> html.Div | None:
@@ -110,26 +103,28 @@ def beside_list(rows: pd.DataFrame) -> list:
     head = html.Div(bi("无边界的功能区、乡镇", "Zones and towns (no boundary)"), className="beside-title")
     if rows.empty:
         return [head, html.Div(bi("无", "none"), className="text-muted small")]
-    official = figures.is_statistics(rows)
     items = [html.Li(className="beside-item", children=[
         html.Div([html.Span(row.region_name, className="beside-name"),
-                  html.Span(f" {row.year}", className="beside-year")]),
-        html.Div(row.display + (f" {fmt.STAT_MARK}" if stat else "") + (" ⚑" if row.needs_review else ""),
-                 className="beside-value" + (" inexact" if row.inexact else "") + (" stat" if stat else "")),
-    ]) for row, stat in zip(rows.head(20).itertuples(index=False), official[:20], strict=True)]
+                  html.Span(f" {row.period}", className="beside-year")]),
+        html.Div(row.display + (f" {fmt.tier_mark(tier)}" if fmt.tier_mark(tier) else "")
+                 + (" ⚑" if row.needs_review else ""),
+                 className="beside-value" + (" inexact" if row.inexact else "") + (f" tier-{tier}")),
+    ]) for row, tier in zip(rows.head(20).itertuples(index=False), figures.tiers(rows.head(20)), strict=True)]
     return [head, html.Ul(items, className="beside-ul")]
 
 
 def summary_stats(facts: pd.DataFrame) -> list:
     """Counts for the current filters: facts, regions, indicators, articles, official figures, approximations,
     figures to review."""
-    official = facts["source_kind"] == STATISTICS if len(facts) else pd.Series(dtype=bool)
+    statistics = facts["source_kind"] == STATISTICS if len(facts) else pd.Series(dtype=bool)
+    official = (facts["source_tier"] == "official") if len(facts) else pd.Series(dtype=bool)
     stats = [
         (len(facts), "条数据", "figures"),
         (facts["region_code"].nunique() if len(facts) else 0, "个地区", "regions"),
         (facts["indicator_code"].nunique() if len(facts) else 0, "个指标", "indicators"),
-        (facts.loc[~official, "article_id"].nunique() if len(facts) else 0, "篇文章", "articles"),
+        (facts.loc[~statistics, "article_id"].nunique() if len(facts) else 0, "篇文章", "articles"),
         (int(official.sum()) if len(facts) else 0, "条官方统计", "official statistics"),
+        (int((statistics & ~official).sum()) if len(facts) else 0, "条其他统计数字", "other statistics"),
         (int(facts["inexact"].sum()) if len(facts) else 0, "条约数或上下限", "approximate or bounds"),
         (int(facts["needs_review"].sum()) if len(facts) else 0, "条待复核", "need review"),
     ]
@@ -151,14 +146,14 @@ def check_heading(frame: pd.DataFrame) -> list:
     """The cross-check view's heading and the rule that decides 相符; when there is nothing to check, why."""
     n_bad = int((~frame["consistent"]).sum()) if not frame.empty else 0
     heading = html.Div(className="view-heading", children=[
-        bi("文章数字与官方统计核对", "Article figures against official statistics", class_name="vh-main"),
+        bi("文章数字与统计数字核对", "Article figures against statistics", class_name="vh-main"),
         html.Span(" · ", className="vh-sep"),
         bi(f"共 {len(frame)} 对，{n_bad} 对不符；不符的在前，再按相对差从大到小",
            f"{len(frame)} pairs, {n_bad} inconsistent; inconsistent first, then by the size of the gap",
            class_name="vh-sub")])
     if frame.empty:
-        return [heading, hint("还没有可核对的数字：需要同一地区、同一指标既有文章数字又有官方统计。",
-                              "Nothing to check yet: a region and indicator need both an article figure and an official one.")]
+        return [heading, hint("还没有可核对的数字：需要同一地区、同一指标既有文章数字又有统计数字。",
+                              "Nothing to check yet: a region and indicator need both an article figure and a statistic.")]
     return [heading, hint(
         f"判断规则：“超/逾/多”须官方数 ≥ 文章数，“最高/不到”须 ≤，“约/近”相差不超过 {TOLERANCE['approx']:.0%}，"
         f"确数相差不超过 {TOLERANCE['exact']:.0%}。官方年份为文章年份或其前一年。点击一行查看原文。",
@@ -177,7 +172,8 @@ def status_panel(snap: snapshot.Snapshot) -> list:
     info = queries.status_info(snap)
     last = info["last"]
     cards = [
-        _status_card(("数据截至", "Data as of"), snap.as_of.when or "—", f"{snap.as_of.source_zh} {snap.as_of.source_en}"),
+        _status_card(("数据截至", "Data to"), snap.data_period or "—", "所收数字所指时期的最晚月份 latest month the figures refer to"),
+        _status_card(("更新时间", "Updated"), snap.as_of.when or "—", f"{snap.as_of.source_zh} {snap.as_of.source_en}"),
         _status_card(("最近一次运行", "Last run"), _outcome(last) if last else "—",
                      snapshot.stamp(last.get("finished_at") or last.get("started_at")) if last else
                      "运行记录为空 no runs recorded"),
@@ -237,10 +233,11 @@ def derived_panel(found: dict) -> list:
         html.Div(className="q-what", children=[
             html.B(str(row["region_name"])), html.Span(f" {row.get('region_name_en', '')}", className="en"), " · ",
             html.Span(str(row["indicator_name_zh"])), html.Span(f" {row['indicator_name_en']}", className="en")]),
-        html.Div(f"{year}年", className="q-period"),
+        html.Div([bi("分子时期", "numerator period"), f"：{row.get('period', '')}",
+                  html.Span(f" {row.get('period_en', '')}", className="en")], className="q-period", id="q-period"),
     ]
     if numerator is not None:
-        body.append(numerator_part(numerator, year))
+        body.append(numerator_part(numerator))
     if computable:
         body.append(denominator_part(row, denominator, year))
         body.append(result_part(row, found["scale"]))
@@ -269,10 +266,11 @@ def derived_badges(row: dict) -> list:
     return badges
 
 
-def numerator_part(numerator: dict, year: int) -> html.Div:
+def numerator_part(numerator: dict) -> html.Div:
     """The rate's numerator: the article figure, its words in the quote, its source, a link to open it."""
     return html.Div(className="q-part", children=[
-        html.Div([bi("分子", "Numerator"), html.Span(f" · {numerator['indicator_name_zh']} {year}年", className="q-part-what")],
+        html.Div([bi("分子", "Numerator"), html.Span(f" · {numerator['indicator_name_zh']} {numerator['period']}",
+                                                 className="q-part-what")],
                  className="q-part-head"),
         html.Div([html.Span(str(numerator["exact"]), className="q-part-value", id="q-num-value"),
                   html.Span([" ", bi("原文", "as written"), f" {numerator['number_text']}"], className="q-meta")]),
@@ -294,6 +292,7 @@ def denominator_part(row: dict, denominator: dict | None, year: int) -> html.Div
                 str(row["denominator_indicator_code"]))
     url = str(row.get("denominator_source_url") or "")
     title = str(row.get("denominator_source_title") or "") or url
+    tier = str(row.get("denominator_source_tier") or "unverified")
     return html.Div(className="q-part", children=[
         html.Div([bi("分母", "Denominator"), html.Span(f" · {den_name} {den_year}年", className="q-part-what")],
                  className="q-part-head"),
@@ -301,7 +300,8 @@ def denominator_part(row: dict, denominator: dict | None, year: int) -> html.Div
                   dbc.Badge(f"{fmt.PROXY_MARK} 代用年份：用{den_year}年代替{year}年 proxy for {year}", color="warning",
                             text_color="dark", class_name="ms-1") if proxy else
                   dbc.Badge(f"同年 same year {den_year}", color="light", text_color="dark", class_name="ms-1")]),
-        html.Div([html.Span(f"{fmt.STAT_MARK} 官方统计 official statistics: ", className="q-meta"),
+        html.Div([html.Span(f"{fmt.tier_mark(tier)} {fmt.tier_text(tier)}: ".lstrip(), className="q-meta",
+                            id="q-den-tier"),
                   html.A(title, href=url, target="_blank", rel="noopener noreferrer", id="q-den-source")
                   if url else html.Span(title)], className="q-url mt-1"),
     ])
@@ -332,7 +332,8 @@ def fact_panel(found: dict, checks: pd.DataFrame) -> list:
             html.B(str(fact["region_name"])), html.Span(f" {fact['region_name_en']}", className="en"), " · ",
             html.Span(str(fact["indicator_name_zh"])), html.Span(f" {fact['indicator_name_en']}", className="en"),
         ]),
-        html.Div(f"{fact['year']}年 · {fact['period']}", className="q-period"),
+        html.Div([str(fact["period"]), html.Span(f" {fact.get('period_en', '')}", className="en")],
+                 className="q-period", id="q-period"),
         period_basis(fact),
         html.Blockquote(highlight(str(fact["quote"]), str(fact["number_text"])), className="q-quote", id="q-quote"),
         source_block(fact, published),
@@ -366,10 +367,11 @@ def fact_badges(fact: dict) -> list:
     badges = [dbc.Badge(fmt.qualifier_text(str(fact["qualifier"])),
                         color="warning" if fact["inexact"] else "light", text_color="dark" if not fact["inexact"] else None,
                         class_name="me-1")]
-    if fact.get("source_kind") == STATISTICS:
-        badges.append(dbc.Badge(f"{fmt.STAT_MARK} 官方统计 official statistics", color="success", class_name="me-1"))
-    else:
-        badges.append(dbc.Badge("报道 article", color="light", text_color="dark", class_name="me-1 b-article"))
+    tier = str(fact.get("source_tier") or PRESS)
+    mark = fmt.tier_mark(tier)
+    badges.append(dbc.Badge(f"{mark} {fmt.tier_text(tier)}".strip(), color=TIER_BADGES.get(tier, "light"),
+                            text_color="dark" if tier in ("unverified", PRESS) else None,
+                            class_name=f"me-1 b-tier b-{tier}", id="q-tier"))
     if fact["needs_review"]:
         badges.append(dbc.Badge("⚑ 待复核 needs review", color="danger", class_name="me-1"))
     elif str(fact["status"]) == "corrected":
@@ -400,15 +402,17 @@ def check_block(checks: pd.DataFrame, fact_id: str) -> list:
 
 
 def source_block(fact: dict, published: str) -> html.Div:
-    """Where the figure was read: the article (title, outlet, date) or, for statistics, the named source."""
+    """Where the figure was read: the article (title, outlet or 来源未注明, date, its address where the
+    manifest gives one) or, for statistics, the named source, its link and what kind of page it is."""
     lines = [html.Div(str(fact["title"]) or "（无标题 untitled）", className="q-title")]
-    if fact.get("source_kind") == STATISTICS:
-        if fact.get("source_url"):
-            lines.append(html.Div(html.A(str(fact["source_url"]), href=str(fact["source_url"]), target="_blank",
-                                         rel="noopener noreferrer"), className="q-url"))
+    url = str(fact.get("source_url") or fact.get("url") or "")
+    if fact.get("source_kind") != STATISTICS:
+        lines.append(html.Div([fmt.outlet_text(fact.get("outlet")), " · ", published or "日期不详 date unknown"],
+                              className="q-meta", id="q-outlet"))
     else:
-        lines.append(html.Div([str(fact["outlet"]) or "媒体不详 outlet unknown", " · ",
-                               published or "日期不详 date unknown"], className="q-meta"))
+        lines.append(html.Div(fmt.tier_text(str(fact.get("source_tier") or "unverified")), className="q-meta"))
+    if url:
+        lines.append(html.Div(html.A(url, href=url, target="_blank", rel="noopener noreferrer"), className="q-url"))
     return html.Div(lines, className="q-article")
 
 

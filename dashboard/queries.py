@@ -13,6 +13,7 @@ import pandas as pd
 from dashboard import fmt
 from dashboard.snapshot import DerivedIndicator, Snapshot, next_run_time
 from dashboard.urlstate import LATEST, RATE, ViewState
+from etl.curate.comparable import Basis, Comparison, pick, pick_each, reference_month
 from etl.vocabulary import FAMILIES
 
 
@@ -80,30 +81,29 @@ def apply_query(snap: Snapshot, query: Query) -> pd.DataFrame:
     return selected
 
 
-def latest_rows(facts: pd.DataFrame, period: str = LATEST) -> pd.DataFrame:
-    """One figure per region and indicator: the latest year (or the chosen year), best-sourced first."""
-    if period != LATEST:
-        facts = facts[facts["year"] == int(period)]
-    return _first_per(facts, ["region_code", "indicator_code"])
+REGION_INDICATOR = ("region_code", "indicator_code")
+SERIES = ("region_code", "indicator_code", "cmp_year")
 
 
-def yearly_rows(facts: pd.DataFrame) -> pd.DataFrame:
-    """One figure per region, indicator and year, for the region × year view."""
-    return _first_per(facts, ["region_code", "indicator_code", "year"]).sort_values("year", kind="stable")
+def comparison(facts: pd.DataFrame, period: str = LATEST, basis: Basis | None = None, level: str | None = None,
+               per: tuple[str, ...] = REGION_INDICATOR) -> Comparison:
+    """One comparable set of the facts (etl.curate.comparable): the set asked for, else the largest; of the
+    chosen year, else each region's latest figure of the commonest kind. The figures drawn carry how many
+    quotes their region and indicator have (`n_quotes`); the others come back with the reason."""
+    year = int(period) if period != LATEST and not (basis and basis.period) else None
+    if per == SERIES and basis is not None:
+        basis = Basis(basis.kind, "", basis.level)
+    found = pick(facts, basis, year, level, per)
+    found.shown = _with_counts(found.shown, facts, list(REGION_INDICATOR))
+    return found
 
 
-def matrix_cells(facts: pd.DataFrame) -> pd.DataFrame:
-    """Per region and indicator: how many figures are quoted, and the latest of them."""
-    return _first_per(facts, ["region_code", "indicator_code"])
-
-
-def _first_per(facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The first row of each group (facts are pre-sorted best-first) with the group's size as `n_quotes`."""
-    if facts.empty:
-        return facts.assign(n_quotes=pd.Series(dtype=int))
+def _with_counts(rows: pd.DataFrame, facts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`rows` with the number of figures their group has among `facts` as `n_quotes`."""
+    if rows.empty:
+        return rows.assign(n_quotes=pd.Series(dtype=int))
     counts = facts.groupby(keys, observed=True).size().rename("n_quotes")
-    first = facts.drop_duplicates(keys, keep="first")
-    return first.merge(counts, left_on=keys, right_index=True, how="left").reset_index(drop=True)
+    return rows.merge(counts, left_on=keys, right_index=True, how="left").reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -129,31 +129,27 @@ class FilterOptions:
 
 
 def filter_options(snap: Snapshot, state: ViewState) -> FilterOptions:
-    """Options that fit the data, and the state with choices the data cannot honour removed."""
+    """Options that fit the data, and the state with choices the data cannot honour removed.
+
+    Each list's counts follow every other filter (a region's count is of the chosen indicators, levels,
+    years and review choice), so a choice never promises figures the view will not show.
+    """
     if not snap.ok:
         return FilterOptions([], [], [], None, state)
     avail = snap.availability
-    indicators = snap.indicators
-
     families_present = set(avail["family"].astype(str))
     families = tuple(f for f in state.families if f in families_present)
     by_family = avail[avail["family"].isin(families)] if families else avail
-
-    chosen_regions = descendants(snap, state.regions) if state.include_sub and state.regions else state.regions
-    for_indicators = by_family[by_family["region_code"].isin(chosen_regions)] if chosen_regions else by_family
-    if state.levels:
-        for_indicators = for_indicators[for_indicators["region_level"].isin(state.levels)]
-    indicator_counts = for_indicators.groupby("indicator_code", observed=True)["n"].sum()
     valid_indicators = set(by_family["indicator_code"].astype(str))
     chosen_indicators = tuple(i for i in state.indicators if i in valid_indicators)
-
-    for_regions = by_family[by_family["indicator_code"].isin(chosen_indicators)] if chosen_indicators else by_family
-    if state.levels:
-        for_regions = for_regions[for_regions["region_level"].isin(state.levels)]
-    region_counts = for_regions.groupby("region_code", observed=True)["n"].sum()
     regions = tuple(r for r in state.regions if r in snap.regions.index)
+    chosen_regions = descendants(snap, regions) if state.include_sub and regions else regions
+    narrowed = state.replace(families=families, indicators=chosen_indicators)
 
-    for_years = for_regions[for_regions["region_code"].isin(chosen_regions)] if chosen_regions else for_regions
+    def counts(by: str, *skip: str) -> pd.Series:
+        return _narrow(avail, narrowed, chosen_regions, skip).groupby(by, observed=True)["n"].sum()
+
+    for_years = _narrow(avail, narrowed, chosen_regions, ("years",))
     years = (int(for_years["year"].min()), int(for_years["year"].max())) if not for_years.empty else None
     year_from, year_to = state.year_from, state.year_to
     if year_from is not None and year_to is not None and year_from > year_to:
@@ -164,26 +160,47 @@ def filter_options(snap: Snapshot, state: ViewState) -> FilterOptions:
     period = state.period
     if period != LATEST and (years is None or not years[0] <= int(period) <= years[1]):
         period = LATEST
-
-    normalized = state.replace(families=families, indicators=chosen_indicators, regions=regions,
-                               year_from=year_from, year_to=year_to, period=period)
+    normalized = narrowed.replace(regions=regions, year_from=year_from, year_to=year_to, period=period,
+                                  cmp=state.cmp if Basis.parse(state.cmp) else "")
     return FilterOptions(
-        families=_family_options(snap, avail),
-        indicators=_indicator_options(indicators, indicator_counts, families, chosen_indicators),
-        regions=_region_options(snap, region_counts, regions),
+        families=_family_options(snap, counts("family", "families", "indicators")),
+        indicators=_indicator_options(snap.indicators, counts("indicator_code", "indicators"), families,
+                                      chosen_indicators),
+        regions=_region_options(snap, counts("region_code", "regions"), regions),
         years=years,
         state=normalized,
     )
 
 
-def _family_options(snap: Snapshot, avail: pd.DataFrame) -> list[Option]:
-    counts = avail.groupby("family", observed=True)["n"].sum()
+def _narrow(avail: pd.DataFrame, state: ViewState, regions: tuple[str, ...], skip: tuple[str, ...]) -> pd.DataFrame:
+    """The availability rows every filter but those in `skip` keeps."""
+    keep = pd.Series(True, index=avail.index)
+    if state.families and "families" not in skip:
+        keep &= avail["family"].isin(state.families)
+    if state.indicators and "indicators" not in skip:
+        keep &= avail["indicator_code"].isin(state.indicators)
+    if regions and "regions" not in skip:
+        keep &= avail["region_code"].isin(regions)
+    if state.levels:
+        keep &= avail["region_level"].isin(state.levels)
+    if "years" not in skip:
+        if state.year_from is not None:
+            keep &= avail["year"] >= state.year_from
+        if state.year_to is not None:
+            keep &= avail["year"] <= state.year_to
+    if not state.review:
+        keep &= ~avail["needs_review"].astype(bool)
+    return avail[keep]
+
+
+def _family_options(snap: Snapshot, counts: pd.Series) -> list[Option]:
     names = snap.indicators.drop_duplicates("family").set_index("family")
     out = []
-    for family in fmt_family_order(counts.index.astype(str)):
+    for family in fmt_family_order(snap.availability["family"].astype(str).unique()):
         zh = names.at[family, "family_name_zh"] if family in names.index else family
         en = names.at[family, "family_name_en"] if family in names.index else ""
-        out.append(Option(family, zh or family, en or family, int(counts.get(family, 0))))
+        n = int(counts.get(family, 0))
+        out.append(Option(family, zh or family, en or family, n, available=bool(n)))
     return out
 
 
@@ -331,3 +348,65 @@ def status_info(snap: Snapshot, limit: int = 15) -> dict:
         if "outcome" in ordered.columns:
             info["failures"] = ordered[ordered["outcome"] == "failed"].head(5)
     return info
+
+
+def data_month(rows: pd.DataFrame) -> tuple[int, int] | None:
+    """The latest month the rows' figures refer to (数据截至 of a chart)."""
+    if rows.empty or "period_end" not in rows.columns:
+        return None
+    return reference_month(rows, pd.Series(dtype=str))  # a chart's own figures: no publication cap
+
+
+def _filter_words(snap: Snapshot, state: ViewState) -> list[tuple[str, tuple[str, str], dict]]:
+    """The filters in effect: (name, (zh, en) wording, the change that undoes it), most likely culprit first."""
+    names = lambda codes, column: "、".join(  # noqa: E731
+        str(snap.indicators.at[c, column]) if c in snap.indicators.index else c for c in codes)
+    found = []
+    if state.year_from is not None or state.year_to is not None:
+        span = f"{state.year_from or ''}–{state.year_to or ''}"
+        found.append(("years", (f"年份 {span}", f"years {span}"), {"year_from": None, "year_to": None}))
+    if state.levels:
+        found.append(("levels", ("层级 " + "、".join(fmt.LEVEL_LABEL[lv][0] for lv in state.levels),
+                                 "level " + ", ".join(state.levels)), {"levels": ()}))
+    if state.regions:
+        regions = "、".join(str(snap.regions.at[c, "name_zh"]) for c in state.regions if c in snap.regions.index)
+        found.append(("regions", (f"地区 {regions}", f"regions {regions}"), {"regions": (), "include_sub": False}))
+    if not state.review:
+        found.append(("review", ("不含待复核", "excluding figures needing review"), {"review": True}))
+    if state.indicators:
+        found.append(("indicators", (f"指标 {names(state.indicators, 'name_zh')}",
+                                     f"indicator {names(state.indicators, 'name_en')}"), {"indicators": ()}))
+    if state.families:
+        found.append(("families", ("指标族 " + "、".join(state.families), "family " + ", ".join(state.families)),
+                      {"families": ()}))
+    return found
+
+
+def emptying_filter(snap: Snapshot, state: ViewState) -> tuple[tuple[str, str], ViewState] | None:
+    """When the state selects no figure: the first filter whose removal brings figures back, and the state
+    without it; None when the view has figures or no single filter explains the emptiness."""
+    if not snap.ok or not apply_query(snap, query_for(snap, state)).empty:
+        return None
+    for _name, words, undo in _filter_words(snap, state):
+        relaxed = state.replace(**undo, cmp="")
+        if not apply_query(snap, query_for(snap, relaxed)).empty:
+            return words, relaxed
+    return None
+
+
+def matrix_sets(rows: pd.DataFrame, levels: tuple[str, ...]) -> tuple[pd.DataFrame, Comparison, str, pd.Series]:
+    """The matrix's cells: regions of one level (the one chosen in the level filter, else the one with most
+    regions), each indicator's column one comparable kind (its commonest), each region's latest figure of it.
+
+    Returns the cells, what the columns leave out (as a `Comparison`), the level, and the regions each other
+    level has, for the links that switch to it.
+    """
+    if rows.empty:
+        empty = rows.assign(n_quotes=pd.Series(dtype=int))
+        return empty, Comparison(None, empty, empty.assign(reason_zh="", reason_en="")), "", pd.Series(dtype=int)
+    by_level = rows.groupby("cmp_level", observed=True)["region_code"].nunique()
+    by_level = by_level[by_level > 0]
+    level = levels[0] if len(levels) == 1 else str(by_level.idxmax())
+    found = pick_each(rows, "indicator_code", level)
+    cells = _with_counts(found.shown, rows, list(REGION_INDICATOR))
+    return cells, Comparison(None, cells, found.left_out), level, by_level.drop(level, errors="ignore")

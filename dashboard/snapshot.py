@@ -16,10 +16,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from dashboard import fmt
+from etl.curate.comparable import basis_columns, period_label, period_label_en, reference_month
 from etl.jobs import schedule
-from etl.vocabulary import FACT_COLUMNS, NON_CURRENT_STATUSES
+from etl.vocabulary import FACT_COLUMNS, NON_CURRENT_STATUSES, PRESS, STATISTICS
 
-ARTICLE_COLUMNS = ["article_id", "title", "outlet", "published", "published_precision", "file"]
+ARTICLE_COLUMNS = ["article_id", "title", "outlet", "published", "published_precision", "file", "url"]
 LEVEL_ORDER = {"province": 0, "city": 1, "county": 2, "zone": 3, "town": 3}
 ETL_HINT = "python -m etl run"
 
@@ -68,6 +69,7 @@ class Snapshot:
     derived: pd.DataFrame = field(default_factory=pd.DataFrame)
     crosscheck: pd.DataFrame = field(default_factory=pd.DataFrame)
     rate_of: dict[str, DerivedIndicator] = field(default_factory=dict)
+    data_period: str = ""  # 数据截至: the latest month the figures refer to ('2024年10月')
 
     @property
     def ok(self) -> bool:
@@ -119,7 +121,7 @@ def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path
     children: dict[str, list[str]] = {}
     for code, parent in zip(regions["code"], regions["parent_code"].fillna(""), strict=True):
         children.setdefault(parent, []).append(code)
-    availability = (facts.groupby(["family", "indicator_code", "region_code", "region_level", "year"],
+    availability = (facts.groupby(["family", "indicator_code", "region_code", "region_level", "year", "needs_review"],
                                   observed=True).size().rename("n").reset_index())
     rate_of = derived_indicators(derived)
     return Snapshot(
@@ -127,8 +129,12 @@ def build_snapshot(engine: Engine, version: tuple, label: str, sqlite_path: Path
         indicators=indicators, runs=runs, rejected=rejected, articles=articles, as_of=data_as_of(runs, articles, sqlite_path),
         availability=availability, region_order=order, children=children,
         derived=prepare_derived(derived, facts, rate_of, indicators), crosscheck=prepare_crosscheck(crosscheck, facts, indicators),
-        rate_of=rate_of,
+        rate_of=rate_of, data_period=month_text(reference_month(facts, articles.get("published", pd.Series(dtype=str)))),
     )
+
+
+def month_text(month: tuple[int, int] | None) -> str:
+    return f"{month[0]}年{month[1]}月" if month else ""
 
 
 def derived_indicators(derived: pd.DataFrame) -> dict[str, DerivedIndicator]:
@@ -155,8 +161,9 @@ def derived_indicators(derived: pd.DataFrame) -> dict[str, DerivedIndicator]:
     return out
 
 
-NUMERATOR_COLUMNS = ["title", "outlet", "published", "needs_review", "number_text", "period", "region_name_en",
-                     "source_kind"]  # copied from the numerator fact; `status` stays the derived row's own
+NUMERATOR_COLUMNS = ["title", "outlet", "published", "needs_review", "number_text", "period", "period_en", "region_name_en",
+                     "source_kind", "source_tier", "period_kind", "period_start", "period_end", "url"]
+# copied from the numerator fact; `status` stays the derived row's own
 
 
 def prepare_derived(derived: pd.DataFrame, facts: pd.DataFrame, rate_of: dict[str, DerivedIndicator],
@@ -182,6 +189,7 @@ def prepare_derived(derived: pd.DataFrame, facts: pd.DataFrame, rate_of: dict[st
     derived["denominator_value"] = pd.to_numeric(derived["denominator_value"], errors="coerce")
     derived["denominator_year"] = pd.to_numeric(derived["denominator_year"], errors="coerce")
     derived["year"] = derived["year"].astype(int)
+    derived = pd.concat([derived, basis_columns(derived)], axis=1)
     derived["computable"] = derived["value"].notna()
     derived["proxy"] = derived["proxy_year"].fillna(False).astype(bool) & derived["computable"]
     derived["inexact"] = derived["qualifier"] != "exact"
@@ -256,6 +264,12 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     if "published_precision" in facts.columns:
         width = facts["published_precision"].map({"year": 4, "month": 7}).fillna(10).astype(int)
         facts["published"] = [p[:w] for p, w in zip(facts["published"].tolist(), width.tolist(), strict=True)]
+    if "source_tier" not in facts.columns:  # a database from before the tiers: nobody said what the page is
+        facts["source_tier"] = np.where(facts["source_kind"] == STATISTICS, "unverified", PRESS)
+    facts["source_tier"] = facts["source_tier"].fillna(PRESS).astype(str)
+    if "url" not in facts.columns:
+        facts["url"] = ""
+    facts["url"] = facts["url"].fillna("").astype(str)
     own_source = facts["source_title"] != ""  # statistics rows name their own source, not the article's
     facts.loc[own_source, "title"] = facts.loc[own_source, "source_title"]
     facts["region_name_en"] = facts["region_code"].map(regions["name_en"]).fillna("")
@@ -269,11 +283,14 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
                     facts["qualifier"].astype(str).tolist(), highs, strict=True))
     facts["display"] = _memo_map(fmt.value_label, keys)
     facts["exact"] = _memo_map(fmt.exact_label, keys)
-    facts["period"] = _memo_map(_period_text, list(zip(facts["period_start"].tolist(), facts["period_end"].astype(str).tolist(),
-                                                       facts["period_kind"].astype(str).tolist(), strict=True)))
+    periods = list(zip(facts["period_kind"].astype(str).tolist(), facts["period_start"].tolist(),
+                       facts["period_end"].astype(str).tolist(), strict=True))
+    facts["period"] = _memo_map(period_label, periods)
+    facts["period_en"] = _memo_map(period_label_en, periods)
     facts["search_text"] = (facts["region_name"].astype(str) + "|" + facts["region_name_en"] + "|"
                             + facts["indicator_name_zh"].astype(str) + "|" + facts["indicator_name_en"].astype(str)
                             + "|" + facts["title"] + "|" + facts["quote"].astype(str)).str.lower()
+    facts = pd.concat([facts, basis_columns(facts)], axis=1)
     facts["_review_rank"] = facts["needs_review"].astype(int)
     facts["_exact_rank"] = facts["inexact"].astype(int)
     facts = facts.sort_values(
@@ -282,7 +299,7 @@ def prepare_facts(facts: pd.DataFrame, articles: pd.DataFrame, regions: pd.DataF
     # Categories make filters and table sorts compare small integer codes instead of strings.
     for column in ("region_code", "region_level", "indicator_code", "family", "unit", "qualifier", "status",
                    "region_name", "indicator_name_zh", "indicator_name_en", "title", "outlet", "published",
-                   "period", "quote", "source_kind"):
+                   "period", "quote", "source_kind", "source_tier"):
         facts[column] = facts[column].astype("category")
     return facts.drop(columns=["_review_rank", "_exact_rank"])
 
@@ -297,14 +314,6 @@ def _memo_map(func, keys: list[tuple]) -> list[str]:
             label = seen[key] = func(*key)
         out.append(label)
     return out
-
-
-def _period_text(start: str, end: str, kind: str) -> str:
-    """'2024-01-01 – 2024-08-31' or 'as of 2024-09-27': the period the figure covers."""
-    label = fmt.PERIOD_KIND_LABEL.get(kind, (kind, kind))[0]
-    if start and start != end:
-        return f"{start} – {end}"
-    return f"{label} {end}".strip()
 
 
 def region_tree_order(regions: pd.DataFrame) -> list[str]:

@@ -23,7 +23,7 @@ from etl.extract.indicators import load_taxonomy
 from etl.paths import REFERENCE_DIR
 from etl.store.publish import write_tables
 from etl.store.schema import make_engine, runs
-from etl.vocabulary import ARTICLE, FACT_COLUMNS, STATISTICS
+from etl.vocabulary import ARTICLE, FACT_COLUMNS, PRESS, STATISTICS
 
 QUALIFIER_WEIGHTS = {"exact": 70, "over": 12, "approx": 8, "under": 4, "target": 4, "range": 2}
 QUALIFIER_WORD = {"exact": "", "over": "超", "approx": "约", "under": "最高", "target": "力争", "range": ""}
@@ -60,11 +60,11 @@ def synthetic_tables(n_facts: int, seed: int = 7, n_articles: int | None = None)
     facts += official_statistics(regions, rng)
     frame = pd.DataFrame(facts, columns=FACT_COLUMNS)
     for column in [c for c in FACT_COLUMNS if facts and c not in facts[0]]:
-        frame[column] = frame[column].fillna("")  # columns later schema versions add (…) are text, '' default
+        frame[column] = frame[column].astype(object).fillna("")  # columns later schemas add are text, "" default
     taxonomy = load_taxonomy()
     if STATISTICS_ID in set(frame["article_id"]):
         articles.append({**articles[0], "article_id": STATISTICS_ID, "file": "statistics/synthetic.csv",
-                         "title": "官方统计数据 Official statistics: synthetic.csv", "outlet": "统计部门 statistics offices",
+                         "title": "统计数据表 Statistics table: synthetic.csv", "outlet": "统计公报及其转载、汇编",
                          "published_source": STATISTICS})
     return {
         "facts": frame,
@@ -126,11 +126,12 @@ def synthetic_fact(rng: random.Random, places: Places, indicators: list[dict], a
         "char_start": char_start, "char_end": char_start + len(number_text), "quote_start": char_start - 10,
         "quote_end": char_start + 20, "number_text": number_text, "region_source": "sentence",
         "status": "needs_review" if rng.random() < 0.1 else "extracted",
-        "review_reason": "", "source_kind": ARTICLE,
+        "review_reason": "", "source_kind": ARTICLE, "source_tier": PRESS,
     }
 
 
 STATISTICS_ID = "statistics/synthetic"
+TABLE_TIERS = ("official", "official_repost", "secondary", "unverified")
 OFFICIAL = {"resident_population": ("person", 2e5, 1.3e7), "gdp": ("yuan", 1e10, 2.5e12)}
 
 
@@ -159,6 +160,7 @@ def official_statistics(regions: pd.DataFrame, rng: random.Random) -> list[dict]
                     "status": "extracted", "review_reason": "", "source_kind": STATISTICS,
                     "source_title": f"{year}年{region['name_zh']}统计公报（合成 synthetic）",
                     "source_url": f"http://127.0.0.1/synthetic/{region['code']}/{year}",
+                    "source_tier": TABLE_TIERS[int(digest, 16) % len(TABLE_TIERS)],  # no draw: the others stay
                 })
     return rows
 

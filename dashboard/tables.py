@@ -31,7 +31,7 @@ TABLE_COLUMNS = [
     ("fact_id", "编号 Fact ID"),
 ]
 SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status",
-                "source_text": "source_kind"}
+                "source_text": "source_tier"}
 CHECK_QUOTE_CHARS = 44  # the grid shows the start of the quote; its tooltip and the quote panel the whole
 DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
 
@@ -63,16 +63,17 @@ def table_records(facts: pd.DataFrame) -> pd.DataFrame:
         "period": facts["period"],
         "qualifier_text": _labels(facts["qualifier"], fmt.qualifier_text),
         "status_text": _labels(facts["status"], fmt.status_text),
-        "source_text": _labels(facts["source_kind"], fmt.source_text),
+        "source_text": _labels(facts["source_tier"], fmt.tier_text),
         "quote": facts["quote"],
         "title": facts["title"],
-        "outlet": facts["outlet"],
+        "outlet": _labels(facts["outlet"], fmt.outlet_text).where(facts["source_kind"] != STATISTICS, ""),
         "published": facts["published"],
         "fact_id": facts["fact_id"],
     })
     frame["inexact"] = facts["inexact"].to_numpy()
     frame["needs_review"] = facts["needs_review"].to_numpy()
     frame["statistics"] = (facts["source_kind"] == STATISTICS).to_numpy()
+    frame["tier"] = facts["source_tier"].astype(str).to_numpy()
     return frame
 
 
@@ -112,7 +113,7 @@ def table_workbook(snap: Snapshot, ordered: pd.DataFrame, query: Query, regions:
                             regions=list(regions), year_from=query.year_from, year_to=query.year_to)
     export = ExportData.from_frames(facts=facts, articles=snap.articles, indicators=snap.indicators.reset_index(drop=True),
                                     regions=snap.regions.reset_index(drop=True), filters=filters,
-                                    data_as_of=snap.as_of.when)
+                                    refreshed_at=snap.as_of.when)
     return workbook_bytes(export)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from urllib.parse import parse_qs, urlencode
 
+from etl.curate.comparable import Basis
 from etl.vocabulary import ARTICLE, LEVELS, STATISTICS
 
 TABS = ("compare", "trend", "matrix", "map", "check", "status")
@@ -43,6 +44,7 @@ class ViewState:
     source: str = ""
     lang: str = "zh-en"
     fact: str = ""
+    cmp: str = ""  # the comparable set a chart draws (etl.curate.comparable.Basis key); '' = the largest
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,7 +66,7 @@ PARAMS = {
     "tab": "tab", "families": "fam", "indicators": "ind", "regions": "reg", "include_sub": "sub",
     "levels": "lvl", "year_from": "from", "year_to": "to", "review": "review", "period": "period",
     "trend_kind": "trend", "map_level": "map", "norm": "norm", "search": "q", "source": "src", "lang": "lang",
-    "fact": "fact",
+    "fact": "fact", "cmp": "cmp",
 }
 LIST_FIELDS = ("families", "indicators", "regions", "levels")
 CHOICES = {"tab": TABS, "trend_kind": TREND_KINDS, "map_level": MAP_LEVELS, "lang": LANGS, "norm": NORMS,
@@ -123,4 +125,6 @@ def _parse(name: str, text: str):
         return text if text == LATEST or (text.isdigit() and 1900 <= int(text) <= 2100) else None
     if name in CHOICES:
         return text if text in CHOICES[name] else None
+    if name == "cmp":
+        return text if Basis.parse(text) is not None else None
     return text[:MAX_TEXT]

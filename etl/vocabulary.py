@@ -23,8 +23,22 @@ PERIOD_SOURCE_LABELS = {
     "publication": ("按发布日期推定", "assumed from the publication date"),
     "statistics": ("统计表所列年份", "the statistics table's year"),
 }
+# Why the extractor asks for a figure to be reviewed (`review_reason` is "code: detail; code: detail"), in
+# the words the workbook prints.
+REVIEW_REASON_LABELS = {
+    "indicator_unmatched": "指标体系中没有对应的指标",
+    "period_assumed": "原文未写明时间，按发布日期推定",
+    "external_subject": "所述对象在浙江省外",
+    "rank_scope_missing": "原文未说明排名的范围",
+    "region_ambiguous": "地名对应多个县，附近文字不能确定",
+    "region_default": "原文和清单都未写明地区",
+    "vague_amount": "原文只给出数量级（数百、数千）",
+    "zone_unlisted": "功能区不在地区表中，暂归入其所在地",
+}
 # Administrative levels of the gazetteer, most to least senior.
 LEVELS = ("province", "city", "county", "zone", "town")
+LEVEL_LABELS = {"province": ("省", "province"), "city": ("地级市", "city"), "county": ("县（市、区）", "county"),
+                "zone": ("功能区", "zone"), "town": ("乡镇（街道）", "town")}
 # The fixed indicator families of data/reference/indicators.yaml.
 FAMILIES = (
     "talent_total", "skilled_talent", "high_skilled", "rd_intensity", "subsidy_or_fund",
@@ -41,6 +55,24 @@ NON_CURRENT_STATUSES = ("rejected", "retired")  # left out of everything readers
 ARTICLE = "article"
 STATISTICS = "statistics"
 SOURCE_KINDS = (ARTICLE, STATISTICS)  # derived per-capita values live in derived_facts
+# What kind of page or paper a figure was read from. Statistics rows say it themselves (population.csv's
+# `source_tier`); an article's figures are press reports. Only `official` may be called 官方统计.
+PRESS = "press"
+SOURCE_TIERS = ("official", "official_repost", "secondary", "unverified", PRESS)
+SOURCE_TIER_LABELS = {
+    "official": ("官方统计", "official statistics"),
+    "official_repost": ("官方公报转载", "official bulletin, reposted"),
+    "secondary": ("二手来源", "secondary source"),
+    "unverified": ("来源未核实", "unverified source"),
+    PRESS: ("新闻报道", "press report"),
+}
+# The mark beside a figure wherever colour alone cannot say where it comes from (a press report has none).
+SOURCE_TIER_MARKS = {"official": "▣", "official_repost": "□", "secondary": "◇", "unverified": "？", PRESS: ""}
+NO_SOURCE = ("来源未注明", "source not stated")  # an article whose manifest names no outlet or URL
+# Period kinds by what they measure: a stock at a date, a flow over a calendar year, a flow over part of a
+# year, a running total over several years. A per-capita rate divides only an annual flow or a stock.
+STOCK_KINDS = ("as_of", "as_of_publication")
+RATE_NUMERATOR_KINDS = ("year", *STOCK_KINDS)
 # Units whose values may be negative: rates and changes (人口自然增长率为-6.8‰, 下降2.9%).
 SIGNED_UNITS = ("percent", "per_mille", "percentage_point")
 
@@ -50,7 +82,7 @@ FACT_COLUMNS = [
     "indicator_name_zh", "indicator_name_en", "family", "value", "value_high", "unit", "qualifier",
     "period_start", "period_end", "period_kind", "year", "quote", "char_start", "char_end", "quote_start",
     "quote_end", "number_text", "region_source", "period_source", "status", "review_reason", "source_kind", "source_title",
-    "source_url",
+    "source_url", "source_tier",
 ]
 
 # The kinds of file data/raw takes as articles, by file extension (etl.extract.formats reads each).

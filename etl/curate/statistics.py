@@ -1,4 +1,4 @@
-"""Official statistics as a second source: tables of region, year, indicator, value, unit and source.
+"""Statistics tables as a second source: tables of region, year, indicator, value, unit, source and its tier.
 
 They land in the same facts model as article figures, with `source_kind = statistics` and their own
 source title, URL and quote. Rows that cannot be trusted (unknown region, non-numeric value, a unit that
@@ -21,7 +21,7 @@ from etl.extract.facts import Fact, make_fact_id
 from etl.extract.indicators import Taxonomy
 from etl.extract.regions import Gazetteer
 from etl.extract.sources import Rejection, decode_article, irregular_message
-from etl.vocabulary import STATISTICS
+from etl.vocabulary import PRESS, SOURCE_TIERS, STATISTICS
 
 STATISTICS_DIR = "statistics"
 REQUIRED_COLUMNS = ("year", "indicator", "value", "unit")
@@ -30,6 +30,10 @@ CENSUS_DAY = date(2020, 11, 1)
 CENSUS_SUFFIX = "_census"
 LINE = re.compile(r"[^\n]*\n|[^\n]+$")
 STATUS = "extracted"
+# What a row's `source_tier` may say (population_README.md defines them); a row or table without one is
+# `unverified`: nobody has said what its page is.
+TABLE_TIERS = tuple(t for t in SOURCE_TIERS if t != PRESS)
+UNSTATED_TIER = "unverified"
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,11 @@ def statistics_indicator_name(fields: dict[str, str]) -> str:
     return name
 
 
+def row_tier(fields: dict[str, str]) -> str:
+    """The row's source tier as written, `unverified` when the table or the cell says nothing."""
+    return fields.get("source_tier", "").strip().lower() or UNSTATED_TIER
+
+
 def statistics_period(indicator_code: str, unit: str, year: int, census: bool) -> tuple[str | None, str, str]:
     """(start, end, kind): census day, a year-end stock, or a calendar-year flow such as GDP."""
     if census:
@@ -151,6 +160,10 @@ def row_problem(row: StatisticsRow, gazetteer: Gazetteer, taxonomy: Taxonomy,
     indicator = taxonomy.by_statistics_name(statistics_indicator_name(fields))
     if indicator is None:
         return "statistics_indicator_unknown", f"{where}: indicator {fields['indicator']!r} is not in the taxonomy"
+    tier = row_tier(fields)
+    if tier not in TABLE_TIERS:
+        return "statistics_tier_unknown", (f"{where}: source_tier {tier!r} is none of {', '.join(TABLE_TIERS)} "
+                                           "(see population_README.md)")
     unit = unit_code(fields["unit"], units)
     if unit != indicator.unit:
         return "statistics_unit_mismatch", (f"{where}: unit {fields['unit']!r} does not fit {indicator.code}, "
@@ -188,6 +201,7 @@ def statistics_facts(tables: list[StatisticsTable], gazetteer: Gazetteer, taxono
                 quote_start=row.char_start, quote_end=row.char_end, number_text=fields["value"],
                 region_source=STATISTICS, period_source=STATISTICS, status=STATUS, review_reason="", source_kind=STATISTICS,
                 source_title=fields.get("source_title", "").strip(), source_url=fields.get("source_url", "").strip(),
+                source_tier=row_tier(fields),
             ))
     return facts, rejections
 
@@ -205,9 +219,11 @@ def statistics_sources(tables: list[StatisticsTable], facts: list[Fact]) -> list
         latest = max((f.year for f in own), default=date.today().year)
         rows.append({
             "article_id": statistics_article_id(table.file), "file": table.file, "sha256": table.sha256,
-            "title": f"官方统计数据 Official statistics: {Path(table.file).name}", "outlet": "统计部门 statistics offices",
+            "title": f"统计数据表 Statistics table: {Path(table.file).name}",
+            "outlet": "统计公报及其转载、汇编 bulletins, reposts, compilations",
             "published": date(latest, 12, 31), "published_precision": "year", "published_source": STATISTICS,
-            "published_note": "latest year in the table; each row names its own source", "primary_region_code": "330000",
+            "published_note": "表中最新年份；每行注明其出处与来源类别 latest year in the table; each row names its own "
+                              "source and its tier", "primary_region_code": "330000",
             "primary_region_name": "浙江省", "encoding": "utf-8", "n_chars": 0, "n_facts": len(own),
         })
     return rows

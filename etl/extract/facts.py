@@ -49,6 +49,7 @@ from etl.extract.text import (
     reading_text,
     split_sentences,
 )
+from etl.vocabulary import PRESS
 
 SHORT_QUOTE_CHARS = 16
 RESTATED_CHARS = 4  # the words after a figure that show it is the same figure said again
@@ -104,6 +105,7 @@ class Fact:
     source_kind: str = "article"
     source_title: str = ""
     source_url: str = ""
+    source_tier: str = PRESS
 
     def as_row(self) -> dict:
         return dict(self.__dict__)

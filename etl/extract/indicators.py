@@ -45,6 +45,7 @@ class Indicator:
     order: int
     fallback: bool = False
     statistics_names: tuple[str, ...] = ()
+    description_zh: str = ""  # the definition officials read (the workbook's 指标 sheet)
 
     @property
     def is_other(self) -> bool:
@@ -153,7 +154,7 @@ def _other_indicators(units: dict[str, dict], start_order: int) -> dict[str, Ind
             name_en=f"Other ({spec.get('name_en', code)})", family="other", unit=code, units=(code,),
             headline=False, keywords=(), rank_scopes=(), sentence_scope=False, qualifier=None,
             description="A figure the taxonomy does not name yet; kept and flagged for review.",
-            order=start_order + i)
+            description_zh="指标体系尚未命名的数字，保留并标记待复核。", order=start_order + i)
         for i, (code, spec) in enumerate(units.items())
     }
 
@@ -189,7 +190,8 @@ def parse_taxonomy(document: dict, units: dict[str, dict]) -> Taxonomy:
             unit=spec["unit"], units=accepted, headline=bool(spec.get("headline", False)), keywords=keywords,
             rank_scopes=tuple(spec.get("rank_scopes") or ()), sentence_scope=bool(spec.get("sentence_scope")),
             qualifier=spec.get("qualifier"), description=spec.get("description", ""), order=order,
-            fallback=bool(spec.get("fallback", False)), statistics_names=tuple(spec.get("statistics_names") or ()))
+            fallback=bool(spec.get("fallback", False)), statistics_names=tuple(spec.get("statistics_names") or ()),
+            description_zh=spec.get("description_zh", ""))
     derived = _parse_derived(document.get("derived", []), indicators, units, problems)
     if problems:
         raise ValueError("indicators.yaml is inconsistent:\n  " + "\n  ".join(problems))
@@ -198,7 +200,7 @@ def parse_taxonomy(document: dict, units: dict[str, dict]) -> Taxonomy:
         indicators[code] = Indicator(
             code=code, name_zh=spec["name_zh"], name_en=spec["name_en"], family=spec["family"], unit=spec["unit"],
             units=(spec["unit"],), headline=False, keywords=(), rank_scopes=(), sentence_scope=False, qualifier=None,
-            description=spec.get("description", ""), order=order)
+            description=spec.get("description", ""), order=order, description_zh=spec.get("description_zh", ""))
     indicators.update(_other_indicators(units, len(indicators)))
     return Taxonomy(indicators, families, derived)
 

@@ -200,7 +200,7 @@ def indicators_frame(taxonomy: Taxonomy) -> pd.DataFrame:
         "code": i.code, "name_zh": i.name_zh, "name_en": i.name_en, "family": i.family,
         "family_name_zh": taxonomy.families[i.family]["name_zh"],
         "family_name_en": taxonomy.families[i.family]["name_en"],
-        "unit": i.unit, "headline": i.headline, "description": i.description,
+        "unit": i.unit, "headline": i.headline, "description": i.description, "description_zh": i.description_zh,
     } for i in taxonomy.indicators.values()])
 
 
@@ -208,7 +208,7 @@ FAIRNESS_TABLES = ("derived_facts", "crosscheck")
 FAIRNESS_COLUMNS = [  # the columns of the facts `fairness_tables` reads
     "fact_id", "indicator_code", "indicator_name_zh", "status", "source_kind", "region_code", "region_name",
     "region_level", "year", "value", "value_high", "unit", "qualifier", "article_id", "quote", "number_text",
-    "source_title", "source_url",
+    "source_title", "source_url", "source_tier", "period_kind", "period_start", "period_end",
 ]
 
 

@@ -39,7 +39,7 @@ def print_summary(summary: RunSummary) -> None:
     console.print(f"articles read 读取文章: {summary.articles_read}   "
                   f"set aside 搁置: {len(summary.rejections)}   facts 事实: {summary.facts_total}   "
                   f"needing review 待复核: {summary.facts_needing_review}   "
-                  f"official statistics 官方统计: {summary.statistics_facts}")
+                  f"statistics 统计数字: {summary.statistics_facts}")
     for rejection in summary.rejections:
         console.print(f"[yellow]set aside[/yellow] {escape(rejection.file)} ({rejection.reason}): {escape(rejection.detail)}")
     console.print(f"database: {summary.db_url}\nCSV: {summary.curated_dir}")

@@ -38,14 +38,18 @@ from etl.vocabulary import (
     FAMILIES,
     LEVELS,
     PERIOD_KINDS,
+    PRESS,
     QUALIFIERS,
     SIGNED_UNITS,
     SOURCE_KINDS,
+    SOURCE_TIERS,
     STATUSES,
 )
 
-SCHEMA_VERSION = 6  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
+SCHEMA_VERSION = 7  # 3: fact_conflicts leaves out the 'other' family; 4: index for the run summary; 5: period_source
 # 6: articles' url, format and raw_sha256, and article_texts
+# 7: source_tier (facts, a rate's denominator, a cross-check's statistic), a rate's numerator period,
+# indicators' Chinese definitions
 
 metadata = MetaData()
 
@@ -82,6 +86,8 @@ facts = Table(
     Column("source_kind", String(20), nullable=False, default=ARTICLE),
     Column("source_title", Text, nullable=False, default="", server_default=""),
     Column("source_url", Text, nullable=False, default="", server_default=""),
+    # what the source is: official, official_repost, secondary, unverified (statistics) or press (articles)
+    Column("source_tier", String(20), nullable=False, default=PRESS, server_default=PRESS),
     # every run ends by counting facts by source, family and status: read from this index, not the table
     Index("ix_facts_summary", "source_kind", "family", "status"),
 )
@@ -142,6 +148,7 @@ indicators = Table(
     Column("unit", String(30), nullable=False),
     Column("headline", Boolean, nullable=False),
     Column("description", Text, nullable=False),
+    Column("description_zh", Text, nullable=False, default="", server_default=""),
 )
 
 rejected_inputs = Table(
@@ -251,6 +258,9 @@ derived_facts = Table(
     Column("numerator_year", Integer, nullable=False),
     Column("numerator_article_id", String(200), nullable=False),
     Column("numerator_quote", Text, nullable=False),
+    Column("numerator_period_kind", String(20), nullable=False, default="", server_default=""),
+    Column("numerator_period_start", String(10)),
+    Column("numerator_period_end", String(10), nullable=False, default="", server_default=""),
     Column("denominator_fact_id", String(32)),
     Column("denominator_indicator_code", String(80), nullable=False),
     Column("denominator_value", Float),
@@ -258,6 +268,7 @@ derived_facts = Table(
     Column("denominator_year", Integer),
     Column("denominator_source_title", Text),
     Column("denominator_source_url", Text),
+    Column("denominator_source_tier", String(20), nullable=False, default="", server_default=""),
     Column("proxy_year", Boolean, nullable=False),
 )
 
@@ -279,6 +290,7 @@ crosscheck = Table(
     Column("official_value", Float, nullable=False),
     Column("official_source_title", Text, nullable=False),
     Column("official_source_url", Text, nullable=False),
+    Column("official_source_tier", String(20), nullable=False, default="", server_default=""),
     Column("relative_difference", Float, nullable=False),
     Column("consistent", Boolean, nullable=False),
     Column("verdict", Text, nullable=False),
@@ -399,9 +411,15 @@ def add_missing_columns(engine: Engine) -> None:
                 if column.name in present:
                     continue
                 ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
-                if column.server_default is not None:  # a literal: DEFAULT '' or DEFAULT 'txt', not DEFAULT txt
-                    ddl += " NOT NULL DEFAULT '{}'".format(str(column.server_default.arg).replace("'", "''"))
+                if column.server_default is not None:
+                    ddl += f" NOT NULL DEFAULT {sql_literal(column.server_default.arg)}"
                 conn.exec_driver_sql(ddl)
+
+
+def sql_literal(value: object) -> str:
+    """A column default as SQL writes it: numbers bare, text quoted ('' and 'press' are text, not names)."""
+    text = str(value)
+    return text if text.lstrip("-").isdigit() else "'" + text.replace("'", "''") + "'"
 
 
 @functools.cache
@@ -435,6 +453,7 @@ def facts_schema():
             "char_end": pa.Column(int, pa.Check.ge(1)),
             "status": pa.Column(str, _in(STATUSES)),
             "source_kind": pa.Column(str, _in(SOURCE_KINDS)),
+            "source_tier": pa.Column(str, _in(SOURCE_TIERS), required=False),
         },
         checks=[
             pa.Check(lambda df: (df["char_end"] > df["char_start"]).all(), error="char_end must exceed char_start"),

@@ -14,9 +14,10 @@ import pandas as pd
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Connection, Engine
 
+from etl.curate.comparable import reference_month
 from etl.curate.percapita import CROSSCHECK_COLUMNS, DERIVED_COLUMNS
 from etl.store import schema
-from etl.vocabulary import ARTICLE, FAMILIES, NON_CURRENT_STATUSES
+from etl.vocabulary import ARTICLE, FAMILIES, NON_CURRENT_STATUSES, PRESS, STATISTICS
 from etl.workbook.frames import RegionTree, resolve_regions
 
 BEIJING = timezone(timedelta(hours=8), "北京时间")  # China keeps one zone and no daylight saving
@@ -36,11 +37,12 @@ REQUIRED = {
 OPTIONAL = {
     "facts": {"region_level": "", "indicator_name_en": "", "value_high": None, "period_start": None,
               "char_start": 0, "number_text": "", "review_reason": "", "source_kind": ARTICLE,
-              "source_title": "", "source_url": "", "period_source": ""},
+              "source_title": "", "source_url": "", "period_source": "", "source_tier": ""},
+    # `url`: the article's address where the manifest gives one
     "articles": {"file": "", "outlet": "", "published_precision": "day", "published_note": "",
-                 "primary_region_name": ""},
+                 "published_source": "", "primary_region_name": "", "url": ""},
     "indicators": {"name_en": "", "family_name_zh": "", "family_name_en": "", "headline": False,
-                   "description": ""},
+                   "description": "", "description_zh": ""},
     "regions": {"name_en": "", "aliases": "", "note": ""},
     # derived_facts and crosscheck (etl.curate.percapita): numbers missing are empty cells, texts missing are blank
     "derived": {c: None if c in ("value_high", "numerator_value_high", "denominator_value", "denominator_year",
@@ -92,7 +94,8 @@ class ExportData:
     indicators: pd.DataFrame
     regions: pd.DataFrame
     filters: ExportFilters
-    data_as_of: str
+    data_as_of: str  # 数据截至: the latest month the figures refer to (see `reference_period`)
+    refreshed_at: str = ""  # when the data was last refreshed, '' when no run is logged
     generated_at: datetime = field(default_factory=now_beijing)
     region_filter_labels: tuple[str, ...] = ()
     derived: pd.DataFrame = field(default_factory=empty_derived)
@@ -102,7 +105,7 @@ class ExportData:
     def from_frames(cls, facts: pd.DataFrame, articles: pd.DataFrame, indicators: pd.DataFrame,
                     regions: pd.DataFrame, filters: ExportFilters | None = None,
                     data_as_of: str = "", derived: pd.DataFrame | None = None,
-                    crosscheck: pd.DataFrame | None = None) -> ExportData:
+                    crosscheck: pd.DataFrame | None = None, refreshed_at: str = "") -> ExportData:
         """Filter full tables as every caller must: current facts, then families, indicators, regions, years.
 
         The region filter keeps a chosen region and everything beneath it. The reference tables are cut to
@@ -136,7 +139,8 @@ class ExportData:
             indicators=_rows_in(indicators, "code", used_indicators),
             regions=_rows_in(regions, "code", used_regions),
             filters=filters,
-            data_as_of=data_as_of or latest_article_month(articles),
+            data_as_of=data_as_of or reference_period(facts, articles),
+            refreshed_at=refreshed_at,
             region_filter_labels=tuple(names.get(c, c) for c in region_codes),
             derived=derived,
             crosscheck=crosscheck.reset_index(drop=True),
@@ -164,7 +168,9 @@ def _complete(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 
 def _normalise_facts(facts: pd.DataFrame) -> pd.DataFrame:
     facts = _complete(facts[~facts["status"].isin(NON_CURRENT_STATUSES)], "facts")
+    unstated = pd.Series("unverified", index=facts.index).where(facts["source_kind"] == STATISTICS, PRESS)
     return facts.assign(
+        source_tier=facts["source_tier"].where(facts["source_tier"] != "", unstated),
         value=pd.to_numeric(facts["value"], errors="coerce").astype(float),
         value_high=pd.to_numeric(facts["value_high"], errors="coerce").astype(float),
         year=pd.to_numeric(facts["year"], errors="coerce").astype(int),
@@ -277,10 +283,10 @@ def _crosscheck_mask(crosscheck: pd.DataFrame, indicators: pd.DataFrame, filters
                                   region_codes)
 
 
-def latest_article_month(articles: pd.DataFrame) -> str:
-    """The data date when no refresh has been logged: the month of the newest article."""
-    published = pd.to_datetime(articles["published"], errors="coerce").dropna()
-    return f"{published.max().year}年{published.max().month}月（最新报道）" if len(published) else "—"
+def reference_period(facts: pd.DataFrame, articles: pd.DataFrame) -> str:
+    """数据截至 as the cover prints it (see `etl.curate.comparable.reference_month`)."""
+    month = reference_month(facts, articles["published"])
+    return f"{month[0]}年{month[1]}月" if month else "—"
 
 
 def last_refresh(conn: Connection) -> str:
@@ -295,7 +301,7 @@ def last_refresh(conn: Connection) -> str:
         return ""
     stamp = pd.Timestamp(finished)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp  # the run log writes UTC
-    return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间，最近一次成功更新）"
+    return f"{stamp.tz_convert(BEIJING):%Y-%m-%d %H:%M}（北京时间）"
 
 
 def _used(table, name: str, present: set[str] | None = None) -> list:
@@ -326,6 +332,6 @@ def load_export_data(engine: Engine, filters: ExportFilters | None = None) -> Ex
         regions = pd.read_sql(select(*_used(schema.regions, "regions")), conn)
         derived = read_if_present(conn, schema.derived_facts, "derived")
         crosscheck = read_if_present(conn, schema.crosscheck, "crosscheck")
-        as_of = last_refresh(conn)
-    return ExportData.from_frames(facts, articles, indicators, regions, filters, as_of, derived=derived,
-                                  crosscheck=crosscheck)
+        refreshed = last_refresh(conn)
+    return ExportData.from_frames(facts, articles, indicators, regions, filters, derived=derived,
+                                  crosscheck=crosscheck, refreshed_at=refreshed)

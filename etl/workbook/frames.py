@@ -13,26 +13,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.curate.comparable import CLASS_ORDER, period_label, with_basis
 from etl.curate.percapita import TOLERANCE
-from etl.vocabulary import ARTICLE, STATISTICS
+from etl.vocabulary import LEVEL_LABELS, LEVELS, PRESS, REVIEW_REASON_LABELS, SOURCE_TIER_LABELS, SOURCE_TIERS
 
-LEVEL_ZH = {"province": "省", "city": "市", "county": "县（市、区）", "zone": "功能区", "town": "乡镇（街道）"}
+LEVEL_ZH = {level: zh for level, (zh, _) in LEVEL_LABELS.items()}
 STATUS_ZH = {"extracted": "自动摘录", "needs_review": "待复核", "corrected": "已人工核正"}
 QUALIFIER_ZH = {"exact": "确数", "over": "超过（下限）", "under": "不足（上限）", "approx": "约数",
                 "target": "目标值", "range": "区间"}
-# Which figure a pivot cell shows when a region reports several for one indicator and year: a checked one,
-# then an official statistic, then one covering the year rather than part of it, then the latest.
+# Which figure a summary cell shows when a region reports several of one comparable set and period: a
+# checked one, then the best source (an official statistic first, a press report last), then the latest.
 STATUS_RANK = {"corrected": 0, "extracted": 1, "needs_review": 2}
-SOURCE_RANK = {STATISTICS: 0, ARTICLE: 1}  # an official statistic outranks a newspaper's figure
-PERIOD_RANK = {"year": 0, "partial_year": 1, "as_of": 1, "as_of_publication": 2, "cumulative": 3}
-NOTED_PERIODS = ("partial_year", "cumulative")
+TIER_RANK = {tier: i for i, tier in enumerate(SOURCE_TIERS)}
+CELL_KEYS = ["indicator_code", "cmp_kind", "cmp_level", "region_code", "cmp_period"]
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-COMPARABLE_LEVELS = {"province": "province", "city": "city", "county": "county", "zone": "county",
-                     "town": "town"}
-LEVEL_GROUP_ZH = {"province": "全省", "city": "各市", "county": "各县（市、区）及功能区", "town": "各乡镇（街道）"}
+WIDE_UNITS = 1.9  # column-width units a Chinese character of 10.5 pt takes
+# Units whose large values an official reads in 万 or 亿, as the articles write them (the exact value stays
+# in 明细), and the two scales.
+SCALED_UNITS = frozenset({"person", "person_time", "yuan", "count"})
+SCALES = (("亿", 1e8), ("万", 1e4))
 # Per-capita values (derived_facts): what each status means to a reader, and the factor of each rate unit when
 # the taxonomy does not name it (a table written by an older taxonomy).
-DERIVED_STATUS_ZH = {"derived": "已计算", "derived_proxy_year": "代用年份", "no_denominator": "无分母"}
+DERIVED_STATUS_ZH = {"derived": "已计算", "derived_proxy_year": "代用年份", "no_denominator": "无分母",
+                     "refused_period": "时期不符"}
 DERIVED_HAS_VALUE = ("derived", "derived_proxy_year")
 UNIT_SCALE = {"per_10k_residents": 10_000.0, "per_10k": 10_000.0, "yuan_per_100m_gdp": 100_000_000.0}
 
@@ -105,30 +108,27 @@ def resolve_regions(entries: Iterable[str], regions: pd.DataFrame) -> list[str]:
     return codes
 
 
-def _ym(date: object) -> tuple[int, int] | None:
-    text = str(date or "")
-    if len(text) < 7 or text == "nan":
-        return None
-    return int(text[:4]), int(text[5:7])
+def tier_words(tiers: pd.Series) -> pd.Series:
+    """Source tiers in the words the sheets print (官方统计, 官方公报转载, …); '' stays ''."""
+    return tiers.map({tier: zh for tier, (zh, _) in SOURCE_TIER_LABELS.items()}).fillna("")
 
 
-def period_label(kind: str, start: object, end: object) -> str:
-    """How an official would write the period: 2024年, 2024年1–8月, 2019年以来累计, 截至2024年10月."""
-    s, e = _ym(start), _ym(end)
-    if e is None:
-        return ""
-    if kind == "year":
-        return f"{e[0]}年"
-    if kind == "partial_year":
-        if s is None or s == e:
-            return f"{e[0]}年{e[1]}月"
-        return f"{e[0]}年{s[1]}–{e[1]}月" if s[0] == e[0] else f"{s[0]}年{s[1]}月–{e[0]}年{e[1]}月"
-    if kind == "cumulative":
-        since = "" if s is None else (f"{s[0]}年以来" if s[1] == 1 else f"{s[0]}年{s[1]}月以来")
-        return f"{since}累计（至{e[0]}年{e[1]}月）"
-    if kind == "as_of_publication":
-        return f"截至发稿（{e[0]}年{e[1]}月）"
-    return f"截至{e[0]}年{e[1]}月"
+CORRECTION_VERBS = {"corrected": "已核正", "rejected": "已驳回"}
+
+
+def review_reason_zh(text: object) -> str:
+    """A review reason in Chinese: the extractor's codes in words, an analyst's correction as 已核正（谁）：why."""
+    parts = []
+    for part in str(text or "").split("; "):
+        code, _, detail = part.partition(": ")
+        verb, _, who = code.partition(" by ")
+        if code in REVIEW_REASON_LABELS:
+            parts.append(REVIEW_REASON_LABELS[code])
+        elif verb in CORRECTION_VERBS and who:
+            parts.append(f"{CORRECTION_VERBS[verb]}（{who}）：{detail}")
+        elif part:
+            parts.append(part)
+    return "；".join(parts)
 
 
 def excel_serial(dates: pd.Series) -> pd.Series:
@@ -179,28 +179,28 @@ def display_width(values: pd.Series) -> int:
 def line_counts(values: pd.Series, width: float) -> np.ndarray:
     """Lines a wrapped text needs in a column `width` units wide.
 
-    Measured on LibreOffice and Excel renderings: a Chinese character takes about 1.7 width units, a Latin
-    one about 1, and a line break always starts a new line. Counted once per distinct text and looked up
-    with a dict, which hashes long strings faster than pandas' factorize.
+    Measured on LibreOffice (Carlito for Calibri, Noto Sans CJK) and Excel renderings: a Chinese character
+    takes about 1.9 width units, a Latin one about 1, and a line break always starts a new line. Counted
+    once per distinct text and looked up with a dict, which hashes long strings faster than pandas' factorize.
     """
     if values.empty:
         return np.ones(0)
     texts = _text_values(values).tolist()
     distinct = list(dict.fromkeys(texts))
     wide, narrow, breaks = _distinct_counts(distinct)
-    lines = np.maximum(1, np.ceil((wide * 1.7 + narrow) / max(width - 1.0, 1.0)) + breaks)
+    lines = np.maximum(1, np.ceil((wide * WIDE_UNITS + narrow) / max(width - 1.0, 1.0)) + breaks)
     return np.fromiter(map(dict(zip(distinct, lines.tolist(), strict=True)).__getitem__, texts), float, len(texts))
 
 
 def text_lines(text: str, width: float) -> int:
     """`line_counts` for one text."""
     wide = (len(text.encode("utf-8")) - len(text)) / 2
-    return max(1, math.ceil((wide * 1.7 + len(text) - wide) / max(width - 1.0, 1.0)) + text.count("\n"))
+    return max(1, math.ceil((wide * WIDE_UNITS + len(text) - wide) / max(width - 1.0, 1.0)) + text.count("\n"))
 
 
 def with_articles(facts: pd.DataFrame, articles: pd.DataFrame) -> pd.DataFrame:
     """Facts with their article's title, outlet and publication date beside them."""
-    columns = ["article_id", "title", "outlet", "published", "published_precision"]
+    columns = ["article_id", "title", "outlet", "published", "published_precision", "url"]
     return facts.merge(articles[columns], on="article_id", how="left")
 
 
@@ -231,59 +231,73 @@ def pivot_indicators(facts: pd.DataFrame, indicators: pd.DataFrame,
 
 
 def pivot_cells(facts: pd.DataFrame, indicator_codes: list[str]) -> pd.DataFrame:
-    """One row per indicator, region and year: the figure the summary shows and how many others differ.
+    """One row per indicator, comparable set (kind of period and level), region and period: the figure the
+    summary shows there and how many different values the others give.
 
     `facts` must carry `published` (see `with_articles`). Targets are plans, not results, and stay out.
     """
-    chosen = facts[facts["indicator_code"].isin(indicator_codes) & (facts["qualifier"] != "target")]
-    keys = ["indicator_code", "region_code", "year"]
+    chosen = with_basis(facts[facts["indicator_code"].isin(indicator_codes) & (facts["qualifier"] != "target")])
     ranked = chosen.assign(
         _status=chosen["status"].map(STATUS_RANK).fillna(len(STATUS_RANK)),
-        _source=chosen["source_kind"].map(SOURCE_RANK).fillna(len(SOURCE_RANK)),
-        _period=chosen["period_kind"].map(PERIOD_RANK).fillna(len(PERIOD_RANK)),
-    ).sort_values([*keys, "_status", "_source", "_period", "period_end", "published", "char_start"],
-                  ascending=[True, True, True, True, True, True, False, False, True], kind="stable")
-    distinct = ranked.groupby(keys)["value"].nunique().rename("n_values")
-    cells = ranked.drop_duplicates(keys, keep="first").drop(columns=["_status", "_source", "_period"])
-    return cells.merge(distinct, left_on=keys, right_index=True).reset_index(drop=True)
+        _tier=chosen["source_tier"].map(TIER_RANK).fillna(TIER_RANK[PRESS]),
+    ).sort_values([*CELL_KEYS, "_status", "_tier", "period_end", "published", "char_start"],
+                  ascending=[True] * (len(CELL_KEYS) + 2) + [False, False, True], kind="stable")
+    distinct = ranked.groupby(CELL_KEYS)["value"].nunique().rename("n_values")
+    cells = ranked.drop_duplicates(CELL_KEYS, keep="first").drop(columns=["_status", "_tier"])
+    return cells.merge(distinct, left_on=CELL_KEYS, right_index=True).reset_index(drop=True)
+
+
+def summary_sets(cells: pd.DataFrame, indicator_code: str) -> list[tuple[str, str, pd.DataFrame]]:
+    """An indicator's cells by comparable set (kind of period, level): senior levels first, then annual
+    figures, stocks, part-year figures and running totals."""
+    own = cells[cells["indicator_code"] == indicator_code]
+    keys = own[["cmp_kind", "cmp_level"]].drop_duplicates()
+    order = sorted(keys.itertuples(index=False), key=lambda k: (
+        LEVELS.index(k.cmp_level) if k.cmp_level in LEVELS else len(LEVELS),
+        CLASS_ORDER.index(k.cmp_kind.partition(":")[0]), k.cmp_kind))
+    return [(k.cmp_kind, k.cmp_level, own[(own["cmp_kind"] == k.cmp_kind) & (own["cmp_level"] == k.cmp_level)])
+            for k in order]
+
+
+def block_scale(unit: str, number_texts: pd.Series) -> tuple[float, str]:
+    """万 or 亿 when most of the figures were written so (129.07万人), the divisor and its prefix; else (1, '')."""
+    if unit not in SCALED_UNITS or number_texts.empty:
+        return 1.0, ""
+    texts = number_texts.astype(str)
+    for prefix, divisor in SCALES:
+        if texts.str.contains(prefix, regex=False).mean() >= 0.5:
+            return divisor, prefix
+    return 1.0, ""
 
 
 def cell_note(cell: Mapping[str, object], format_value: Callable[[float], str]) -> str:
     """What a reader must know about a summary cell beyond its number; '' when nothing."""
     notes = []
-    if cell["period_kind"] in NOTED_PERIODS:
-        notes.append(period_label(cell["period_kind"], cell["period_start"], cell["period_end"]))
     if cell["qualifier"] == "range" and pd.notna(cell["value_high"]):
         notes.append(f"区间 {format_value(cell['value'])}–{format_value(cell['value_high'])}")
     if cell["status"] == "needs_review":
         notes.append("待复核")
     if cell["n_values"] > 1:
-        notes.append(f"同年另有{cell['n_values'] - 1}个不同数值，见明细")
+        notes.append(f"同期另有{cell['n_values'] - 1}个不同数值，见明细")
     return "；".join(notes)
 
 
-def chart_comparisons(cells: pd.DataFrame, tree: RegionTree, levels: dict[str, str],
-                      limit: int = 3) -> list[tuple[str, int, str, pd.DataFrame]]:
-    """The largest like-for-like comparisons: (indicator, year, level group, its cells), most regions first.
-
-    Only regions of the same level are compared (cities with cities), so one bar never dwarfs the rest
-    because it is the province; an indicator is charted once.
-    """
+def chart_comparisons(cells: pd.DataFrame, limit: int = 3) -> list[pd.DataFrame]:
+    """The largest comparable sets (same indicator, kind of period, period and level) with two regions or
+    more, most regions first, one per indicator: each chart compares like with like."""
     if cells.empty:
         return []
-    level_group = cells["region_code"].map(levels).map(COMPARABLE_LEVELS).fillna("county")
-    grouped = cells.assign(level_group=level_group)
-    sizes = (grouped.groupby(["indicator_code", "year", "level_group"]).size().rename("n").reset_index()
-             .query("n >= 2").sort_values(["n", "year"], ascending=[False, False], kind="stable"))
+    keys = ["indicator_code", "cmp_kind", "cmp_period", "cmp_level"]
+    sizes = (cells.groupby(keys).size().rename("n").reset_index().query("n >= 2")
+             .sort_values(["n", "cmp_period"], ascending=[False, False], kind="stable"))
     out, seen = [], set()
     for row in sizes.itertuples(index=False):
         if row.indicator_code in seen:
             continue
         seen.add(row.indicator_code)
-        part = grouped[(grouped["indicator_code"] == row.indicator_code) & (grouped["year"] == row.year)
-                       & (grouped["level_group"] == row.level_group)]
-        out.append((row.indicator_code, int(row.year), row.level_group,
-                    part.sort_values("value", ascending=False).drop(columns="level_group")))
+        part = cells[(cells["indicator_code"] == row.indicator_code) & (cells["cmp_kind"] == row.cmp_kind)
+                     & (cells["cmp_period"] == row.cmp_period) & (cells["cmp_level"] == row.cmp_level)]
+        out.append(part.sort_values("value", ascending=False))
         if len(out) == limit:
             break
     return out
@@ -308,6 +322,9 @@ def per_capita_rows(derived: pd.DataFrame, articles: pd.DataFrame, indicators: p
         denominator_name_zh=derived["denominator_indicator_code"].map(names).fillna(
             derived["denominator_indicator_code"]),
         scale=scale,
+        numerator_period=[period_label(k, a, b) for k, a, b in zip(
+            derived["numerator_period_kind"], derived["numerator_period_start"], derived["numerator_period_end"],
+            strict=True)],
         status_zh=derived["status"].map(DERIVED_STATUS_ZH).fillna(derived["status"]),
         **_derived_notes(derived),
         _missing=~derived["status"].isin(DERIVED_HAS_VALUE) | derived["value"].isna(),

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 FONT_NAME = "等线"  # DengXian: the default Chinese UI font of Excel 2016+ and WPS
 BODY_SIZE = 10.5  # 五号, the usual size of Chinese office tables
+SMALLEST_SIZE = 9  # nothing is printed smaller (the pages print at 100 %)
 HEADER_FILL = PatternFill("solid", fgColor="DDE5F0")
 BLOCK_FILL = PatternFill("solid", fgColor="F2F5F9")
 REVIEW_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -58,7 +59,7 @@ def _base_styles() -> list[NamedStyle]:
         NamedStyle("zt_para", font=_font(), alignment=wrap),
         NamedStyle("zt_note", font=_font(size=9, color="595959"), alignment=wrap),
         NamedStyle("zt_head", font=_font(bold=True), fill=HEADER_FILL, border=BOX, alignment=centre),
-        NamedStyle("zt_head_en", font=_font(size=8.5, italic=True, color="595959"), fill=HEADER_FILL,
+        NamedStyle("zt_head_en", font=_font(size=9, italic=True, color="595959"), fill=HEADER_FILL,
                    border=BOX, alignment=centre),
         NamedStyle("zt_block", font=_font(size=12, bold=True, color="1F3864"), fill=BLOCK_FILL,
                    alignment=Alignment(vertical="center")),

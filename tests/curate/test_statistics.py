@@ -78,10 +78,36 @@ def test_xlsx_tables_are_read_like_csv(tmp_path: Path) -> None:
     assert [(f.region_name, f.year, f.value) for f in facts] == [("湖州市", 2022, 3406000)]
 
 
+def test_each_row_keeps_its_source_tier_and_a_row_without_one_is_unverified(tmp_path: Path) -> None:
+    header = HEADER.rstrip("\n") + ",source_tier\n"
+    facts, rejected = official(tmp_path, "")
+    (tmp_path / "raw" / "statistics" / "t.csv").write_text(header + (
+        "嘉兴市,330400,city,2023,resident_population,5584000,persons,公报,https://x.example/a,q,official\n"
+        "湖州市,330500,city,2022,resident_population,3406000,persons,汇编,https://x.example/b,q,Secondary\n"
+        "金华市,330700,city,2022,resident_population,7120000,persons,转载,https://x.example/c,q,\n"
+        "台州市,331000,city,2022,resident_population,6678000,persons,排行,https://x.example/d,q,offical\n"),
+        encoding="utf-8")
+    tables, _ = load_statistics(tmp_path / "raw")
+    facts, rejected = statistics_facts(tables, load_gazetteer(), load_taxonomy(), load_units())
+    assert [(f.region_name, f.source_tier) for f in facts] == [
+        ("嘉兴市", "official"), ("湖州市", "secondary"), ("金华市", "unverified")]
+    assert [(r.file, r.reason) for r in rejected] == [("statistics/t.csv line 5", "statistics_tier_unknown")]
+    assert "'offical'" in rejected[0].detail and "official_repost" in rejected[0].detail
+
+
+def test_the_seed_statistics_carry_the_tiers_their_readme_counts(seed_run) -> None:
+    facts = pd.read_sql_table("facts", make_engine(seed_run["db_url"]))
+    tiers = facts.loc[facts["source_kind"] == "statistics", "source_tier"].value_counts().to_dict()
+    assert tiers == {"secondary": 119, "official_repost": 58, "official": 29, "unverified": 1}  # 西湖风景名胜区's
+    # official_repost row has no region code and is set aside
+    assert set(facts.loc[facts["source_kind"] == "article", "source_tier"]) == {"press"}
+
+
 def facts_frame(rows: list[dict]) -> pd.DataFrame:
     base = {"status": "extracted", "value_high": None, "quote": "q", "article_id": "a", "number_text": "n",
             "source_title": "", "source_url": "", "unit": "person", "region_level": "city",
-            "indicator_name_zh": "x", "qualifier": "exact"}
+            "indicator_name_zh": "x", "qualifier": "exact", "period_kind": "as_of", "period_start": "2024-03-01",
+            "period_end": "2024-03-01", "source_tier": "official"}
     return pd.DataFrame([{**base, **row} for row in rows])
 
 
@@ -106,7 +132,33 @@ def test_per_capita_uses_same_year_then_a_flagged_neighbour_and_never_the_census
     assert (jiaxing["status"], jiaxing["denominator_year"], jiaxing["qualifier"]) == ("derived_proxy_year", 2023, "over")
     assert (huzhou["status"], bool(huzhou["proxy_year"])) == ("derived", False)
     assert pd.isna(jinhua["value"]) and jinhua["status"] == "no_denominator"
-    assert "金华市" in jinhua["note"] and "no official" in jinhua["note"]
+    assert "金华市" in jinhua["note"] and "no statistic for 金华市 in 2020" in jinhua["note"]
+
+
+@pytest.mark.parametrize(("kind", "start", "end", "words"), [
+    ("cumulative", "2019-01-01", "2024-10-01", "2019年以来累计（至2024年10月）（多年累计数）"),
+    ("partial_year", "2024-01-01", "2024-03-31", "2024年1–3月（年内部分月份数）"),
+])
+def test_a_part_year_or_multi_year_numerator_gives_no_rate_and_says_why(kind, start, end, words) -> None:
+    facts = facts_frame([
+        {"fact_id": "g1", "source_kind": "article", "indicator_code": "new_graduates", "region_code": "330400",
+         "region_name": "嘉兴市", "year": 2024, "value": 500000, "qualifier": "over", "period_kind": kind,
+         "period_start": start, "period_end": end},
+        {"fact_id": "g2", "source_kind": "article", "indicator_code": "new_graduates", "region_code": "330400",
+         "region_name": "嘉兴市", "year": 2023, "value": 90000, "period_kind": "year",
+         "period_start": "2023-01-01", "period_end": "2023-12-31"},
+        {"fact_id": "p1", "source_kind": "statistics", "indicator_code": "resident_population",
+         "region_code": "330400", "region_name": "嘉兴市", "year": 2024, "value": 5600000},
+        {"fact_id": "p2", "source_kind": "statistics", "indicator_code": "resident_population",
+         "region_code": "330400", "region_name": "嘉兴市", "year": 2023, "value": 5584000, "source_tier": "secondary"},
+    ])
+    derived = derive(facts, load_taxonomy()).set_index("numerator_fact_id")
+    refused, annual = derived.loc["g1"], derived.loc["g2"]
+    assert refused["status"] == "refused_period" and pd.isna(refused["value"])
+    assert pd.isna(refused["denominator_value"]) and words in refused["note"]
+    assert (refused["numerator_period_kind"], refused["numerator_period_end"]) == (kind, end)
+    assert annual["value"] == pytest.approx(90000 / 5584000 * 10000)
+    assert (annual["numerator_period_kind"], annual["denominator_source_tier"]) == ("year", "secondary")
 
 
 def test_a_percentage_or_rank_can_never_be_normalised() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from etl.paths import PROJECT_ROOT
@@ -162,14 +163,21 @@ def test_compare_two_regions_quote_link_and_download(recorded, server, db_facts,
     _pick(page, "f-indicator", INDICATOR_ZH, INDICATOR)
     for code, name in REGIONS.items():
         _pick(page, "f-region", name[:2], code)
-    page.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 1")
     _settle(page)
 
-    # the chart draws the database's latest figure for each region, with its mark
+    # 秀洲区's 2023 figure and 嘉兴市's stock at publication are not comparable (kind of figure, level): the
+    # chart draws one, lists the other with the reason, and one click draws the other's set
+    assert _bars(page) == {"秀洲区": _latest(db_facts, "330411")["value"]}
+    left_out = page.locator("#left-out").inner_text()
+    assert "嘉兴市" in left_out and "嘉兴市属地级市，本图比较各县（市、区）" in left_out
+    page.locator("#left-out .left-out-show").first.click()
+    page.wait_for_function("() => location.search.includes('cmp=')")
+    page.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 1")
+    _settle(page)
     bars = _bars(page)
-    assert set(bars) == set(REGIONS.values())
-    for code, name in REGIONS.items():
-        assert bars[name] == _latest(db_facts, code)["value"]
+    assert bars == {"嘉兴市": _latest(db_facts, "330400")["value"]}
+    assert "秀洲区" in page.locator("#left-out").inner_text()
     labels = page.locator("#g-compare text.bartext").all_text_contents()
     jiaxing = _latest(db_facts, "330400")
     if jiaxing["qualifier"] == "approx":
@@ -202,7 +210,7 @@ def test_compare_two_regions_quote_link_and_download(recorded, server, db_facts,
     other.on("request", lambda request: requests.append(request.url))
     other.goto(link)
     _settle(other)
-    other.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 2")
+    other.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 1")
     assert _bars(other) == bars
     assert other.locator("#q-quote").inner_text() == page.locator("#q-quote").inner_text()
     assert other.url == link
@@ -227,13 +235,18 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
     page.goto(f"{server}/?tab=trend&ind={INDICATOR}&reg={regions}")
     _settle(page)
     traces = page.evaluate("() => document.querySelector('#g-trend .js-plotly-plot').data.length")
-    assert traces == len(REGIONS)
+    assert traces == 1, "one kind of figure at one level: 嘉兴市's stock is listed, not drawn beside 秀洲区's flow"
+    assert "嘉兴市" in page.locator("#left-out").inner_text()
     _shot(page, "04-trend")
 
     page.click("#tabs >> text=矩阵 Matrix")
     _settle(page)
     assert "tab=matrix" in page.url
     page.wait_for_selector("#g-matrix .heatmaplayer")
+    page.locator("#n-matrix .set-chips a:has-text('县（市、区）')").click()  # the matrix lists one level
+    page.wait_for_function("() => location.search.includes('lvl=county')")
+    page.wait_for_function("() => document.querySelector('#g-matrix .js-plotly-plot')._fullData[0].y.includes('秀洲区')")
+    _settle(page)
     cell = page.evaluate("""() => { const gd = document.querySelector('#g-matrix .js-plotly-plot');
         const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, trace = gd._fullData[0];
         const box = gd.querySelector('.nsewdrag').getBoundingClientRect();
@@ -247,7 +260,7 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
     assert "秀洲区" in page.locator("#provenance").inner_text()
     _shot(page, "05-matrix")
 
-    page.click("#tabs >> text=地图 Map")
+    page.goto(f"{server}/?tab=map&ind={INDICATOR}&reg={regions}")  # without the matrix's county filter
     _settle(page)
     page.wait_for_selector("#g-map canvas")
     page.wait_for_timeout(1500)
@@ -270,7 +283,7 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
 
     page.click("#tabs >> text=状态 Status")
     _settle(page)
-    page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('Data as of')")
+    page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('数据截至')")
     _shot(page, "07-status")
 
     page.click("label:has-text('中文'):not(:has-text('EN'))")
@@ -366,12 +379,13 @@ def test_per_capita_toggle_cannot_compute_note_and_cross_check(recorded, server,
     assert "官方核对" in page.locator("#provenance").inner_text()
     _shot(page, "12-cross-check")
 
-    # official statistics are told apart in the table, which filters by source
-    page.click(".source-seg label:has-text('官方统计')")
+    # statistics are told apart in the table by their tier, and the table filters by source
+    page.click(".source-seg label:has-text('统计数字')")
     page.wait_for_function("() => location.search.includes('src=statistics')")
     _settle(page)
-    sources = {row["source_text"] for row in _grid_rows(page)}
-    assert sources == {"官方统计 official statistics"}
+    rows = _grid_rows(page)
+    assert rows and all(row["statistics"] for row in rows)
+    assert {row["source_text"] for row in rows} >= {"官方统计 official statistics", "二手来源 secondary source"}
 
     _assert_local(requests, server)
 
@@ -403,3 +417,37 @@ def _assert_local(requests: list[str], server: str) -> None:
     outside = [url for url in requests if not url.startswith(server + "/") and not url.startswith(("data:", "blob:"))]
     assert requests, "requests were recorded"
     assert not outside, f"requests left 127.0.0.1: {outside}"
+
+
+def test_a_chart_downloaded_as_png_carries_its_title_subtitle_and_source_line(recorded, server):
+    page, requests = recorded
+    page.goto(f"{server}/?ind=resident_population&cmp=stock~~city")
+    page.wait_for_function("""() => { const gd = document.querySelector('#g-compare .js-plotly-plot');
+        return gd && gd._fullLayout && (gd._fullLayout.title.text || '').startsWith('<b>'); }""")
+    _settle(page)
+    shown = page.evaluate("""() => { const gd = document.querySelector('#g-compare .js-plotly-plot');
+        const layout = gd._fullLayout;
+        return {title: layout.title.text, height: layout.height, width: layout.width, top: layout.margin.t,
+                bottom: layout.margin.b, notes: layout.annotations.map(a => ({name: a.name, text: a.text}))}; }""")
+    assert shown["title"].startswith("<b>常住人口（年末）") and "各地级市" in shown["title"], "indicator, kind, level"
+    source = next(note for note in shown["notes"] if note["name"] == "source")
+    assert source["text"].startswith("来源 Source：") and "数据截至" in source["text"]
+    assert "统计数字" in source["text"] and "新闻报道" in source["text"], "the articles and statistics drawn"
+
+    page.hover("#g-compare .js-plotly-plot")
+    with page.expect_download() as download_info:
+        page.click("#g-compare .modebar-btn[data-title^='Download plot']")
+    image = Image.open(download_info.value.path())
+    assert image.format == "PNG"
+    ARTIFACTS.mkdir(exist_ok=True)
+    image.save(ARTIFACTS / "14-downloaded-chart.png")
+    scale = image.width / shown["width"]
+    assert image.height == pytest.approx(shown["height"] * scale, abs=2), "the whole figure, caption included"
+    gray = image.convert("L")
+    title_band = gray.crop((0, 0, image.width, int(shown["top"] * scale * 0.75)))
+    source_band = gray.crop((0, image.height - int(shown["bottom"] * scale * 0.6), image.width, image.height))
+    for band, what in ((title_band, "title"), (source_band, "source line")):
+        ink = sum(1 for value in band.tobytes() if value < 160)
+        assert ink > 500, f"the PNG draws the {what} (dark pixels where it stands)"
+    _shot(page, "13-png-caption")
+    _assert_local(requests, server)

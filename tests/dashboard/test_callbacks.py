@@ -135,7 +135,8 @@ def test_excel_download_is_a_workbook_of_the_same_facts():
 
 def test_status_panel_shows_the_database_and_no_failures():
     panel = str(callbacks.render_status(callbacks.view_key(ViewState(tab="status"))))
-    assert "Data as of" in panel
+    assert "数据截至" in panel and "更新时间" in panel, "the data's period and the refresh time, each named"
+    assert repository.current().snapshot().data_period in panel
     assert "talent.sqlite" in panel
 
 
@@ -159,3 +160,33 @@ def test_year_slider_left_at_its_ends_follows_the_data():
     state = from_query(second[URL_AT])
     assert state.year_from is None and state.year_to is None
     assert second[CONTROL_COUNT + 3] <= low
+
+
+def test_region_and_indicator_counts_follow_the_year_and_review_filters():
+    snap = repository.current().snapshot()
+    facts = snap.facts
+    for query, keep in (("?from=2024&to=2024", facts["year"] == 2024),
+                        ("?review=0", ~facts["needs_review"].astype(bool))):
+        options = queries.filter_options(snap, from_query(query))
+        counted = {o.value: o.count for o in options.regions if o.available}
+        expected = facts[keep].groupby("region_code", observed=True).size()
+        assert counted == {str(code): int(n) for code, n in expected.items() if n}, query
+        indicators = {o.value: o.count for o in options.indicators if o.available}
+        expected = facts[keep].groupby("indicator_code", observed=True).size()
+        assert indicators == {str(code): int(n) for code, n in expected.items() if n}, query
+
+
+def test_an_emptied_view_names_the_filter_and_links_to_its_undoing():
+    state = ViewState(indicators=("talent_total",), levels=("town",))
+    figure, notes, _listed = callbacks.render_compare(callbacks.view_key(state))
+    assert "No figures match" in figure.layout.annotations[0].text
+    text = str(notes)
+    assert "筛选条件“层级 乡镇（街道）”下没有数字" in text
+    assert "href='?ind=talent_total'" in text, "the link undoes the level filter and keeps the rest"
+
+
+def test_a_chosen_region_without_a_figure_is_named_under_the_chart():
+    figure, _notes, listed = callbacks.render_compare(callbacks.view_key(
+        ViewState(indicators=("talent_total",), regions=(JIAXING, "330100"))))
+    assert [str(y).split(" · ")[0] for trace in figure.data for y in trace.y] == ["嘉兴市"]
+    assert "杭州市" in str(listed) and "所选条件下没有该指标的数字" in str(listed)

@@ -49,7 +49,7 @@ def test_snapshot_joins_article_title_and_date(repo, seed_db_url):
 
 def test_latest_rows_give_the_database_value_for_jiaxing_talent_total(repo, db_facts):
     snap, facts = repository.facts_for(repo, ViewState(indicators=("talent_total",)))
-    rows = queries.latest_rows(facts).set_index("region_code")
+    rows = queries.comparison(facts).shown.set_index("region_code")
     expected = db_facts[(db_facts["region_code"] == JIAXING) & (db_facts["indicator_code"] == "talent_total")]
     assert not expected.empty, "the seed articles quote 嘉兴's talent total (129.07万)"
     latest = expected[expected["year"] == expected["year"].max()]
@@ -60,13 +60,15 @@ def test_latest_rows_give_the_database_value_for_jiaxing_talent_total(repo, db_f
 def test_latest_rows_prefer_the_newest_year_then_checked_then_exact_figures():
     facts = pd.DataFrame({
         "fact_id": ["a", "b", "c", "d"], "region_code": ["r"] * 4, "indicator_code": ["i"] * 4,
+        "region_level": ["city"] * 4, "qualifier": ["exact"] * 4, "period_kind": ["year"] * 4,
+        "period_start": ["2024-01-01"] * 3 + ["2023-01-01"], "period_end": ["2024-12-31"] * 3 + ["2023-12-31"],
         "year": [2024, 2024, 2024, 2023], "needs_review": [True, False, False, False],
         "inexact": [False, True, False, False], "value": [1.0, 2.0, 3.0, 4.0],
     })
     order = facts.assign(_r=facts["needs_review"].astype(int), _e=facts["inexact"].astype(int)).sort_values(
         ["year", "_r", "_e"], ascending=[False, True, True]).drop(columns=["_r", "_e"])
-    assert queries.latest_rows(order)["fact_id"].tolist() == ["c"]
-    assert queries.latest_rows(order, "2023")["fact_id"].tolist() == ["d"]
+    assert queries.comparison(order).shown["fact_id"].tolist() == ["c"]
+    assert queries.comparison(order, "2023").shown["fact_id"].tolist() == ["d"]
 
 
 def test_filter_options_offer_only_regions_and_years_that_have_the_indicator(repo, db_facts):
@@ -253,11 +255,14 @@ def test_status_info_lists_runs_newest_first_with_failures(seed_copy):
     assert list(info["runs"]["run_id"]) == sorted(info["runs"]["run_id"], reverse=True)
 
 
-def test_map_rows_split_mapped_regions_from_zones(repo):
-    _snap, facts = repository.facts_for(repo, ViewState())
-    on_map, beside = geo.map_rows(facts, "county")
-    assert set(on_map["region_level"].astype(str)) <= {"county"}
-    assert set(beside["region_level"].astype(str)) <= {"zone", "town"}
-    assert len(beside) > 0, "the seed articles quote figures for 衢州智造新城 and other zones"
+def test_the_map_draws_its_level_and_lists_zones_and_other_levels(repo):
+    _snap, facts = repository.facts_for(repo, ViewState(indicators=("talent_projects",)))
+    found = queries.comparison(geo.with_boundary(facts, "county"), level="county")
+    assert set(found.shown["region_level"].astype(str)) == {"county"}
     codes = {f["properties"]["adcode"] for f in geo.boundaries("county")["features"]}
-    assert set(on_map["region_code"].astype(str)) <= codes
+    assert set(found.shown["region_code"].astype(str)) <= codes
+    zones = found.left_out[found.left_out["region_level"].astype(str) == "zone"]
+    assert len(zones) and all("属功能区，本图比较各县（市、区）" in r for r in zones["reason_zh"])
+    beside = geo.beside_rows(facts)
+    assert set(beside["region_level"].astype(str)) <= {"zone", "town"} and beside["region_code"].is_unique
+    assert len(beside) > 0, "the seed articles quote figures for 衢州智造新城 and other zones"

@@ -1,5 +1,5 @@
 """Fair comparison on the seed database: per-capita rates, their provenance, rates that cannot be computed,
-the cross-check against official statistics, and official figures told apart from article figures."""
+the cross-check against statistics, and each source tier told apart (only `official` is 官方统计)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import csv
 import io
 from dataclasses import asdict
 
+import plotly.graph_objects as go
 import pytest
 
-from dashboard import callbacks, figures, geo, queries, repository, snapshot
+from dashboard import callbacks, figures, fmt, geo, queries, repository, snapshot
 from dashboard.urlstate import ViewState, from_query
 
 JIAXING, XIUZHOU = "330400", "330411"
 TALENT_TOTAL_2024 = 1_290_700  # 人才资源总量达129.07万 (article, 2024)
 RESIDENTS_2023 = 5_584_000  # 嘉兴市 558.4万, 2023年浙江省人口主要数据公报
+STOCK_CITIES = "stock~~city"  # each city's latest stock: the comparable set of year-end populations
 OUTPUTS = [f"{i}.{p}" for i, p in callbacks.CONTROLS] + [
     "family.options", "indicator.options", "region.options", "years.min", "years.max", "years.marks",
     "years.disabled", "period.options", "norm.options", "norm.tip", "norm.note", "url", "view", "table", "root",
@@ -53,7 +55,8 @@ def test_per_capita_talent_of_jiaxing_is_the_article_figure_over_the_2023_reside
     value, label, derived_id = _bars(figure)["嘉兴市"]
     assert value == pytest.approx(TALENT_TOTAL_2024 / RESIDENTS_2023 * 10_000)
     assert label.endswith("※"), "a proxy-year denominator is marked on the bar"
-    assert "每万常住人口人才资源数" in str(notes)
+    assert figure.layout.title.text.startswith("<b>每万常住人口人才资源数"), "the chart names what it shows"
+    assert "分母为统计数字" in figure.layout.title.text
     assert figure.layout.xaxis.title.text.startswith("每万常住人口")
     assert cannot == []
 
@@ -87,7 +90,7 @@ def test_a_region_without_denominator_is_listed_with_its_reason_not_drawn():
     assert set(_bars(figure)) == {"嘉兴市"}, "秀洲区 has no resident population: no bar, and no zero bar"
     listed = str(cannot)
     assert "无法计算" in listed and "秀洲区" in listed
-    assert "没有秀洲区2023年(±1年)的常住人口（年末）官方数据" in listed
+    assert "没有秀洲区2023年(±1年)的常住人口（年末）统计数字" in listed
     assert "博士后 31人" in listed, "the figure that could not be divided is named"
 
 
@@ -109,7 +112,7 @@ def test_trend_and_map_also_leave_uncomputable_regions_out(snap):
 
 
 def test_matrix_per_capita_says_cannot_compute_in_the_cell():
-    figure, _notes = callbacks.render_matrix(_view("?tab=matrix&ind=postdocs&norm=rate"))
+    figure, _notes = callbacks.render_matrix(_view("?tab=matrix&ind=postdocs&norm=rate&lvl=county"))
     heat = figure.data[0]
     row = list(heat.y).index("秀洲区")
     assert "无法计算" in heat.text[row]
@@ -136,7 +139,7 @@ def test_toggle_names_the_denominator_the_taxonomy_declares():
 
 def test_several_indicators_some_without_a_rate_are_named_not_divided():
     figure, notes, _cannot = callbacks.render_compare(_view("?ind=talent_total,skilled_talent_share_employed&norm=rate"))
-    assert {trace.name for trace in figure.data} <= {"报道 article", "每万常住人口人才资源数"}
+    assert {trace.name for trace in figure.data} <= {"新闻报道 press report", "每万常住人口人才资源数 · 新闻报道"}
     assert all(str(label).endswith("/万人 ※") for trace in figure.data for label in trace.text)
     assert "技能人才占从业人员比重没有人均或单位GDP口径" in str(notes)
 
@@ -192,37 +195,50 @@ def test_picking_a_listed_fact_opens_it_and_redrawn_lists_do_not():
     assert callbacks.picked_fact(None, []) is callbacks.no_update
 
 
-# --- official statistics told apart --------------------------------------------------------------------
+# --- sources told apart by their tier ------------------------------------------------------------------
 
 
-def test_official_statistics_have_their_own_colour_and_legend_in_bars():
-    figure, _notes, _cannot = callbacks.render_compare(_view("?ind=resident_population"))
+def test_each_source_tier_has_its_own_colour_and_legend_and_only_official_is_called_official():
+    figure, _notes, _cannot = callbacks.render_compare(_view(f"?ind=resident_population&cmp={STOCK_CITIES}"))
     names = {trace.name: trace for trace in figure.data}
-    assert set(names) == {"报道 article", "官方统计 official statistics"}
-    assert names["官方统计 official statistics"].marker.color == figures.STAT_COLOR
+    drawn = {fmt.tier_text(t): t for t in ("official", "official_repost", "secondary", "unverified", "press")}
+    assert set(names) <= set(drawn) and len(names) >= 2
+    for name, trace in names.items():
+        assert trace.marker.color == figures.TIER_COLORS.get(drawn[name], figures.PALETTE[0])
+        assert all(name in h for h in trace.hovertext)
     assert figure.layout.showlegend
-    assert "嘉兴市" in " ".join(names["报道 article"].y), "嘉兴's latest figure (2024) is the article's 550多万"
-    assert any("官方统计 official statistics" in h for h in names["官方统计 official statistics"].hovertext)
+    assert "嘉兴市" in " ".join(names["新闻报道 press report"].y), "嘉兴's latest stock (2024) is the article's 550多万"
+    official = {str(y).split(" · ")[0] for y in names.get("官方统计 official statistics", go.Bar()).y or ()}
+    snap = repository.current().snapshot()
+    facts = snap.facts[snap.facts["indicator_code"] == "resident_population"]
+    assert official <= set(facts.loc[facts["source_tier"] == "official", "region_name"].astype(str))
 
 
-def test_official_statistics_are_squares_in_the_trend_and_outlined_on_the_map():
+def test_statistics_are_squares_in_the_trend_and_outlined_in_their_tiers_colour_on_the_map():
     figure, _notes, _cannot = callbacks.render_trend(_view(f"?tab=trend&ind=resident_population&reg={JIAXING}"))
     symbols = [s for trace in figure.data for s in trace.marker.symbol]
-    assert "square" in symbols and any(s != "square" for s in symbols), "article and official points differ"
+    assert "square" in symbols, "year-end statistics are squares"
 
     figure, *_ = callbacks.render_map(_view("?tab=map&ind=resident_population"))
     areas = next(t for t in figure.data if t.type == "choroplethmap" and t.name != "no data")
     outline = dict(zip(areas.locations, areas.marker.line.color, strict=True))
-    assert outline["330100"] == figures.STAT_COLOR, "杭州's figure is official"
-    assert outline[JIAXING] != figures.STAT_COLOR, "嘉兴's is the article's"
+    tiers = dict(zip(areas.customdata, areas.locations, strict=True))
+    facts = repository.current().snapshot().facts.set_index("fact_id")
+    for fact_id, code in tiers.items():
+        tier = str(facts.at[fact_id, "source_tier"])
+        assert outline[code] == figures.TIER_COLORS.get(tier, outline[code]) and (tier != "press" or
+                                                                                 outline[code] not in figures.TIER_COLORS.values())
 
 
-def test_quote_panel_badges_say_official_or_article(snap):
+def test_quote_panel_names_the_source_tier_and_an_articles_outlet(snap):
     facts = snap.facts
-    official = facts[facts["source_kind"] == "statistics"].iloc[0]
+    for tier in ("official", "official_repost", "secondary", "press"):
+        fact = facts[facts["source_tier"] == tier].iloc[0]
+        panel = str(callbacks.render_provenance(fact["fact_id"]))
+        assert fmt.tier_text(tier) in panel
+        assert ("官方统计 official statistics" in panel) == (tier == "official")
     article = facts[facts["source_kind"] == "article"].iloc[0]
-    assert "官方统计 official statistics" in str(callbacks.render_provenance(official["fact_id"]))
-    assert "报道 article" in str(callbacks.render_provenance(article["fact_id"]))
+    assert "来源未注明 source not stated" in str(callbacks.render_provenance(article["fact_id"])), "no outlet in the manifest"
 
 
 def test_table_has_a_source_column_and_filter_and_the_csv_follows_it(snap):
@@ -231,14 +247,15 @@ def test_table_has_a_source_column_and_filter_and_the_csv_follows_it(snap):
     request = {"startRow": 0, "endRow": 200, "sortModel": [{"colId": "source_text", "sort": "asc"}]}
     response, _count, _style = callbacks.table_rows(request, key)
     rows = response["rowData"]
-    assert rows and all(r["source_text"] == "官方统计 official statistics" and r["statistics"] for r in rows)
+    assert rows and all(r["source_text"] == fmt.tier_text(r["tier"]) and r["statistics"] for r in rows)
+    assert {r["tier"] for r in rows} >= {"official_repost", "secondary"}
     expected = snap.facts[(snap.facts["region_code"] == JIAXING) & (snap.facts["source_kind"] == "statistics")]
     assert response["rowCount"] == len(expected)
 
     download = callbacks.download_csv(1, key, request)
     content = base64.b64decode(download["content"]).decode("utf-8-sig")
     table = list(csv.DictReader(io.StringIO(content)))
-    assert {r["来源 Source"] for r in table} == {"官方统计 official statistics"}
+    assert {r["来源 Source"] for r in table} == {fmt.tier_text(t) for t in expected["source_tier"].astype(str)}
 
     both = asdict(queries.query_for(snap, state.replace(source=""), with_search=True))
     assert callbacks.table_rows(request, both)[0]["rowCount"] > len(expected)
@@ -251,9 +268,11 @@ def test_source_filter_is_the_tables_only_and_the_charts_ignore_it():
     assert out["table"]["source"] == "statistics"
 
 
-def test_summary_counts_official_figures_apart_from_articles(snap):
+def test_summary_counts_official_figures_apart_from_other_statistics_and_articles(snap):
     stats = callbacks.render_summary(callbacks.view_key(ViewState()))
-    official = int((snap.facts["source_kind"] == "statistics").sum())
+    official = int((snap.facts["source_tier"] == "official").sum())
+    others = int(((snap.facts["source_kind"] == "statistics") & (snap.facts["source_tier"] != "official")).sum())
     articles = snap.facts.loc[snap.facts["source_kind"] == "article", "article_id"].nunique()
     assert f"{official:,}" in str(stats[4]) and "官方统计" in str(stats[4])
+    assert f"{others:,}" in str(stats[5]) and "其他统计数字" in str(stats[5])
     assert f"{articles:,}" in str(stats[3]) and "篇文章" in str(stats[3])

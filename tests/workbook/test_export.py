@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import sqlite3
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
+from etl.curate.comparable import period_label
 from etl.jobs.cli import main
 from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT
@@ -25,7 +25,7 @@ from etl.store.schema import make_engine
 from etl.vocabulary import PERIOD_SOURCE_LABELS
 from etl.workbook.data import ExportData, ExportFilters, load_export_data
 from etl.workbook.export import export_to_file, workbook_bytes, write_workbook
-from etl.workbook.frames import RegionTree, crosscheck_rows, period_label, pivot_cells
+from etl.workbook.frames import RegionTree, crosscheck_rows, pivot_cells, text_lines
 from etl.workbook.grids import CHECK_COLUMNS, FACT_SHEET_COLUMNS, PER_CAPITA_COLUMNS
 from etl.workbook.layout import SHEET_CHECK, SHEET_FACTS, SHEET_NAMES, SHEET_PER_CAPITA, SHEET_SUMMARY
 
@@ -124,18 +124,19 @@ def test_numbers_carry_formats_an_official_expects(seed_workbook, db_facts):
     assert published.is_date
 
 
-def test_summary_shows_the_headline_figure_numeric_with_its_unit(seed_workbook, db_facts):
+def test_summary_shows_the_headline_figure_in_the_articles_wan_with_the_unit_in_the_header(seed_workbook, db_facts):
     ws = load_workbook(seed_workbook)[SHEET_SUMMARY]
     talent = db_facts[(db_facts["indicator_code"] == "talent_total") & (db_facts["region_name"] == "嘉兴市")]
-    assert len(talent), "the seed articles report Jiaxing's talent total"
+    assert len(talent) and "万" in talent["number_text"].iloc[0], "the seed articles write Jiaxing's talent in 万"
     rows = list(ws.iter_rows(values_only=False))
-    block = next(i for i, row in enumerate(rows) if str(row[0].value).startswith("人才资源总量（单位：人）"))
-    years = [c.value for c in rows[block + 1]]
-    jiaxing = next(row for row in rows[block + 3:] if row[0].value == "嘉兴市")
-    year = int(talent["year"].iloc[0])
-    cell = jiaxing[years.index(f"{year}年")]
-    assert cell.value == pytest.approx(talent["value"].iloc[0])
-    assert cell.data_type == "n" and "#,##0" in cell.number_format
+    block = next(i for i, row in enumerate(rows) if str(row[0].value).startswith("人才资源总量（单位："))
+    assert rows[block][0].value == "人才资源总量（单位：万人）"
+    header = [c.value for c in rows[block + 1]]
+    assert header[0] == "时点数 · 地级市" and header[1] == f"截至{int(talent['year'].iloc[0])}年"
+    jiaxing = rows[block + 2]
+    assert jiaxing[0].value == "嘉兴市"
+    assert jiaxing[1].value == pytest.approx(talent["value"].iloc[0] / 1e4)
+    assert jiaxing[1].data_type == "n" and "#,##0.0#" in jiaxing[1].number_format
 
 
 def test_summary_marks_lower_bounds_in_the_format_not_the_value(seed_workbook):
@@ -145,19 +146,30 @@ def test_summary_marks_lower_bounds_in_the_format_not_the_value(seed_workbook):
     assert all(isinstance(c.value, (int, float)) for c in marked)
 
 
-def test_workbook_has_a_native_chart(seed_workbook):
+def test_the_seed_has_no_two_comparable_regions_so_the_chart_sheet_says_why(seed_workbook):
     with zipfile.ZipFile(seed_workbook) as package:
         charts = [n for n in package.namelist() if n.startswith("xl/charts/chart")]
-    assert charts
+    assert not charts, "the seed's figures are of different kinds, periods or levels: nothing to chart"
+    ws = load_workbook(seed_workbook)["图表"]
+    assert ws.cell(row=4, column=1).value.startswith("筛选后的数据不足以作对比图：需要同一指标、同一口径")
+    width = sum(ws.column_dimensions[letter].width for letter in "ABCDEFGHIJK")
+    assert "A4:K4" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws.row_dimensions[4].height >= text_lines(ws.cell(row=4, column=1).value, width) * 14.5, \
+        "the message's row shows all of it"
 
 
 def test_cover_states_date_counts_and_reading_guide(seed_book, db_facts):
     ws = seed_book["说明"]
     values = {row[0]: row[1] for row in ws.iter_rows(values_only=True) if row[0]}
     assert values["数据截至"]
-    assert cover_section(seed_book, "数量 Counts")["数字（条）"] == len(db_facts)
-    assert {"≥", "≤", "≈"} <= set(cover_section(seed_book, "如何阅读数值 Reading the figures"))
-    assert ws.page_setup.fitToHeight == 1
+    assert cover_section(seed_book, "数量")["数字（条）"] == len(db_facts)
+    assert cover_section(seed_book, "数量")["统计数字：官方统计（条）"] == (db_facts["source_tier"] == "official").sum()
+    assert {"≥", "≤", "≈", "口径", "时期不符"} <= set(cover_section(seed_book, "如何阅读数值"))
+    assert set(cover_section(seed_book, "来源类别")) == {"官方统计", "官方公报转载", "二手来源", "来源未核实", "新闻报道"}
+    assert "最近一次成功更新" not in str(values["数据截至"]), "数据截至 is the data's period, not the refresh time"
+    assert re.fullmatch(r"\d{4}年\d{1,2}月（所收数字所指时期的最晚月份）", values["数据截至"])
+    assert values["数据更新时间"]
+    assert ws.page_setup.scale == 100 and not ws.sheet_properties.pageSetUpPr.fitToPage
 
 
 def test_reference_sheets_describe_indicators_and_regions(seed_workbook, db_facts, db_derived):
@@ -224,7 +236,9 @@ def test_region_filter_keeps_the_region_and_everything_beneath_it(seed_db_url, t
     assert sorted(sheet["事实编号"]) == sorted(expected["fact_id"])
     assert sheet["地区代码"].astype(str).nunique() > 1, "counties of Jiaxing are kept, not only the city"
     assert "330100" not in set(regions["地区代码"].astype(str))
-    assert cover_section(path, "筛选条件 Filters") == {"地区": "嘉兴市（含下辖地区）", "年份": "2024年起"}
+    assert cover_section(path, "筛选条件") == {"地区": "嘉兴市（含下辖地区）", "年份": "2024年起"}
+    for ws in load_workbook(path).worksheets:  # every printed page names the filter
+        assert ws.oddHeader.right.text == "筛选：地区 嘉兴市（含下辖地区）；年份 2024年起"
 
 
 def test_family_and_indicator_filters_combine(seed_db_url, db_facts):
@@ -300,17 +314,21 @@ def test_cli_writes_the_workbook_and_refuses_unknown_names(seed_db_url, tmp_path
     assert "unknown region" in capsys.readouterr().err
 
 
-def test_pivot_cell_prefers_a_checked_whole_year_figure_and_counts_the_others():
+def test_a_summary_cell_holds_one_comparable_set_and_prefers_a_checked_figure():
     facts = pd.DataFrame({
-        "indicator_code": ["x"] * 3, "region_code": ["330400"] * 3, "year": [2024] * 3,
-        "status": ["extracted", "corrected", "extracted"], "period_kind": ["year", "partial_year", "cumulative"],
-        "period_end": ["2024-12-31", "2024-08-31", "2024-10-01"], "published": pd.to_datetime(["2025-01-01"] * 3),
-        "char_start": [1, 2, 3], "value": [10.0, 8.0, 30.0], "qualifier": ["exact"] * 3,
-        "source_kind": ["article"] * 3,
+        "indicator_code": ["x"] * 4, "region_code": ["330400"] * 4, "region_level": ["city"] * 4,
+        "year": [2024] * 4, "status": ["extracted", "corrected", "extracted", "extracted"],
+        "period_kind": ["year", "year", "partial_year", "cumulative"],
+        "period_start": ["2024-01-01", "2024-01-01", "2024-01-01", "2019-01-01"],
+        "period_end": ["2024-12-31", "2024-12-31", "2024-08-31", "2024-10-01"],
+        "published": pd.to_datetime(["2025-01-01"] * 4), "char_start": [1, 2, 3, 4],
+        "value": [10.0, 8.0, 6.0, 30.0], "qualifier": ["exact"] * 4, "source_kind": ["article"] * 4,
+        "source_tier": ["press"] * 4,
     })
-    cells = pivot_cells(facts, ["x"])
-    assert len(cells) == 1
-    assert cells.loc[0, "value"] == 8.0 and cells.loc[0, "n_values"] == 3
+    cells = pivot_cells(facts, ["x"]).set_index("cmp_kind")
+    assert sorted(cells.index) == ["cumulative:2019-01", "partial_year:01-08", "year"]
+    assert cells.loc["year", "value"] == 8.0 and cells.loc["year", "n_values"] == 2
+    assert (cells.loc["cumulative:2019-01", "value"], cells.loc["cumulative:2019-01", "cmp_period"]) == (30.0, "2024-10")
     targets = facts.assign(qualifier="target")
     assert pivot_cells(targets, ["x"]).empty
 
@@ -324,23 +342,6 @@ def test_pivot_cell_prefers_a_checked_whole_year_figure_and_counts_the_others():
 ])
 def test_periods_read_as_an_official_writes_them(kind, start, end, label):
     assert period_label(kind, start, end) == label
-
-
-@pytest.mark.slow
-def test_workbook_renders_to_pdf(seed_workbook, tmp_path):
-    if shutil.which("libreoffice") is None or shutil.which("pdftoppm") is None:
-        pytest.skip("libreoffice or pdftoppm is not installed (apt-get install libreoffice-calc poppler-utils)")
-    script = PROJECT_ROOT / "scripts" / "render_workbook.sh"
-    result = subprocess.run([str(script), str(seed_workbook), str(tmp_path), "2"], capture_output=True,
-                            text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "talent.pdf").stat().st_size > 10_000
-    assert sorted(p.name for p in tmp_path.glob("page-*.png")) == ["page-01.png", "page-02.png"]
-    if shutil.which("pdftotext"):  # the printed per-capita page shows the formula's result, the check page its verdict
-        text = subprocess.run(["pdftotext", str(tmp_path / "talent.pdf"), "-"], capture_output=True, text=True,
-                              timeout=60).stdout
-        assert "人均指标：每万常住人口" in text and "2,311.43" in text
-        assert "核对：报道数字与官方统计" in text and "-1.5%" in text
 
 
 def test_write_workbook_replaces_an_existing_file(seed_db_url, tmp_path):
@@ -390,9 +391,13 @@ def test_fair_comparison_sheets_have_bilingual_headers_and_frozen_panes(seed_boo
         assert ws.freeze_panes == f"B{FIRST_DATA_ROW}"
         assert ws.print_title_rows == "$3:$4"
         assert ws.page_setup.orientation == "landscape"
-    assert {"地区", "指标", "年份", "分子：报道数字", "分子单位", "分子出处（文章）", "分母：官方统计", "分母年份",
-            "分母出处", "换算", "结果", "状态", "说明"} <= set(PER_CAPITA_HEADERS_ZH)
-    assert {"报道数字", "官方数字", "报道年份", "官方年份", "相对差异", "相符", "原文摘录", "官方来源"} <= set(CHECK_HEADERS_ZH)
+    assert {"地区", "指标", "年份", "分子时期", "分子：报道数字", "分子单位", "分子出处（文章）", "分母：统计数字",
+            "分母年份", "分母来源类别", "分母出处", "换算", "结果", "状态", "说明"} <= set(PER_CAPITA_HEADERS_ZH)
+    assert {"报道数字", "统计数字", "报道年份", "统计年份", "统计来源类别", "相对差异", "相符", "原文摘录",
+            "统计来源"} <= set(CHECK_HEADERS_ZH)
+    printed = seed_book[SHEET_PER_CAPITA].print_area
+    assert printed.endswith(f"$L${seed_book[SHEET_PER_CAPITA].max_row}") and PER_CAPITA_HEADERS_ZH[11] == "说明", \
+        "the printed page ends with the note that says why a rate is missing"
 
 
 def test_per_capita_sheet_lists_every_derived_value(seed_workbook, db_derived):
@@ -408,7 +413,9 @@ def test_jiaxing_talent_per_10k_residents_shows_its_arithmetic(seed_workbook, se
     cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(PER_CAPITA_HEADERS_ZH, start=1)}
     expected = 1290700 / 5584000 * 10000
     assert cell["分子：报道数字"].value == 1290700
-    assert cell["分母：官方统计"].value == 5584000
+    assert cell["分母：统计数字"].value == 5584000
+    assert cell["分子时期"].value == "截至2024年10月"
+    assert cell["分母来源类别"].value in ("官方统计", "官方公报转载", "二手来源", "来源未核实")
     assert cell["换算"].value == 10000
     assert cell["分母年份"].value == 2023 and cell["年份"].value == 2024
     assert cell["状态"].value == "代用年份"
@@ -440,9 +447,9 @@ def test_a_row_without_denominator_shows_the_reason_and_no_number(seed_book, db_
     r = sheet_row(ws, PER_CAPITA_HEADERS_ZH, 分子事实编号=missing["numerator_fact_id"].iloc[0])
     cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(PER_CAPITA_HEADERS_ZH, start=1)}
     assert cell["结果"].value is None, "empty, never 0"
-    assert cell["分母：官方统计"].value is None and cell["分母年份"].value is None
+    assert cell["分母：统计数字"].value is None and cell["分母年份"].value is None
     assert cell["状态"].value == "无分母"
-    assert cell["说明"].value.startswith("没有秀洲区") and "官方数据" in cell["说明"].value
+    assert cell["说明"].value.startswith("没有秀洲区") and "统计数字" in cell["说明"].value
     assert cell["分子：报道数字"].value == 84
 
 
@@ -451,13 +458,14 @@ def test_crosscheck_sheet_puts_the_article_figure_beside_the_official_one(seed_b
     r = sheet_row(ws, CHECK_HEADERS_ZH, 地区="嘉兴市", 指标代码="resident_population")
     cell = {name: ws.cell(row=r, column=i) for i, name in enumerate(CHECK_HEADERS_ZH, start=1)}
     assert cell["报道数字"].value == 5500000 and cell["报道数字"].number_format.startswith('"≥"')
-    assert cell["官方数字"].value == 5584000 and cell["官方年份"].value == 2023
+    assert cell["统计数字"].value == 5584000 and cell["统计年份"].value == 2023
+    assert cell["统计来源类别"].value == "官方公报转载"
     assert cell["报道年份"].value == 2024
     assert cell["相对差异"].value == pytest.approx((5500000 - 5584000) / 5584000)
     assert cell["相对差异"].number_format.endswith("%")
     assert cell["相符"].value == "是" and cell["相符"].style == "zt_yes"
     assert cell["原文摘录"].value.startswith("在嘉兴550多万常住人口中")
-    assert "人口" in cell["官方来源"].value
+    assert "人口" in cell["统计来源"].value
 
 
 def test_crosscheck_rows_put_the_worst_first():
@@ -473,9 +481,9 @@ def test_crosscheck_rows_put_the_worst_first():
 
 
 def test_cover_guides_to_the_new_sheets(seed_book, db_derived):
-    assert {SHEET_PER_CAPITA, SHEET_CHECK} <= set(cover_section(seed_book, "工作表 Sheets"))
-    assert {"代用年份", "无分母"} <= set(cover_section(seed_book, "如何阅读数值 Reading the figures"))
-    counts = cover_section(seed_book, "数量 Counts")
+    assert {SHEET_PER_CAPITA, SHEET_CHECK} <= set(cover_section(seed_book, "工作表"))
+    assert {"代用年份", "无分母", "时期不符"} <= set(cover_section(seed_book, "如何阅读数值"))
+    counts = cover_section(seed_book, "数量")
     assert counts["人均指标（条）"] == len(db_derived)
     assert counts["其中已计算"] == db_derived["value"].notna().sum()
     assert counts["核对（条）"] == 1
