@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from etl.jobs.schedule import cron_trigger, next_run_time, schedule
-from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, RedactingFormatter, redact, resolve_db_url
 from etl.workbook.cli import add_export_command
 
 if TYPE_CHECKING:  # the job's modules load when a command runs, not to build the parser
@@ -40,7 +40,7 @@ def print_summary(summary: RunSummary) -> None:
                   f"official statistics 官方统计: {summary.statistics_facts}")
     for rejection in summary.rejections:
         console.print(f"[yellow]set aside[/yellow] {rejection.file} ({rejection.reason}): {rejection.detail}")
-    console.print(f"database: {summary.db_url}\nCSV: {summary.curated_dir}")
+    console.print(f"database: {redact(summary.db_url)}\nCSV: {summary.curated_dir}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             summary = run(Path(args.raw), Path(args.curated), db_url, progress)
         except Exception as exc:  # noqa: BLE001 - the operator needs the reason, nothing was published
-            console.print(f"[red]run failed, nothing was published:[/red] {exc}")
+            console.print(f"[red]run failed, nothing was published:[/red] {redact(exc)}")
             return 1
     print_summary(summary)
     return 0
@@ -92,7 +92,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     try:
         summary = update(options_from(args))
     except Exception as exc:  # noqa: BLE001 - the operator needs the reason; nothing was published
-        console.print(f"[red]refresh failed, nothing was published:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]refresh failed, nothing was published:[/red] {type(exc).__name__}: {redact(exc)}")
         return 1
     print_run(summary)
     return 0
@@ -101,7 +101,9 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from etl.jobs.refresh import update
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     opts = options_from(args)
     try:
         cron_trigger(args.cron)
@@ -129,9 +131,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if db_url.startswith("sqlite:///"):
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(db_url)
-    ensure_schema(engine, check_all=True)
-    engine.dispose()
-    console.print(f"schema is current: {db_url}")
+    try:
+        ensure_schema(engine, check_all=True)
+    finally:
+        engine.dispose()
+    console.print(f"schema is current: {redact(db_url)}")
     return 0
 
 
@@ -189,4 +193,8 @@ def stop_on_sigterm(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:  # noqa: BLE001 - a reason, never a traceback that may quote the database URL
+        console.print(f"[red]{args.command} failed:[/red] {type(exc).__name__}: {redact(exc)}")
+        return 1

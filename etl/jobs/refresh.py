@@ -54,7 +54,7 @@ from etl.jobs.plan import (
 )
 from etl.jobs.scan import extractor_fingerprint, scan_raw
 from etl.jobs.staging import Built, Staging, build, fairness_patches
-from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, redact, resolve_db_url
 from etl.store import curated_csv
 from etl.store.locking import DatabaseLock, LockBusy
 from etl.store.publish import Delta, TablePatch, publish_delta, read_rows, read_table, record_run
@@ -106,8 +106,8 @@ def update(opts: Options) -> RunSummary:
             summary.message = f"took over the lock of a job that died: {lock.taken_over.describe()}; "
         _update(engine, opts, lock, summary)
     except Exception as exc:
-        summary.outcome, summary.error = "failed", f"{type(exc).__name__}: {exc}"
-        log.error("%s failed: %s", opts.kind, traceback.format_exc())
+        summary.outcome, summary.error = "failed", f"{type(exc).__name__}: {redact(exc)}"
+        log.error("%s failed: %s", opts.kind, redact(traceback.format_exc()))
         try:
             summary.run_id = record_run(engine, run_row(summary))
         except Exception:  # noqa: BLE001 - the original error matters more than the log row
