@@ -11,6 +11,7 @@ import pandas as pd
 from dashboard import fmt
 from dashboard.queries import Query
 from dashboard.snapshot import Snapshot
+from etl.store.cells import neutralise_texts
 from etl.vocabulary import FACT_COLUMNS, STATISTICS
 
 TABLE_COLUMNS = [
@@ -89,8 +90,9 @@ def table_page(ordered: pd.DataFrame, start: int, end: int) -> tuple[list[dict],
 
 
 def table_csv(ordered: pd.DataFrame) -> bytes:
-    """The table as CSV with its on-screen headers; UTF-8 with BOM so Excel reads the Chinese text."""
-    frame = table_records(ordered)
+    """The table as CSV with its on-screen headers; UTF-8 with BOM so Excel reads the Chinese text; texts a
+    spreadsheet would run as formulas are neutralised (etl.store.cells)."""
+    frame = neutralise_texts(table_records(ordered))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([header for _, header in TABLE_COLUMNS])
