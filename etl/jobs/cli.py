@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from etl.jobs.schedule import cron_trigger, next_run_time, schedule
+from etl.jobs.users import add_user_commands
 from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, RedactingFormatter, redact, resolve_db_url
 from etl.workbook.cli import add_export_command
 
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.set_defaults(func=cmd_run)
     add_export_command(sub)
     add_refresh_commands(sub)
+    add_user_commands(sub)
     return parser
 
 
