@@ -116,7 +116,9 @@ class AccountBook:
     def accounts(self, fresh: bool = False) -> dict[str, Account]:
         with self._lock:
             if fresh or time.monotonic() - self._read_at >= ACCOUNTS_TTL:
-                self._accounts, self._key = read_accounts(repository.current().engine())
+                repo = repository.current()
+                missing = repo.sqlite_path is not None and not repo.sqlite_path.exists()  # never create it
+                self._accounts, self._key = ({}, None) if missing else read_accounts(repo.engine())
                 self._read_at = time.monotonic()
             return self._accounts
 

