@@ -66,6 +66,7 @@ from etl.vocabulary import ARTICLE, STATISTICS
 log = logging.getLogger("etl.refresh")
 
 PAUSE_ENV = "ZJ_TEST_PAUSE_BEFORE_COMMIT"  # tests: seconds to sleep inside the open publish transaction
+RESUME_ENV = "ZJ_TEST_RESUME_FILE"  # tests: end that pause as soon as this file exists
 RUN_LOCK_WAIT = 600.0  # a full run started by hand waits this long for a refresh to finish
 KEY_COLUMNS = {"rejected_inputs": ["file", "reason", "detail"]}  # detected_at is kept, not compared
 
@@ -96,6 +97,7 @@ def update(opts: Options) -> RunSummary:
     try:
         lock.acquire(wait=opts.lock_wait)
     except LockBusy as busy:
+        log.warning("%s not started: %s", opts.kind, busy)  # at once: recording it may wait for the holder
         summary.outcome, summary.message = "skipped", f"not started: {busy}"
         summary.run_id = record_run(engine, run_row(summary))
         engine.dispose()
@@ -254,11 +256,14 @@ def run_row(summary: RunSummary) -> dict:
 
 
 def pause_for_tests() -> None:
-    """With ZJ_TEST_PAUSE_BEFORE_COMMIT set, wait inside the open transaction so a test can kill us there."""
+    """With ZJ_TEST_PAUSE_BEFORE_COMMIT set, wait inside the open transaction so a test can kill us there,
+    or, with ZJ_TEST_RESUME_FILE, act while we hold the lock and let us go on by creating that file."""
     seconds = os.environ.get(PAUSE_ENV)
     if seconds:
         print(f"ZJ_TEST: paused before commit for {seconds}s", file=sys.stderr, flush=True)
-        time.sleep(float(seconds))
+        resume, deadline = os.environ.get(RESUME_ENV), time.monotonic() + float(seconds)
+        while time.monotonic() < deadline and not (resume and os.path.exists(resume)):
+            time.sleep(0.05)
 
 
 def checkpoint(engine: Engine) -> None:
