@@ -38,6 +38,8 @@ if str(PROJECT_ROOT) not in sys.path:  # `python bench/bench.py` as well as `pyt
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from bench.corpus import build_corpus, ensure_corpus  # noqa: E402
+from bench.dash_bench import first_chart_section  # noqa: E402
+from bench.load import render as load_section  # noqa: E402
 from bench.write_floor import write_floor  # noqa: E402
 
 BENCH_DIR = PROJECT_ROOT / "bench"
@@ -795,6 +797,43 @@ def part_dashboard(args: argparse.Namespace, results: Results, pg: Postgres) -> 
         say(f"dashboard {backend}: worst callback p95 {worst} ms")
 
 
+LOAD_ACCOUNT = ("bench", "a bench-only password")
+
+
+def part_load(args: argparse.Namespace, results: Results, pg: Postgres) -> None:
+    """50 concurrent clients against gunicorn as the Procfile runs it (bench.load), signed in, on the seed
+    articles' database and on the dashboard's facts database."""
+    if not results.pending("load"):
+        return
+    from etl.store.accounts import AccountError, set_password
+    from etl.store.schema import ensure_schema, make_engine
+
+    seed = args.workdir / "seed" / "talent.sqlite"
+    if not seed.exists():
+        measure_etl(PROJECT_ROOT / "data" / "raw", seed.parent, sqlite_url(seed), args.workdir / "logs/etl-seed.log")
+    databases = {"seed articles": sqlite_url(seed),
+                 f"{args.dashboard_facts:,} facts": sqlite_url(facts_db(args, results, args.dashboard_facts))}
+    measured = {}
+    for name, url in databases.items():
+        engine = make_engine(url)
+        ensure_schema(engine)
+        try:
+            set_password(engine, *LOAD_ACCOUNT, create=True)
+        except AccountError:
+            set_password(engine, *LOAD_ACCOUNT, create=False)
+        engine.dispose()
+        say(f"load: {args.load_variants} on {name} …")
+        out = args.workdir / f"logs/load-{len(measured)}.json"
+        run = run_measured([sys.executable, "-m", "bench.load", "--db", url, "--variants", args.load_variants,
+                            "--seconds", str(args.load_seconds), "--account", ":".join(LOAD_ACCOUNT), "--json", str(out)],
+                           args.workdir / f"logs/load-{len(measured)}.log", timeout=3600)
+        if run.returncode != 0 or not out.exists():
+            results.put("load", {"status": "failed", "log_tail": run.log_tail})
+            return
+        measured[name] = json.loads(out.read_text())
+    results.put("load", {"status": "ok", "databases": measured, "code": "this version"})
+
+
 # ---------------------------------------------------------------------------------------------- report
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -1018,7 +1057,9 @@ def render_markdown(data: dict[str, Any]) -> str:
                   f"{e.get('first_load_ms', 0):,.0f} ms; peak RSS of the measuring process "
                   f"{e.get('peak_mib', 0):,.0f} MiB (one web worker holds about as much).", ""]
 
-    lines += ["## Excel export (`python -m etl export`)", ""]
+    lines += first_chart_section(data)
+    lines += load_section(data)
+    lines += ["", "## Excel export (`python -m etl export`)", ""]
     for backend, e in data.get("export", {}).items():
         if e.get("status") == "ok":
             lines.append(f"- {backend}: {e['facts']:,} facts in {e['seconds']:.2f} s (best of {len(e['all_seconds'])}: "
@@ -1049,8 +1090,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sizes", type=parse_sizes, default=None, help="corpus sizes for the ETL (default 1000,10000,50000)")
     parser.add_argument("--pg-sizes", type=parse_sizes, default=None, help="sizes for the ETL on PostgreSQL (default: --sizes)")
     parser.add_argument("--quick", action="store_true", help="small sizes and few repetitions; results in the work folder")
-    parser.add_argument("--parts", default="etl,profile,refresh,dashboard,export",
-                        help="comma-separated: etl, profile, refresh, dashboard, export")
+    parser.add_argument("--parts", default="etl,profile,refresh,dashboard,load,export",
+                        help="comma-separated: etl, profile, refresh, dashboard, load, export")
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite and/or postgresql")
     parser.add_argument("--pg-url", default=None, help="admin URL of a PostgreSQL server (default: $DATABASE_URL_TEST, "
                         "else a throwaway server started from the local binaries)")
@@ -1064,6 +1105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export-repeats", type=int, default=None)
     parser.add_argument("--refresh-base", type=int, default=None)
     parser.add_argument("--reps", type=int, default=None, help="calls per dashboard callback")
+    parser.add_argument("--load-variants", default="sync:2,sync:4,gthread:2x4,gthread:2x8",
+                        help="gunicorn settings for the load part: class:workers[xthreads], comma-separated")
+    parser.add_argument("--load-seconds", type=float, default=None, help="seconds of load per setting")
     parser.add_argument("--profile-sample", type=int, default=300, help="articles for the cProfile of etl.extract")
     parser.add_argument("--profile-size", type=int, default=None,
                         help="corpus for the cProfile of `python -m etl run` (default 10000 if measured, else the smallest)")
@@ -1079,6 +1123,7 @@ def apply_defaults(args: argparse.Namespace) -> None:
     args.export_repeats = args.export_repeats or (1 if quick else 2)
     args.refresh_base = args.refresh_base or (1000 if quick else 10_000)
     args.reps = args.reps or (5 if quick else 30)
+    args.load_seconds = args.load_seconds or (10 if quick else 40)
     if args.out is None:
         args.out = args.workdir / "results-quick.json" if quick else BENCH_DIR / "results.json"
     args.parts = {p.strip() for p in args.parts.split(",") if p.strip()}
@@ -1112,6 +1157,7 @@ def main(argv: list[str] | None = None) -> int:
         ("profile", lambda: part_profile(args, results)),
         ("refresh", lambda: part_refresh(args, results, pg)),
         ("dashboard", lambda: part_dashboard(args, results, pg)),
+        ("load", lambda: part_load(args, results, pg)),
         ("export", lambda: part_export(args, results, pg)),
     ]
     try:

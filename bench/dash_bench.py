@@ -192,19 +192,26 @@ def scenarios(snapshot, n: int, seed: int = 11) -> list[str]:
     return out
 
 
-def browser_page_load(db_url: str, loads: int) -> dict[str, Any]:
-    """Real page loads: gunicorn (2 workers) + headless chromium, until the compare chart has drawn."""
+NETWORKS = {  # how the browser reaches the server: as on this machine, and over an office link
+    "loopback": None,
+    "10 Mbit/s, 40 ms": {"offline": False, "latency": 40, "downloadThroughput": 10e6 / 8, "uploadThroughput": 5e6 / 8},
+}
+
+
+def browser_page_load(db_url: str, loads: int) -> dict[str, dict[str, Any]]:
+    """Real page loads: gunicorn (2 workers, sign-in off) + headless chromium, until the compare chart has
+    drawn, once over loopback and once over an emulated 10 Mbit/s link; bytes are as sent (compressed or not)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        return {"note": "not measured: playwright is not installed"}
+        return {"browser page load": {"note": "not measured: playwright is not installed"}}
     if not chromium:
-        return {"note": "not measured: no chromium binary"}
+        return {"browser page load": {"note": "not measured: no chromium binary"}}
     from tests.pgserver import free_port
 
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT), "DASHBOARD_AUTH": "off"}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "dashboard.app:server", "--bind", f"127.0.0.1:{port}",
                                "--workers", "2", "--timeout", "120"], cwd=PROJECT_ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -217,39 +224,67 @@ def browser_page_load(db_url: str, loads: int) -> dict[str, Any]:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    return {"note": "not measured: gunicorn did not come up"}
+                    return {"browser page load": {"note": "not measured: gunicorn did not come up"}}
                 time.sleep(0.3)
         # warm both workers' snapshots, as a long-running server has them
         for _ in range(6):
             urllib.request.urlopen(url + "_dash-layout", timeout=120).read()
-        timings, first_callback = [], []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            for _ in range(loads):
-                context = browser.new_context()
-                page = context.new_page()
-                marks: list[float] = []
-                page.on("request", lambda r, marks=marks: marks.append(time.perf_counter())
-                        if UPDATE in r.url and not marks else None)
-                start = time.perf_counter()
-                page.goto(url, wait_until="domcontentloaded", timeout=120_000)
-                page.wait_for_selector(DRAWN, state="attached", timeout=120_000)
-                page.wait_for_load_state("networkidle", timeout=120_000)
-                timings.append(1000 * (time.perf_counter() - start))
-                if marks:
-                    first_callback.append(1000 * (marks[0] - start))
-                context.close()
+            results = {f"browser first chart ({name})": _page_loads(browser, url, loads, network)
+                       for name, network in NETWORKS.items()}
             browser.close()
-        return summary("browser page load (gunicorn, 2 workers, new browser context each time)", timings,
-                       first_callback_p50_ms=round(statistics.median(first_callback), 1) if first_callback else None,
-                       note="navigation → bars of the compare chart drawn → network idle; a fresh context each "
-                            "time, so the ~5 MB of JavaScript is fetched and parsed every time; "
-                            "first_callback_p50_ms is when the renderer sent its first callback.")
+        return results
     except Exception as exc:  # noqa: BLE001 - the HTTP figures stand without the browser's
-        return {"note": f"not measured: {type(exc).__name__}: {str(exc)[:300]}"}
+        return {"browser page load": {"note": f"not measured: {type(exc).__name__}: {str(exc)[:300]}"}}
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+def _page_loads(browser, url: str, loads: int, network: dict | None) -> dict[str, Any]:
+    """`loads` first visits (a fresh context, nothing cached): navigation → the compare chart's bars drawn."""
+    timings, idle, sent = [], [], []
+    for _ in range(loads):
+        context = browser.new_context()
+        page = context.new_page()
+        if network:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", network)
+        sizes: list[int] = []
+        page.on("response", lambda r, sizes=sizes: sizes.append(int(r.headers.get("content-length") or 0)))
+        start = time.perf_counter()
+        page.goto(url, wait_until="domcontentloaded", timeout=180_000)
+        page.wait_for_selector(DRAWN, state="attached", timeout=180_000)
+        timings.append(1000 * (time.perf_counter() - start))
+        page.wait_for_load_state("networkidle", timeout=180_000)
+        idle.append(1000 * (time.perf_counter() - start))
+        sent.append(sum(sizes))
+        context.close()
+    return summary("first chart", timings, network_idle_p50_ms=round(statistics.median(idle), 1),
+                   kib_sent_p50=round(statistics.median(sent) / 1024),
+                   note="navigation → bars of the compare chart drawn; a fresh browser context each time, so "
+                        "every script is fetched and parsed (a first visit); kib_sent is what the server sent.")
+
+
+def first_chart_section(data: dict[str, Any]) -> list[str]:
+    """RESULTS.md's comparison of the first chart's time, before the service was hardened and now."""
+    rows = []
+    for label, entry in (("before", data.get("first_chart_before", {})),
+                         ("now", data.get("dashboard", {}).get("sqlite", {}))):
+        for name, page in entry.get("page", {}).items():
+            if name.startswith("browser first chart") and page.get("calls"):
+                rows.append(f"| {label} ({entry.get('commit', '?')[:7]}) | {name.removeprefix('browser first chart ')} "
+                            f"| {entry.get('facts', 0):,} | {page['p50_ms']:,.0f} | {page['p95_ms']:,.0f} "
+                            f"| {page.get('kib_sent_p50', 0):,} |")
+    if not rows:
+        return []
+    return ["", "### First chart, before and after compression (`python -m bench.dash_bench --browser-only`)", "",
+            "A first visit in headless chromium (a fresh context: nothing cached) until the compare chart's bars are "
+            "drawn, against gunicorn with 2 workers, over loopback and over an emulated 10 Mbit/s link with 40 ms "
+            "latency; KiB sent is what the server sent (compressed now, not before).", "",
+            "| code | network | facts | p50 ms | p95 ms | KiB sent |", "|---|---|---:|---:|---:|---:|", *rows]
 
 
 def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str, Any]:
@@ -351,9 +386,9 @@ def measure(db_url: str, reps: int, page_loads: int, browser: bool) -> dict[str,
         "page": {name: summary(name, ms) for name, ms in page.items()},
     }
     if browser:
-        loaded = browser_page_load(db_url, page_loads)
-        result["page"]["browser page load"] = loaded if "p50_ms" in loaded else {
-            "p50_ms": 0, "p95_ms": 0, "calls": 0, "note": loaded.get("note", "")}
+        for name, loaded in browser_page_load(db_url, page_loads).items():
+            result["page"][name] = loaded if "p50_ms" in loaded else {
+                "p50_ms": 0, "p95_ms": 0, "calls": 0, "note": loaded.get("note", "")}
     return result
 
 
@@ -364,10 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=30, help="views, i.e. calls per callback")
     parser.add_argument("--page-loads", type=int, default=10)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--browser-only", action="store_true", help="only the page loads in chromium")
     parser.add_argument("--json", type=Path, required=True)
     args = parser.parse_args(argv)
     os.environ["DATABASE_URL"] = args.db
-    result = measure(args.db, args.reps, args.page_loads, not args.no_browser)
+    os.environ["DASHBOARD_AUTH"] = "off"  # callbacks are timed without sessions; bench.load times them signed in
+    if args.browser_only:
+        result = {"callbacks": [], "downloads": [], "page": browser_page_load(args.db, args.page_loads)}
+    else:
+        result = measure(args.db, args.reps, args.page_loads, not args.no_browser)
     args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
     for row in result["callbacks"] + result["downloads"]:
         print(f"{row['name']:32s} p50 {row['p50_ms']:8.1f} ms  p95 {row['p95_ms']:8.1f} ms")

@@ -1,4 +1,5 @@
-"""The Dash app and its WSGI server (`gunicorn dashboard.app:server`). Nothing else lives here."""
+"""The Dash app and its WSGI server (`gunicorn dashboard.app:server`), hardened (dashboard.security) and
+behind sign-in unless DASHBOARD_AUTH=off (dashboard.auth). Nothing else lives here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from dash import Dash
 from flask import send_file
 
-from dashboard import callbacks, geo, layout, repository
+from dashboard import auth, callbacks, geo, layout, repository, security
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -20,9 +21,12 @@ app = Dash(
     update_title=None,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
 )
-app.layout = lambda: layout.build(repository.current().snapshot())
+app.layout = lambda: layout.build(repository.current().snapshot(), auth.signed_in_name())
 callbacks.register(app)
 server = app.server
+security.harden(app)  # after every callback is registered: the policy lists their inline scripts
+auth.install(server, required=auth.required_by_environment())
+security.follow_server_log()
 
 
 @server.route(f"{geo.BOUNDARY_ROUTE}<name>")

@@ -342,7 +342,7 @@ def check_rows(request: dict | None) -> dict:
     snap = repo().snapshot()
     if not snap.ok or request is None or snap.crosscheck.empty:
         return {"rowData": [], "rowCount": 0}
-    start, end = max(int(request.get("startRow", 0)), 0), max(int(request.get("endRow", 50)), 0)
+    start, end = tables.grid_window(request, 50)
     return {"rowData": tables.check_records(snap.crosscheck.iloc[start:end]), "rowCount": len(snap.crosscheck)}
 
 
@@ -414,7 +414,7 @@ def table_rows(request: dict | None, table_key: dict | None) -> tuple:
     if not snap.ok or request is None:
         return {"rowData": [], "rowCount": 0}, "", no_update
     ordered = repo().sorted(snap, _query(table_key), request.get("sortModel"))
-    rows, total = tables.table_page(ordered, int(request.get("startRow", 0)), int(request.get("endRow", 100)))
+    rows, total = tables.table_page(ordered, *tables.grid_window(request, 100))
     height = min(GRID_MAX_HEIGHT, GRID_CHROME + GRID_ROW * max(total, 2))
     return {"rowData": rows, "rowCount": total}, f"{total:,} 条 figures", {"height": f"{height}px"}
 

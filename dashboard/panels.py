@@ -14,6 +14,7 @@ from dashboard import figures, fmt, queries, snapshot
 from dashboard.layout import bi, norm_options
 from dashboard.urlstate import ViewState
 from etl.curate.percapita import TOLERANCE
+from etl.paths import redact
 from etl.vocabulary import PERIOD_SOURCE_LABELS, PRESS, STATISTICS
 
 CANNOT_SHOWN = 12
@@ -185,7 +186,7 @@ def status_panel(snap: snapshot.Snapshot) -> list:
     failures = info["failures"]
     if not failures.empty:
         body.append(html.H6(bi("最近失败", "Recent failures"), className="mt-2"))
-        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {snapshot.stamp(r.get('started_at'))}"), html.Div(str(r.get("error") or
+        body.extend(dbc.Alert([html.B(f"#{r.get('run_id')} {snapshot.stamp(r.get('started_at'))}"), html.Div(redact(r.get("error") or
                               r.get("message") or ""), className="small")], color="danger", class_name="py-2")
                     for r in failures.to_dict("records"))
     runs = info["runs"]
@@ -197,7 +198,7 @@ def status_panel(snap: snapshot.Snapshot) -> list:
         for column in ("started_at", "finished_at"):
             if column in table.columns:
                 table[column] = [snapshot.stamp(v) for v in table[column]]
-        body.append(dbc.Table.from_dataframe(table.astype(str), striped=True, hover=True, size="sm",
+        body.append(dbc.Table.from_dataframe(table.astype(str).map(redact), striped=True, hover=True, size="sm",
                                              class_name="runs-table"))
     rejected = info["rejected"]
     if rejected is not None and not rejected.empty:

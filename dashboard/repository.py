@@ -23,7 +23,7 @@ from dashboard.queries import Query, apply_query, query_for
 from dashboard.snapshot import Snapshot, build_snapshot, file_time
 from dashboard.tables import sort_table
 from dashboard.urlstate import ViewState
-from etl.paths import resolve_db_url
+from etl.paths import redact, resolve_db_url
 from etl.store.schema import make_engine
 from etl.vocabulary import FACT_COLUMNS
 
@@ -160,7 +160,7 @@ class Repository:
                 n_facts = conn.execute(text("SELECT count(*) FROM facts")).scalar()
                 n_articles = conn.execute(text("SELECT count(*) FROM articles")).scalar() if "articles" in tables else 0
         except Exception as exc:  # noqa: BLE001 - shown to the analyst, the page must still render
-            return ("error", f"{type(exc).__name__}: {exc}")
+            return ("error", f"{type(exc).__name__}: {redact(exc)}")
         return ("ok", run, n_facts, n_articles, file_time(path) if path is not None else None)
 
     def _load(self, version: tuple) -> Snapshot:
@@ -175,8 +175,8 @@ class Repository:
         try:
             return build_snapshot(self.engine(), version, label, self.sqlite_path)
         except Exception as exc:  # noqa: BLE001 - a half-written or foreign database must not crash the page
-            return Snapshot(version, "error", f"无法读取数据库 Cannot read the database: {type(exc).__name__}: {exc}",
-                            label)
+            return Snapshot(version, "error",
+                            f"无法读取数据库 Cannot read the database: {type(exc).__name__}: {redact(exc)}", label)
 
 
 def settle_heap() -> None:

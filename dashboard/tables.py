@@ -11,6 +11,7 @@ import pandas as pd
 from dashboard import fmt
 from dashboard.queries import Query
 from dashboard.snapshot import Snapshot
+from etl.store.cells import neutralise_texts
 from etl.vocabulary import FACT_COLUMNS, STATISTICS
 
 TABLE_COLUMNS = [
@@ -32,6 +33,7 @@ TABLE_COLUMNS = [
 ]
 SORT_ALIASES = {"display": "value", "qualifier_text": "qualifier", "status_text": "status",
                 "source_text": "source_tier"}
+MAX_GRID_ROWS = 500  # rows one grid request may ask for: a block is 50 or 100, so a few blocks at most
 CHECK_QUOTE_CHARS = 44  # the grid shows the start of the quote; its tooltip and the quote panel the whole
 DEFAULT_TABLE_ORDER = (["region_code", "indicator_code", "year"], [True, True, False])
 
@@ -83,6 +85,14 @@ def _labels(codes: pd.Series, label) -> pd.Series:
     return codes.map(mapping).astype(str)
 
 
+def grid_window(request: dict, block: int) -> tuple[int, int]:
+    """The rows [start, end) a grid's getRowsRequest asks for, at most `MAX_GRID_ROWS` of them; a request
+    with no numbers there raises ValueError or TypeError (answered 400, see dashboard.security)."""
+    start = max(int(request.get("startRow", 0)), 0)
+    end = max(int(request.get("endRow", start + block)), start)
+    return start, min(end, start + MAX_GRID_ROWS)
+
+
 def table_page(ordered: pd.DataFrame, start: int, end: int) -> tuple[list[dict], int]:
     """One block of already-sorted rows for the grid's infinite row model, and the total row count."""
     block = table_records(ordered.iloc[max(start, 0):max(end, 0)])
@@ -90,8 +100,9 @@ def table_page(ordered: pd.DataFrame, start: int, end: int) -> tuple[list[dict],
 
 
 def table_csv(ordered: pd.DataFrame) -> bytes:
-    """The table as CSV with its on-screen headers; UTF-8 with BOM so Excel reads the Chinese text."""
-    frame = table_records(ordered)
+    """The table as CSV with its on-screen headers; UTF-8 with BOM so Excel reads the Chinese text; texts a
+    spreadsheet would run as formulas are neutralised (etl.store.cells)."""
+    frame = neutralise_texts(table_records(ordered))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([header for _, header in TABLE_COLUMNS])

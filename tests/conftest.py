@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -44,11 +45,13 @@ def db_facts(seed_db_url) -> pd.DataFrame:
 
 
 @pytest.fixture
-def ws(tmp_path) -> Workspace:
-    """A private raw folder, curated folder and database, after one full run."""
+def ws(tmp_path) -> Iterator[Workspace]:
+    """A private raw folder, curated folder and database, after one full run; any process its `cli` started
+    is stopped afterwards, whatever the test's outcome."""
     workspace = Workspace(tmp_path / "ws")
     workspace.run()
-    return workspace
+    yield workspace
+    workspace.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ class Workspace:
         self.db_url = f"sqlite:///{self.db_path}"
         self.corrections = self.root / "corrections.csv"
         self.exports = self.root / "exports"
+        self.started: list[subprocess.Popen] = []
         if not self.raw.exists():
             shutil.copytree(RAW_DIR, self.raw)
         if not self.corrections.exists():
@@ -57,8 +58,17 @@ class Workspace:
         environment.update(PYTHONPATH=str(PROJECT_ROOT), **(env or {}))
         command = [sys.executable, "-m", "etl", *args, "--raw", str(self.raw), "--curated", str(self.curated),
                    "--db", self.db_url, "--corrections", str(self.corrections), "--no-export"]
-        return subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        """Kill every process `cli` started that still runs: a failing test must not leave one behind."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=60)
 
     def hold_lock_elsewhere(self, heartbeat_at: datetime) -> None:
         """A lock row as another host's refresh leaves it, last seen alive at `heartbeat_at`."""

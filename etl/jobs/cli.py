@@ -18,7 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from etl.jobs.schedule import cron_trigger, next_run_time, schedule
-from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
+from etl.jobs.users import add_user_commands
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, RedactingFormatter, redact, resolve_db_url
 from etl.workbook.cli import add_export_command
 
 if TYPE_CHECKING:  # the job's modules load when a command runs, not to build the parser
@@ -42,7 +43,7 @@ def print_summary(summary: RunSummary) -> None:
                   f"statistics 统计数字: {summary.statistics_facts}")
     for rejection in summary.rejections:
         console.print(f"[yellow]set aside[/yellow] {escape(rejection.file)} ({rejection.reason}): {escape(rejection.detail)}")
-    console.print(f"database: {summary.db_url}\nCSV: {summary.curated_dir}")
+    console.print(f"database: {redact(summary.db_url)}\nCSV: {summary.curated_dir}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -59,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             summary = run(Path(args.raw), Path(args.curated), db_url, progress, limits=input_limits(args))
         except Exception as exc:  # noqa: BLE001 - the operator needs the reason, nothing was published
-            console.print(f"[red]run failed, nothing was published:[/red] {exc}")
+            console.print(f"[red]run failed, nothing was published:[/red] {redact(exc)}")
             return 1
     print_summary(summary)
     return 0
@@ -101,7 +102,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     try:
         summary = update(options_from(args))
     except Exception as exc:  # noqa: BLE001 - the operator needs the reason; nothing was published
-        console.print(f"[red]refresh failed, nothing was published:[/red] {type(exc).__name__}: {exc}")
+        console.print(f"[red]refresh failed, nothing was published:[/red] {type(exc).__name__}: {redact(exc)}")
         return 1
     print_run(summary)
     return 0
@@ -131,9 +132,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     intakes = [bring_in(given, raw, limits, overrides) for given in args.inputs]
     for intake in intakes:
         if intake.status == "refused":
-            console.print(f"[red]not added 未添加[/red] {escape(intake.message)}")
+            console.print(f"[red]not added 未添加[/red] {escape(redact(intake.message))}")
         else:
-            console.print(f"[green]{intake.status}[/green] {escape(str(raw / intake.file))} ← {escape(intake.given)}")
+            console.print(f"[green]{intake.status}[/green] {escape(str(raw / intake.file))} ← {escape(redact(intake.given))}")
     saved = [i for i in intakes if i.status != "refused"]
     if saved and not args.no_refresh:
         code = cmd_refresh(args)
@@ -170,7 +171,9 @@ def print_added(db_url: str, files: list[str]) -> None:
 def cmd_schedule(args: argparse.Namespace) -> int:
     from etl.jobs.refresh import update
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     opts = options_from(args)
     try:
         cron_trigger(args.cron)
@@ -198,9 +201,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if db_url.startswith("sqlite:///"):
         Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(db_url)
-    ensure_schema(engine, check_all=True)
-    engine.dispose()
-    console.print(f"schema is current: {db_url}")
+    try:
+        ensure_schema(engine, check_all=True)
+    finally:
+        engine.dispose()
+    console.print(f"schema is current: {redact(db_url)}")
     return 0
 
 
@@ -270,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_intake_command(sub)
     add_export_command(sub)
     add_refresh_commands(sub)
+    add_user_commands(sub)
     return parser
 
 
@@ -282,4 +288,8 @@ def stop_on_sigterm(signum: int, _frame: object) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:  # noqa: BLE001 - a reason, never a traceback that may quote the database URL
+        console.print(f"[red]{args.command} failed:[/red] {type(exc).__name__}: {redact(exc)}")
+        return 1

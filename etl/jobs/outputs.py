@@ -8,6 +8,7 @@ bytes; a big table changed only for some articles has just their blocks replaced
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from etl.jobs.batches import RunSummary
 from etl.jobs.plan import Job, Options, last_success
 from etl.jobs.staging import batch_size
+from etl.paths import redact
 from etl.store import curated_csv
 from etl.store.csv_pieces import formatted_pieces
 from etl.store.curated_csv import BlockSpec
@@ -138,8 +140,8 @@ def export_workbook(opts: Options, summary: RunSummary, target: Path) -> str:
     try:
         export_to_file(opts.db_url, target, ExportFilters())
     except Exception as exc:  # noqa: BLE001 - the data is published; say what went wrong with the file
-        summary.error = f"workbook: {type(exc).__name__}: {exc}"
-        log.exception("workbook export failed")
+        summary.error = f"workbook: {type(exc).__name__}: {redact(exc)}"
+        log.error("workbook export failed: %s", redact(traceback.format_exc()))
         return f"workbook not written ({type(exc).__name__})"
     summary.workbook = str(target)
     return f"workbook written to {target}"

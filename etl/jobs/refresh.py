@@ -54,8 +54,9 @@ from etl.jobs.plan import (
 )
 from etl.jobs.scan import extractor_fingerprint, scan_raw
 from etl.jobs.staging import Built, Staging, build, fairness_patches
-from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, resolve_db_url
+from etl.paths import CURATED_DIR, RAW_DIR, REFERENCE_DIR, redact, resolve_db_url
 from etl.store import curated_csv
+from etl.store.cells import neutralise
 from etl.store.locking import DatabaseLock, LockBusy
 from etl.store.publish import Delta, TablePatch, publish_delta, read_rows, read_table, record_run
 from etl.store.schema import articles, ensure_schema, facts, make_engine, metadata
@@ -65,6 +66,7 @@ from etl.vocabulary import ARTICLE, STATISTICS
 log = logging.getLogger("etl.refresh")
 
 PAUSE_ENV = "ZJ_TEST_PAUSE_BEFORE_COMMIT"  # tests: seconds to sleep inside the open publish transaction
+RESUME_ENV = "ZJ_TEST_RESUME_FILE"  # tests: end that pause as soon as this file exists
 RUN_LOCK_WAIT = 600.0  # a full run started by hand waits this long for a refresh to finish
 KEY_COLUMNS = {"rejected_inputs": ["file", "reason", "detail"]}  # detected_at is kept, not compared
 
@@ -95,6 +97,7 @@ def update(opts: Options) -> RunSummary:
     try:
         lock.acquire(wait=opts.lock_wait)
     except LockBusy as busy:
+        log.warning("%s not started: %s", opts.kind, busy)  # at once: recording it may wait for the holder
         summary.outcome, summary.message = "skipped", f"not started: {busy}"
         summary.run_id = record_run(engine, run_row(summary))
         engine.dispose()
@@ -106,8 +109,8 @@ def update(opts: Options) -> RunSummary:
             summary.message = f"took over the lock of a job that died: {lock.taken_over.describe()}; "
         _update(engine, opts, lock, summary)
     except Exception as exc:
-        summary.outcome, summary.error = "failed", f"{type(exc).__name__}: {exc}"
-        log.error("%s failed: %s", opts.kind, traceback.format_exc())
+        summary.outcome, summary.error = "failed", f"{type(exc).__name__}: {redact(exc)}"
+        log.error("%s failed: %s", opts.kind, redact(traceback.format_exc()))
         try:
             summary.run_id = record_run(engine, run_row(summary))
         except Exception:  # noqa: BLE001 - the original error matters more than the log row
@@ -157,7 +160,7 @@ def compare(job: Job, plan: Plan, built: Built) -> Changes:
     engine = job.engine
     old_rejections = read_table(engine, "rejected_inputs")
     candidates = {
-        "rejected_inputs": rejections_table(built.rejections, old_rejections),
+        "rejected_inputs": rejections_table(built.rejections, old_rejections, listed_rejections(job.opts.curated_dir)),
         "corrections": built.corrections,
         "regions": regions_frame(job.reference.regions),
         "indicators": indicators_frame(job.reference.taxonomy),
@@ -253,11 +256,14 @@ def run_row(summary: RunSummary) -> dict:
 
 
 def pause_for_tests() -> None:
-    """With ZJ_TEST_PAUSE_BEFORE_COMMIT set, wait inside the open transaction so a test can kill us there."""
+    """With ZJ_TEST_PAUSE_BEFORE_COMMIT set, wait inside the open transaction so a test can kill us there,
+    or, with ZJ_TEST_RESUME_FILE, act while we hold the lock and let us go on by creating that file."""
     seconds = os.environ.get(PAUSE_ENV)
     if seconds:
         print(f"ZJ_TEST: paused before commit for {seconds}s", file=sys.stderr, flush=True)
-        time.sleep(float(seconds))
+        resume, deadline = os.environ.get(RESUME_ENV), time.monotonic() + float(seconds)
+        while time.monotonic() < deadline and not (resume and os.path.exists(resume)):
+            time.sleep(0.05)
 
 
 def checkpoint(engine: Engine) -> None:
@@ -321,13 +327,30 @@ def changed_fairness_tables(engine: Engine, staging: Staging) -> set[str]:
             != row_hashes(published_pieces(engine, metadata.tables[name]), metadata.tables[name])}
 
 
-def rejections_table(rejections: list[Rejection], old: pd.DataFrame) -> pd.DataFrame:
-    """rejected_inputs, keeping when each still-present problem was first seen."""
-    first_seen = {(r.file, r.reason, r.detail): r.detected_at for r in old.itertuples()} if len(old) else {}
+def rejections_table(rejections: list[Rejection], old: pd.DataFrame, listed: pd.DataFrame | None = None
+                     ) -> pd.DataFrame:
+    """rejected_inputs, keeping when each still-present problem was first seen: as the database has it, else
+    as the curated file lists it (`listed`), so a rebuilt database (a fresh clone, a new server) does not
+    make every known problem new and the committed file does not change with each first run."""
+    first_seen = {} if listed is None else {(r.file, r.reason, r.detail): r.detected_at for r in listed.itertuples()}
+    if len(old):
+        first_seen.update({(neutralise(r.file), r.reason, neutralise(r.detail)): r.detected_at for r in old.itertuples()})
     now = pd.Timestamp.now(tz="UTC")
     return pd.DataFrame([{"file": r.file, "reason": r.reason, "detail": r.detail,
-                          "detected_at": first_seen.get((r.file, r.reason, r.detail), now)}
+                          "detected_at": first_seen.get((neutralise(r.file), r.reason, neutralise(r.detail)), now)}
                          for r in rejections], columns=["file", "reason", "detail", "detected_at"])
+
+
+def listed_rejections(curated_dir: Path) -> pd.DataFrame | None:
+    """The curated rejected_inputs.csv as written (texts neutralised, etl.store.cells); None when absent or
+    unreadable, since it only carries first-seen times forward."""
+    try:
+        listed = pd.read_csv(curated_dir / "rejected_inputs.csv", dtype=str, keep_default_na=False,
+                             encoding="utf-8-sig")
+        return listed[["file", "reason", "detail", "detected_at"]].assign(
+            detected_at=pd.to_datetime(listed["detected_at"], errors="coerce", format="mixed", utc=True)).dropna()
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 # --- public entry points ------------------------------------------------------------------------------------

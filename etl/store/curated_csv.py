@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Boolean, Float, Integer, Table
 
+from etl.store.cells import neutralise_texts
+
 STATE_NAME = ".curated_state.json"
 STATE_FORMAT = 1
 BOM = "\ufeff".encode()
@@ -69,8 +71,9 @@ def normalise(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
 
 
 def csv_bytes(frame: pd.DataFrame, header: bool) -> bytes:
+    """Rows as CSV, texts a spreadsheet would run neutralised (etl.store.cells)."""
     buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=header, lineterminator="\n")
+    neutralise_texts(frame).to_csv(buffer, index=False, header=header, lineterminator="\n")
     return buffer.getvalue().encode("utf-8")
 
 

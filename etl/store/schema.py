@@ -296,6 +296,22 @@ crosscheck = Table(
     Column("verdict", Text, nullable=False),
 )
 
+# The dashboard's accounts (see etl.store.accounts): written by `python -m etl users`, read by the dashboard.
+dashboard_accounts = Table(
+    "dashboard_accounts", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+dashboard_keys = Table(  # the key that signs sign-in sessions, shared by every web process
+    "dashboard_keys", metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
 CURATED_TABLES = ("facts", "articles", "regions", "indicators", "rejected_inputs", "derived_facts", "crosscheck")
 
 

@@ -17,6 +17,8 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.worksheet.worksheet import Worksheet
 
+from etl.store.cells import starts_formula
+
 FONT_NAME = "等线"  # DengXian: the default Chinese UI font of Excel 2016+ and WPS
 BODY_SIZE = 10.5  # 五号, the usual size of Chinese office tables
 SMALLEST_SIZE = 9  # nothing is printed smaller (the pages print at 100 %)
@@ -39,8 +41,6 @@ DATE_FORMATS = {"day": "yyyy-mm-dd", "month": 'yyyy"年"m"月"', "year": 'yyyy"�
 # Each workbook's named styles as the format arrays openpyxl gives a cell that takes them (see apply_style)
 _STYLE_ARRAYS: WeakKeyDictionary[Workbook, dict[str, StyleArray]] = WeakKeyDictionary()
 
-# A text that starts with one of these is a formula (or DDE payload) to Excel when typed or pasted.
-FORMULA_CHARACTERS = "=+-@\t\r"
 
 
 def _font(**kw) -> Font:
@@ -129,10 +129,7 @@ def display_value(unit: str, value: float) -> float:
     return value / 100 if unit in PERCENT_UNITS else value
 
 
-def needs_guard(text: str) -> bool:
-    """Checked on the first character, not with a regular expression: the streamed sheets ask it of
-    every distinct text."""
-    return text[:1] in FORMULA_CHARACTERS and text != ""
+needs_guard = starts_formula  # a text Excel would run (etl.store.cells) gets the quote prefix
 
 
 def apply_style(cell: Cell, style: str) -> None:

@@ -1,7 +1,10 @@
-"""The dashboard in a real headless chromium against the seed database: pick, read, click, link, download.
+"""The dashboard in a real headless chromium against the seed database: pick, read, click, link, download,
+sign in, and use it on a phone.
 
-The app runs as `python -m dashboard` in a subprocess on a loopback port. Every request the page makes is
-recorded; none may leave 127.0.0.1. Screenshots of the main views go to test-artifacts/ for a human to look at.
+The app runs as `python -m dashboard` in a subprocess on a loopback port. Every request the pages make is
+recorded; none may leave 127.0.0.1. Tests wait for conditions (Dash has no callback in flight, a chart has
+drawn), never for a length of time, so a loaded machine only makes them slower. Screenshots of the main views
+go to test-artifacts/ for a human to look at.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,6 +36,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 VIEWPORT = {"width": 1500, "height": 1100}
+PHONE = {"width": 390, "height": 844}
+PATIENCE_MS = 180_000  # the most any condition may take on a loaded machine; a passing run takes seconds
+CARTESIAN_TOOLS = ["Download plot as a PNG", "Zoom", "Pan", "Zoom in", "Zoom out", "Reset axes"]
+MAP_TOOLS = ["Download plot as a PNG", "Pan", "Zoom in", "Zoom out", "Reset view"]
+ACCOUNT, PASSWORD = "analyst", "correct horse battery"
 INDICATOR, INDICATOR_ZH = "postdocs", "博士后"
 REGIONS = {"330400": "嘉兴市", "330411": "秀洲区"}
 JIAXING_CENTRE = (120.75, 30.75)
@@ -43,35 +52,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(db_url: str) -> tuple[subprocess.Popen, str]:
-    """The dashboard on a free loopback port. Its log goes to a file: a pipe nobody reads fills up after
-    64 kB of request lines and then blocks the server mid-test."""
+def _start(db_url: str, **extra_env: str) -> tuple[subprocess.Popen, str]:
+    """The dashboard on a free loopback port (open, as for development, unless `extra_env` says otherwise).
+    Its log goes to a file: a pipe nobody reads fills up after 64 kB of request lines and then blocks the
+    server mid-test."""
     port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("DATABASE_URL", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_", "DATABASE_URL"))}
+    env.update(PYTHONUNBUFFERED="1", **extra_env)
     log = tempfile.NamedTemporaryFile(prefix="dashboard-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen([sys.executable, "-m", "dashboard", "--db", db_url, "--port", str(port)],
                                cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     process.log_path = Path(log.name)  # removed by _stop
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE_MS / 1000
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"dashboard exited: {Path(log.name).read_text(errors='replace')[-4000:]}")
         try:
-            with urllib.request.urlopen(base + "/", timeout=2) as response:
+            with urllib.request.urlopen(base + "/login", timeout=10) as response:
                 if response.status == 200:
                     return process, base
         except OSError:
             time.sleep(0.3)
     _stop(process)
-    raise RuntimeError("dashboard did not answer within 90 s")
+    raise RuntimeError(f"dashboard did not answer within {PATIENCE_MS // 1000} s")
 
 
 def _stop(process: subprocess.Popen) -> None:
     process.terminate()
-    process.wait(timeout=20)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
     process.log_path.unlink(missing_ok=True)
 
 
@@ -93,14 +107,20 @@ def browser():
         chromium.close()
 
 
+def _context(browser, viewport: dict = VIEWPORT, **options):
+    """A fresh browser context that records the URL of every request any of its pages makes."""
+    context = browser.new_context(viewport=viewport, accept_downloads=True, **options)
+    context.set_default_timeout(PATIENCE_MS)
+    context.requests = []
+    context.on("request", lambda request: context.requests.append(request.url))
+    return context
+
+
 @pytest.fixture
 def recorded(browser, server):
-    """A fresh page, and the list of every URL it requests."""
-    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
-    page = context.new_page()
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    yield page, requests
+    """A fresh page, and the list of every URL its context requests."""
+    context = _context(browser)
+    yield context.new_page(), context.requests
     context.close()
 
 
@@ -115,12 +135,25 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+SETTLED = """() => {
+    const state = window.store && window.store.getState();
+    if (!state || state.appLifecycle !== 'HYDRATED' || state.isLoading) return false;
+    const shown = Array.from(document.querySelectorAll('.dash-graph, .js-plotly-plot'))
+        .filter(graph => graph.getClientRects().length);
+    return shown.every(graph => !graph.classList.contains('dash-graph--pending'))
+        && !document.querySelector('[data-dash-is-loading="true"]');
+}"""
+
+
+MAP_DRAWN = """() => { const gd = document.querySelector('#g-map .js-plotly-plot');
+    const map = gd && gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot.map;
+    return Boolean(map && map.loaded() && !map.isMoving()); }"""
+
+
 def _settle(page) -> None:
-    """Wait until Dash has no callback in flight."""
-    page.wait_for_timeout(200)
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')")
-    page.wait_for_timeout(300)
+    """Wait until Dash has no callback in flight and every chart on screen has drawn (the renderer's own
+    store says so; a chart under way is marked pending)."""
+    page.wait_for_function(SETTLED, polling=50)
 
 
 def _pick(page, dropdown: str, search: str, value: str) -> None:
@@ -207,7 +240,6 @@ def test_compare_two_regions_quote_link_and_download(recorded, server, db_facts,
     link = page.url
     assert f"ind={INDICATOR}" in link and "330400" in link and "330411" in link and "fact=" in link
     other = page.context.new_page()
-    other.on("request", lambda request: requests.append(request.url))
     other.goto(link)
     _settle(other)
     other.wait_for_function("() => document.querySelectorAll('#g-compare .bars .point').length === 1")
@@ -262,8 +294,7 @@ def test_views_trend_matrix_map_and_status(recorded, server, db_facts):
 
     page.goto(f"{server}/?tab=map&ind={INDICATOR}&reg={regions}")  # without the matrix's county filter
     _settle(page)
-    page.wait_for_selector("#g-map canvas")
-    page.wait_for_timeout(1500)
+    page.wait_for_function(MAP_DRAWN)
     point = page.evaluate(f"""() => {{ const gd = document.querySelector('#g-map .js-plotly-plot');
         const map = gd._fullLayout.map._subplot.map; const p = map.project({list(JIAXING_CENTRE)});
         const box = map.getCanvas().getBoundingClientRect(); return [p.x + box.left, p.y + box.top]; }}""")
@@ -319,7 +350,6 @@ def test_per_capita_toggle_cannot_compute_note_and_cross_check(recorded, server,
 
     # the link reopens the per-capita view; the toggle shows it
     other = page.context.new_page()
-    other.on("request", lambda request: requests.append(request.url))
     other.goto(page.url)
     _settle(other)
     assert _bars(other)["嘉兴市"] == pytest.approx(rate["value"])
@@ -440,7 +470,7 @@ def test_a_chart_downloaded_as_png_carries_its_title_subtitle_and_source_line(re
     image = Image.open(download_info.value.path())
     assert image.format == "PNG"
     ARTIFACTS.mkdir(exist_ok=True)
-    image.save(ARTIFACTS / "14-downloaded-chart.png")
+    image.save(ARTIFACTS / "18-downloaded-chart.png")
     scale = image.width / shown["width"]
     assert image.height == pytest.approx(shown["height"] * scale, abs=2), "the whole figure, caption included"
     gray = image.convert("L")
@@ -449,5 +479,146 @@ def test_a_chart_downloaded_as_png_carries_its_title_subtitle_and_source_line(re
     for band, what in ((title_band, "title"), (source_band, "source line")):
         ink = sum(1 for value in band.tobytes() if value < 160)
         assert ink > 500, f"the PNG draws the {what} (dark pixels where it stands)"
-    _shot(page, "13-png-caption")
+    _shot(page, "17-png-caption")
     _assert_local(requests, server)
+
+
+def _tools(page, graph: str) -> list[str]:
+    """The chart's toolbar buttons, as plotly draws them when the pointer is over the chart."""
+    page.hover(f"#{graph} .js-plotly-plot")
+    page.wait_for_selector(f"#{graph} .modebar-btn")
+    return page.evaluate(f"""() => Array.from(document.querySelectorAll('#{graph} .modebar-btn'))
+        .map(button => button.getAttribute('data-title'))""")
+
+
+def test_charts_offer_only_local_tools_and_a_full_tour_stays_on_this_host(browser, server):
+    """Every view, every chart's toolbar (its PNG saved), a quote, both downloads: nothing leaves 127.0.0.1."""
+    context = _context(browser)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/?ind={INDICATOR}")
+        _settle(page)
+        assert page.locator("a[href*='plot.ly'], a[href*='plotly.com'], .modebar-btn--logo").count() == 0
+        for tab, graph, tools in (("对比 Compare", "g-compare", CARTESIAN_TOOLS), ("趋势 Trend", "g-trend", CARTESIAN_TOOLS),
+                                  ("矩阵 Matrix", "g-matrix", CARTESIAN_TOOLS), ("地图 Map", "g-map", MAP_TOOLS)):
+            page.click(f"#tabs >> text={tab}")
+            _settle(page)
+            assert _tools(page, graph) == tools, graph
+            with page.expect_download() as png:
+                page.click(f"#{graph} .modebar-btn[data-title='Download plot as a PNG']")
+            assert Path(png.value.path()).read_bytes()[:4] == b"\x89PNG"
+        page.click("#tabs >> text=核对 Cross-check")
+        page.wait_for_selector("#check-grid .ag-row[row-index='0']")
+        page.click("#tabs >> text=状态 Status")
+        page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('Data as of')")
+        page.locator(".ag-center-cols-container .ag-row[row-index='0'] [col-id='quote']").click()
+        page.wait_for_selector("#q-quote")
+        for button in ("#btn-csv", "#btn-xlsx"):
+            with page.expect_download():
+                page.click(button)
+        _settle(page)
+    finally:
+        context.close()
+    _assert_local(context.requests, server)
+    with urllib.request.urlopen(server + "/") as response:
+        assert not any(ch.isdigit() for ch in response.headers.get("Server", "")), "no version announced"
+
+
+def test_on_a_phone_the_chart_comes_first_the_filters_slide_in_and_the_zones_sit_under_the_map(browser, server):
+    context = _context(browser, PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/?ind={INDICATOR}")
+        _settle(page)
+        wide = page.evaluate("() => document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], f"the page is {wide} px wide: it scrolls sideways"
+        chart = page.locator("#g-compare .js-plotly-plot").bounding_box()
+        assert chart["y"] + chart["height"] / 2 < PHONE["height"], "the chart is in the first screen"
+        assert chart["width"] >= 0.85 * PHONE["width"]
+        sidebar = page.locator("#sidebar").bounding_box()
+        assert sidebar["x"] + sidebar["width"] <= 0, "the filters wait in a drawer"
+        _shot(page, "13-phone")
+
+        page.tap("#filters-button")
+        page.wait_for_function("() => document.querySelector('#sidebar').getBoundingClientRect().left >= 0")
+        assert page.locator("#f-indicator").is_visible()
+        _shot(page, "14-phone-filters")
+        page.tap("#drawer-close")
+        page.wait_for_function("() => document.querySelector('#sidebar').getBoundingClientRect().right <= 0")
+
+        page.goto(f"{server}/?tab=map&ind={INDICATOR}")
+        _settle(page)
+        page.wait_for_function(MAP_DRAWN)
+        drawn = page.locator("#g-map .js-plotly-plot").bounding_box()
+        beside = page.locator("#map-beside").bounding_box()
+        assert drawn["width"] >= 0.85 * PHONE["width"], "the map takes the screen's width"
+        assert beside["y"] >= drawn["y"] + drawn["height"] - 1, "the zone list is under the map"
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+        _shot(page, "15-phone-map")
+    finally:
+        context.close()
+    _assert_local(context.requests, server)
+
+
+@pytest.fixture(scope="module")
+def signed_server(seed_db_url, tmp_path_factory):
+    """The dashboard with sign-in required, on a copy of the seed database with one account."""
+    from etl.store.accounts import set_password
+    from etl.store.schema import ensure_schema, make_engine
+
+    path = tmp_path_factory.mktemp("signed") / "talent.sqlite"
+    shutil.copy(seed_db_url.removeprefix("sqlite:///"), path)
+    engine = make_engine(f"sqlite:///{path}")
+    ensure_schema(engine)
+    set_password(engine, ACCOUNT, PASSWORD, create=True)
+    engine.dispose()
+    process, base = _start(f"sqlite:///{path}", DASHBOARD_AUTH="on")
+    yield base
+    _stop(process)
+
+
+def test_sign_in_in_the_browser_and_back_to_the_form_when_the_session_ends(browser, signed_server):
+    context = _context(browser)
+    page = context.new_page()
+    try:
+        page.goto(f"{signed_server}/?ind={INDICATOR}")
+        page.wait_for_selector("#login-form")
+        assert "/login?next=" in page.url
+        page.fill("#username", ACCOUNT)
+        page.fill("#password", "not the password")
+        page.click("#login-form button")
+        page.wait_for_selector("#login-message")
+        assert "用户名或密码不正确" in page.locator("#login-message").inner_text()
+        _shot(page, "16-sign-in-refused")
+
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button")
+        page.wait_for_selector("#g-compare .bars .point")
+        _settle(page)
+        assert f"ind={INDICATOR}" in page.url, "back to the view that was asked for"
+        assert page.locator("#account-name").inner_text() == ACCOUNT
+        cookie = next(c for c in context.cookies() if c["name"] == "zj_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+        stranger = browser.new_context()
+        try:
+            refused = stranger.request.get(f"{signed_server}/_dash-layout")
+            assert refused.status == 401 and ACCOUNT not in refused.text()
+        finally:
+            stranger.close()
+
+        context.clear_cookies()  # the session ends (expired, or signed out elsewhere): the next callback says so
+        page.click("#tabs >> text=趋势 Trend")
+        page.wait_for_selector("#login-form")
+        assert f"next=%2F%3Find%3D{INDICATOR}" in page.url, "the form brings the analyst back here"
+        page.fill("#username", ACCOUNT)
+        page.fill("#password", PASSWORD)
+        page.click("#login-form button")
+        page.wait_for_selector("#g-compare .bars .point")
+        _settle(page)
+        assert f"ind={INDICATOR}" in page.url
+        page.click("#sign-out")
+        page.wait_for_selector("#login-form")
+    finally:
+        context.close()
+    _assert_local(context.requests, signed_server)

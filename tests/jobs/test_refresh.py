@@ -15,6 +15,8 @@ from sqlalchemy import update
 
 from etl.jobs import outputs, staging
 from etl.jobs.plan import WORKBOOK_NAME, Options
+from etl.jobs.refresh import run
+from etl.paths import CURATED_DIR, RAW_DIR
 from etl.store import csv_pieces
 from etl.store.schema import locks, make_engine
 from tests.refresh_workspace import Workspace, comparable, record_extracted
@@ -259,3 +261,25 @@ def test_a_run_started_by_hand_fails_loudly_when_the_lock_stays_held(ws: Workspa
     with pytest.raises(LockBusy, match="other-host"):
         ws.run(lock_wait=0.5)
     assert ws.runs().iloc[-1]["outcome"] == "skipped"
+
+
+def test_a_first_run_on_a_fresh_clone_leaves_the_committed_curated_files_as_they_are(tmp_path: Path) -> None:
+    """`python -m etl run` on a fresh clone: a new database, the committed CSV files in place. A known
+    problem keeps the time it was first seen (the file carries it), so no committed file changes."""
+    curated = tmp_path / "curated"
+    shutil.copytree(CURATED_DIR, curated, ignore=shutil.ignore_patterns("*.sqlite*", ".*", "exports"))
+    committed = {p.name: p.read_bytes() for p in curated.glob("*.csv")}
+    assert "rejected_inputs.csv" in committed
+    run(RAW_DIR, curated, f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    changed = [name for name, data in committed.items() if (curated / name).read_bytes() != data]
+    assert not changed, f"regenerate and commit data/curated (python -m etl run): {changed} differ"
+
+
+def test_a_new_problem_is_dated_now_and_a_known_one_keeps_its_first_time(ws: Workspace) -> None:
+    first = ws.table("rejected_inputs").set_index("file")["detected_at"]
+    (ws.raw / "empty.txt").write_bytes(b"")
+    ws.db_path.unlink()  # a rebuilt database: only the curated file remembers the known problems
+    ws.run()
+    again = ws.table("rejected_inputs").set_index("file")["detected_at"]
+    assert {f: str(again[f]) for f in first.index} == {f: str(first[f]) for f in first.index}
+    assert pd.Timestamp(again["empty.txt"]) > pd.Timestamp(first.max())

@@ -17,16 +17,17 @@ import pandas as pd
 import pytest
 
 from etl.jobs.cli import main
-from etl.jobs.refresh import PAUSE_ENV
+from etl.jobs.refresh import PAUSE_ENV, RESUME_ENV
 from etl.jobs.schedule import next_run_time
 from etl.paths import PROJECT_ROOT
 from tests.refresh_workspace import Workspace
 
 PAUSED = "ZJ_TEST: paused before commit"
+PATIENCE = 240  # seconds any process may take to get where a test waits for it, on a loaded machine
 UNCHANGED_BY_A_KILL = ("facts", "articles", "article_inputs", "runs", "rejected_inputs", "facts_history")
 
 
-def wait_for_line(proc: subprocess.Popen, text: str, timeout: float = 60) -> None:
+def wait_for_line(proc: subprocess.Popen, text: str, timeout: float = PATIENCE) -> None:
     """Read the process's stderr until a line containing `text`; fail with what it said instead."""
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stderr], daemon=True).start()
@@ -94,14 +95,17 @@ def test_a_refresh_stopped_with_sigterm_rolls_back_and_leaves_no_lock_or_scratch
     assert ws.refresh().articles_added == 1
 
 
-def test_two_refreshes_at_once_one_publishes_and_the_others_skip_or_wait(ws: Workspace) -> None:
+def test_two_refreshes_at_once_one_publishes_and_the_others_skip_or_wait(ws: Workspace, tmp_path: Path) -> None:
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
-    first = ws.cli("refresh", env={PAUSE_ENV: "6"})
-    wait_for_line(first, PAUSED)
+    resume = tmp_path / "resume"
+    first = ws.cli("refresh", env={PAUSE_ENV: str(PATIENCE), RESUME_ENV: str(resume)})
+    wait_for_line(first, PAUSED)  # it holds the lock until we let it go on
     impatient = ws.cli("refresh")
-    patient = ws.cli("refresh", "--wait", "90")
+    wait_for_line(impatient, "refresh not started")  # it found the lock taken; it records that once first commits
+    patient = ws.cli("refresh", "--wait", str(PATIENCE))
+    resume.touch()
     for proc in (first, impatient, patient):
-        proc.wait(timeout=120)
+        proc.wait(timeout=PATIENCE)
         assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     runs = ws.runs().iloc[1:]
     assert sorted(runs["outcome"]) == ["nothing_new", "skipped", "success"]
@@ -116,13 +120,11 @@ def test_two_refreshes_at_once_one_publishes_and_the_others_skip_or_wait(ws: Wor
 def test_the_schedule_runs_the_refresh_in_its_own_process(ws: Workspace) -> None:
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
     clock = ws.cli("schedule", "--now", "--cron", "0 6 * * *")
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(ws.runs()) < 2:
-            time.sleep(0.3)
-    finally:
-        clock.send_signal(signal.SIGINT)
-        clock.wait(timeout=30)
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline and len(ws.runs()) < 2 and clock.poll() is None:
+        time.sleep(0.3)
+    clock.send_signal(signal.SIGINT)  # stopped here or, if anything above fails, by the ws fixture
+    assert clock.wait(timeout=PATIENCE) == 0, clock.stderr.read()
     run = ws.runs().iloc[-1]
     assert (run["kind"], run["outcome"], run["articles_added"]) == ("refresh", "success", 1)
 
