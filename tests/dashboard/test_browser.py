@@ -510,7 +510,7 @@ def test_charts_offer_only_local_tools_and_a_full_tour_stays_on_this_host(browse
         page.click("#tabs >> text=核对 Cross-check")
         page.wait_for_selector("#check-grid .ag-row[row-index='0']")
         page.click("#tabs >> text=状态 Status")
-        page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('Data as of')")
+        page.wait_for_function("() => document.querySelector('#status-body').innerText.includes('数据截至')")
         page.locator(".ag-center-cols-container .ag-row[row-index='0'] [col-id='quote']").click()
         page.wait_for_selector("#q-quote")
         for button in ("#btn-csv", "#btn-xlsx"):
