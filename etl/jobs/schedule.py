@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -46,7 +47,8 @@ def next_run_time(now: datetime | None = None) -> datetime | None:
 
 
 def schedule(job: Callable[[], object], cron: str | None = None, run_now: bool = False) -> None:
-    """Run `job` on the cron schedule until stopped; one run at a time, missed runs coalesced into one."""
+    """Run `job` on the cron schedule until SIGINT (Ctrl-C) or SIGTERM (a process manager stopping the clock);
+    one run at a time, missed runs coalesced into one. A refresh under way finishes before the process ends."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     trigger = cron_trigger(cron)
@@ -56,4 +58,23 @@ def schedule(job: Callable[[], object], cron: str | None = None, run_now: bool =
                       **first)
     log.info("refresh scheduled: %s (%s); next at %s", cron or refresh_cron(), refresh_timezone(),
              trigger.get_next_fire_time(None, datetime.now(refresh_timezone())))
+    _stop_on_signals(scheduler)
     scheduler.start()
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_on_signals(scheduler) -> None:
+    """Stop the schedule on the first SIGINT or SIGTERM; a second one ends the process at once.
+
+    Set here rather than left to Python's default, which ignores SIGINT in a process started in the background
+    and lets SIGTERM kill a refresh mid-way (harmless, it is one transaction, but needless)."""
+    def stop(signum: int, _frame: object) -> None:
+        log.info("%s: the schedule stops once any refresh under way has finished", signal.Signals(signum).name)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        scheduler.shutdown(wait=False)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop)

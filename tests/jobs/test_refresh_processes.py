@@ -117,14 +117,23 @@ def test_two_refreshes_at_once_one_publishes_and_the_others_skip_or_wait(ws: Wor
     assert ws.table("locks").empty
 
 
-def test_the_schedule_runs_the_refresh_in_its_own_process(ws: Workspace) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c, started in the background", "sigterm"])
+def test_the_schedule_runs_the_refresh_in_its_own_process(ws: Workspace, stop: signal.Signals) -> None:
+    """The clock stops on Ctrl-C even when started as `… &` from a script (which starts it with SIGINT
+    ignored), and on the SIGTERM a process manager sends."""
     ws.add_article("100_new.txt", ws.copy_of_seed(0, "附记 100"))
-    clock = ws.cli("schedule", "--now", "--cron", "0 6 * * *")
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN) if stop == signal.SIGINT else None
+    try:
+        clock = ws.cli("schedule", "--now", "--cron", "0 6 * * *")
+    finally:
+        if inherited is not None:
+            signal.signal(signal.SIGINT, inherited)
     deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline and len(ws.runs()) < 2 and clock.poll() is None:
         time.sleep(0.3)
-    clock.send_signal(signal.SIGINT)  # stopped here or, if anything above fails, by the ws fixture
+    clock.send_signal(stop)  # stopped here or, if anything above fails, by the ws fixture
     assert clock.wait(timeout=PATIENCE) == 0, clock.stderr.read()
+    assert f"{stop.name}: the schedule stops" in clock.stderr.read()
     run = ws.runs().iloc[-1]
     assert (run["kind"], run["outcome"], run["articles_added"]) == ("refresh", "success", 1)
 
