@@ -30,6 +30,7 @@ from etl.paths import PROJECT_ROOT
 from etl.store.accounts import set_password
 from etl.store.schema import ensure_schema, make_engine
 from tests.pgserver import free_port
+from tests.processes import stop_group
 
 NAME, PASSWORD = "analyst", "correct horse battery"
 
@@ -241,12 +242,7 @@ def gunicorn(db_url: str, **env: str) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait()
+        stop_group(process)
         log.unlink(missing_ok=True)
 
 
