@@ -28,6 +28,7 @@ PERIOD_SOURCE_LABELS = {
 REVIEW_REASON_LABELS = {
     "indicator_unmatched": "指标体系中没有对应的指标",
     "period_assumed": "原文未写明时间，按发布日期推定",
+    "date_inferred": "发布日期由正文推定，据此推算的时间可能有误",
     "external_subject": "所述对象在浙江省外",
     "rank_scope_missing": "原文未说明排名的范围",
     "region_ambiguous": "地名对应多个县，附近文字不能确定",

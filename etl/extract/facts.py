@@ -25,7 +25,7 @@ from etl.extract.period_context import (
     opening_cue,
     opening_end,
 )
-from etl.extract.periods import Anchor, Frame, Period, PeriodCue, find_period_cues
+from etl.extract.periods import Anchor, Frame, Period, PeriodCue, find_period_cues, names_its_year
 from etl.extract.quantities import find_quantities
 from etl.extract.regions import (
     PROVINCE_CODE,
@@ -185,7 +185,7 @@ def resolve_qualifier(quantity: Quantity, sentence: str, indicator_qualifier: st
 
 def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subject: str,
                    region_source: str, period_assumed: bool = False, ambiguous: str = "",
-                   unlisted: str = "") -> list[str]:
+                   unlisted: str = "", date_inferred: bool = False) -> list[str]:
     """Why an analyst should look at a fact before relying on it; empty when nothing is doubtful."""
     reasons = []
     if indicator_is_other:
@@ -207,7 +207,16 @@ def review_reasons(quantity: Quantity, indicator_is_other: bool, external_subjec
     if period_assumed:
         reasons.append("period_assumed: period assumed from the publication date; nothing in the text dates "
                        "this change")
+    if date_inferred:
+        reasons.append("date_inferred: the article's publication date is only inferred from its text, and this "
+                       "figure's period is worked out from it (今年, 去年, 目前, or the date itself)")
     return reasons
+
+
+def rests_on_inferred_date(article: Article, period: Period) -> bool:
+    """A period read from 今年/去年/目前 or the publication date is only as good as that date; when the date
+    was inferred from the text (no manifest, metadata or URL gave one) the figure is flagged."""
+    return article.published_source == "inferred" and not names_its_year(period)
 
 
 def _in_ratio(text: str, quantity: Quantity) -> bool:
@@ -301,7 +310,8 @@ def facts_from_sentence(scope: ArticleScope, sentence: Sentence, fallbacks: list
         unit = indicator.unit if quantity.unit is None or indicator.unit not in (quantity.unit, "count") \
             and quantity.unit == "person" and indicator.unit == "per_10k" else quantity.unit
         reasons = review_reasons(quantity, indicator.is_other, attribution.external_subject, attribution.source,
-                                 assumed, attribution.ambiguous, attribution.unlisted)
+                                 assumed, attribution.ambiguous, attribution.unlisted,
+                                 rests_on_inferred_date(article, period))
         facts.append(make_fact(article, Reading(
             quantity, indicator, unit, qualifier, region, attribution.source, period, reasons,
             span=sentence.raw_span(quantity.start, quantity.end),
@@ -375,7 +385,8 @@ def table_facts(scope: ArticleScope, block: Block, caption: str, frame: Frame | 
             indicator = classification.indicator
             when = f"{caption}，{label}，{without_unit(header)}："
             period = resolve_period(when, len(when), published, None, frame)
-            reasons = review_reasons(quantity, indicator.is_other, "", region_source)
+            reasons = review_reasons(quantity, indicator.is_other, "", region_source,
+                                     date_inferred=rests_on_inferred_date(scope.article, period))
             span = (cell.start + quantity.start, cell.start + min(quantity.end, len(cell.text)))
             facts.append(make_fact(scope.article, Reading(
                 quantity, indicator, quantity.unit or indicator.unit, quantity.qualifier, region, region_source,

@@ -29,9 +29,13 @@ WEAK = 1
 # An undated month or date more than this many months after publication is read as last year's.
 ROLLOVER_MONTHS = 2
 
+# A cue that writes its year out (2021年, 二〇二一年, “十四五”) dates a figure whatever the publication date is.
+WRITTEN_YEAR = re.compile(r"(?:19|20)\d{2}|[一二][〇○零][〇○零一二三四五六七八九]{2}|十[一二三四五六七八九]五")
 
 
-
+def names_its_year(period: Period) -> bool:
+    """Whether the period was read from a year the text writes, not worked out from the publication date."""
+    return WRITTEN_YEAR.search(period.cue) is not None
 
 
 @dataclass(slots=True)

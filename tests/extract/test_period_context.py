@@ -7,7 +7,11 @@ from datetime import date
 
 import pytest
 
+from etl.extract.facts import extract_article
+from etl.extract.indicators import load_taxonomy
 from etl.extract.period_context import document_context
+from etl.extract.regions import load_gazetteer
+from etl.extract.sources import ManifestRow, build_article
 from tests.extract.articles import facts_of
 
 
@@ -88,6 +92,19 @@ def test_a_flow_dated_only_by_publication_is_flagged_for_review() -> None:
     assert facts["1.2万人"].period_source == "publication"
     assert facts["1.2万人"].status == "needs_review" and "period_assumed" in facts["1.2万人"].review_reason
     assert "period_assumed" not in facts["3家"].review_reason
+
+
+def test_periods_worked_out_from_an_inferred_publication_date_are_flagged() -> None:
+    """Without a date from the manifest, the file or its URL, 今年 and 目前 rest on a guess; a written year does not."""
+    text = "2023年，全市新增高技能人才1.5万人。今年以来，全市引进博士120名。目前全市拥有院士工作站3家。\n"
+    undated = build_article("t.txt", text, "utf-8", ManifestRow(file="t.txt", primary_region="嘉兴市"))
+    assert undated.published_source == "inferred"
+    facts = {f.number_text: f for f in extract_article(undated, load_gazetteer(), load_taxonomy())}
+    assert "date_inferred" not in facts["1.5万人"].review_reason
+    for guessed in ("120名", "3家"):
+        assert facts[guessed].status == "needs_review" and "date_inferred" in facts[guessed].review_reason
+    dated = facts_of(text, "2024-02")
+    assert not any("date_inferred" in f.review_reason for f in dated.values())
 
 
 def test_a_work_report_reviews_last_year_and_its_goals_are_next_years_targets() -> None:
