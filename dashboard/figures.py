@@ -33,6 +33,7 @@ MAX_MATRIX_ROWS = 40
 MAX_MATRIX_COLS = 24
 CELL_TEXT_MAX_COLS = 9
 LABEL_CHARS = 10
+TITLE_CHARS = 28  # an article title in a hover text
 BAR_HEIGHT = 30
 ZHEJIANG_CENTER = {"lat": 29.2, "lon": 120.4}
 MAP_ZOOM = 6.15
@@ -101,10 +102,6 @@ def cn_ticks(low: float, high: float, unit: str, n: int = 5) -> tuple[list[float
     return values, [fmt.short_number(v, unit) for v in values]
 
 
-def _clip(text: str, n: int = 28) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def is_statistics(rows: pd.DataFrame) -> list[bool]:
     """Which rows come from statistics tables (derived rows and older databases have no such column)."""
     if "source_kind" not in rows.columns:
@@ -128,9 +125,9 @@ def _hover(rows: pd.DataFrame, extra: str = "") -> list[str]:
         review = "<br>⚑ 待复核 needs review" if row.needs_review else ""
         quotes = f"<br>{row.n_quotes} 条引文 quotes" if getattr(row, "n_quotes", 1) > 1 else ""
         if derived:
-            source = f"<br>计算 computed: {row.formula}<br>分子出处 numerator: {_clip(str(row.title))}"
+            source = f"<br>计算 computed: {row.formula}<br>分子出处 numerator: {fmt.clip(str(row.title), TITLE_CHARS)}"
         else:
-            source = f"<br>{fmt.tier_mark(tier)} {fmt.tier_text(tier)}: {_clip(str(row.title))}".replace("<br> ", "<br>")
+            source = f"<br>{fmt.tier_mark(tier)} {fmt.tier_text(tier)}: {fmt.clip(str(row.title), TITLE_CHARS)}".replace("<br> ", "<br>")
         out.append(
             f"<b>{row.region_name}</b> {row.region_name_en}<br>{row.indicator_name_zh} {row.indicator_name_en}"
             f"<br><b>{row.exact}</b>　{row.period}<br>原文 text: {row.number_text}"

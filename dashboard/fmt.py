@@ -120,6 +120,11 @@ def exact_label(value: float, unit: str, qualifier: str = "exact", value_high: f
     return f"{QUALIFIER_MARK.get(qualifier, '')}{exact_number(value)}{spaced}"
 
 
+def clip(text: str, n: int) -> str:
+    """`text` cut to `n` characters, an ellipsis marking the cut."""
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def bilingual(pair: tuple[str, str]) -> str:
     return f"{pair[0]} {pair[1]}"
 

@@ -139,15 +139,11 @@ def check_records(frame: pd.DataFrame) -> list[dict]:
             "check_what": f"{row.region_name}\n{row.indicator_name_zh}",
             "check_values": (f"文章 {row.article_display}（{row.article_year}年，原文“{row.article_number_text}”）\n"
                              f"官方 {row.official_display}（{row.official_year}年）"),
-            "check_source_md": f"“{_md_text(_clip(str(row.article_quote), CHECK_QUOTE_CHARS))}”\n\n官方来源："
+            "check_source_md": f"“{_md_text(fmt.clip(str(row.article_quote), CHECK_QUOTE_CHARS))}”\n\n官方来源："
                                + _md_link(str(row.official_source_title), str(row.official_source_url)),
             "article_quote": str(row.article_quote),
         })
     return rows
-
-
-def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _md_text(text: str) -> str:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 # How a figure is worded: as written, a lower or upper bound, an approximation, a plan, a range.
 QUALIFIERS = ("exact", "over", "under", "approx", "target", "range")
+# The first characters that make a spreadsheet run a cell as a formula (or a DDE payload), and the quote that
+# keeps such a text a text: every CSV file, manifest row and workbook cell the project writes uses these.
+FORMULA_CHARACTERS = "=+-@\t\r"
+FORMULA_QUOTE = "'"
 # What span a figure covers, resolved against the publication date.
 PERIOD_KINDS = ("year", "partial_year", "as_of", "cumulative", "as_of_publication")
 # Which scope decided a figure's period (the nearest that dates it), or that it came from a statistics table.

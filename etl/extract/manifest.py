@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import PurePath
 
 from etl.extract.documents import Rejection
+from etl.vocabulary import FORMULA_CHARACTERS, FORMULA_QUOTE
 
 MANIFEST_NAME = "manifest.csv"
 MANIFEST_COLUMNS = ("file", "title", "outlet", "published", "published_note", "primary_region", "url")
@@ -23,8 +24,7 @@ REQUIRED_MANIFEST_COLUMNS = ("file",)
 # Other names the same columns go by in manifests people bring (the development set's: id, source_url, notes).
 MANIFEST_ALIASES = {"id": "file", "notes": "published_note", "date": "published", "source_url": "url", "link": "url"}
 ESTIMATED_MARK = "~"  # ~2021-12-01: a publication date the annotator estimated
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell that starts so as a formula
-FORMULA_GUARD = "'"  # '=x is written for the text =x, and read back as =x
+FORMULA_START = tuple(FORMULA_CHARACTERS)  # as str.startswith takes them; '=x is written for =x and read back as =x
 DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[T\s].*)?$")
 COMPACT_DAY = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
@@ -61,12 +61,12 @@ def parse_published(raw: str) -> tuple[date, str]:
 def unguard(value: str) -> str:
     """A value as the analyst meant it: '=x (guarded against spreadsheet formulas) reads as =x."""
     value = value.strip()
-    return value[1:] if value.startswith(FORMULA_GUARD) and value[1:2] in FORMULA_START else value
+    return value[1:] if value.startswith(FORMULA_QUOTE) and value[1:2] in FORMULA_START else value
 
 
 def guard(value: str) -> str:
     """A value safe in a spreadsheet cell: one that would start a formula gets a leading quote."""
-    return FORMULA_GUARD + value if value.startswith(FORMULA_START) else value
+    return FORMULA_QUOTE + value if value.startswith(FORMULA_START) else value
 
 
 def canonical_header(header: list[str]) -> list[str]:

@@ -11,8 +11,8 @@ import re
 
 import pandas as pd
 
-FORMULA_CHARACTERS = "=+-@\t\r"
-QUOTE = "'"
+from etl.vocabulary import FORMULA_CHARACTERS, FORMULA_QUOTE
+
 _TRIGGERS = frozenset(FORMULA_CHARACTERS)
 _SIGNED_NUMBER = re.compile(r"[+-]?(?=[\d.])\d*(?:[.,]\d+)*%?")
 
@@ -25,7 +25,7 @@ def starts_formula(text: str) -> bool:
 def neutralise(text: str) -> str:
     """The text as a spreadsheet must show it: with a leading apostrophe when it would be run."""
     if starts_formula(text) and not _SIGNED_NUMBER.fullmatch(text):
-        return QUOTE + text
+        return FORMULA_QUOTE + text
     return text
 
 
