@@ -208,7 +208,7 @@ def browser_page_load(db_url: str, loads: int) -> dict[str, dict[str, Any]]:
         return {"browser page load": {"note": "not measured: playwright is not installed"}}
     if not chromium:
         return {"browser page load": {"note": "not measured: no chromium binary"}}
-    from tests.pgserver import free_port
+    from tests.processes import free_port
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(PROJECT_ROOT), "DASHBOARD_AUTH": "off"}

@@ -226,7 +226,7 @@ def hammer(port: int, bodies: list[tuple[str, bytes]], clients: int, seconds: fl
 def measure_variant(db_url: str, bodies: list[tuple[str, bytes]], variant: str, clients: int, seconds: float,
                     account: tuple[str, str] | None) -> dict[str, Any]:
     """One server configuration: 'sync:2' (class:workers) or 'gthread:2x4' (class:workers x threads)."""
-    from tests.pgserver import free_port
+    from tests.processes import free_port
 
     kind, _, size = variant.partition(":")
     workers, _, threads = size.partition("x")

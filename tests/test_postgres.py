@@ -23,8 +23,7 @@ from sqlalchemy import inspect, text
 from etl.jobs.refresh import run
 from etl.paths import PROJECT_ROOT, RAW_DIR, resolve_db_url
 from etl.store.schema import ensure_schema, make_engine, metadata
-from tests.pgserver import free_port
-from tests.processes import stop_group
+from tests.processes import free_port, stop
 
 
 def engine_for(url: str):
@@ -260,4 +259,4 @@ def test_honcho_runs_release_and_web_against_postgresql(pg_url: str, tmp_path) -
             urllib.request.urlopen(f"http://127.0.0.1:{port}/_dash-layout", timeout=30)
         assert refused.value.code == 401
     finally:
-        stop_group(proc)
+        stop(proc)

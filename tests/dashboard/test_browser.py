@@ -13,7 +13,6 @@ import csv
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 from etl.paths import PROJECT_ROOT
 from etl.vocabulary import PERIOD_SOURCE_LABELS
+from tests.processes import free_port, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,17 +46,11 @@ REGIONS = {"330400": "嘉兴市", "330411": "秀洲区"}
 JIAXING_CENTRE = (120.75, 30.75)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _start(db_url: str, **extra_env: str) -> tuple[subprocess.Popen, str]:
     """The dashboard on a free loopback port (open, as for development, unless `extra_env` says otherwise).
     Its log goes to a file: a pipe nobody reads fills up after 64 kB of request lines and then blocks the
     server mid-test."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DASHBOARD_", "DATABASE_URL"))}
     env.update(PYTHONUNBUFFERED="1", **extra_env)
     log = tempfile.NamedTemporaryFile(prefix="dashboard-", suffix=".log", delete=False)  # noqa: SIM115
@@ -80,12 +74,7 @@ def _start(db_url: str, **extra_env: str) -> tuple[subprocess.Popen, str]:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
     process.log_path.unlink(missing_ok=True)
 
 

@@ -29,8 +29,7 @@ from dashboard.tables import MAX_GRID_ROWS
 from etl.paths import PROJECT_ROOT
 from etl.store.accounts import set_password
 from etl.store.schema import ensure_schema, make_engine
-from tests.pgserver import free_port
-from tests.processes import stop_group
+from tests.processes import free_port, stop
 
 NAME, PASSWORD = "analyst", "correct horse battery"
 
@@ -242,7 +241,7 @@ def gunicorn(db_url: str, **env: str) -> Iterator[str]:
             time.sleep(0.2)
         yield base
     finally:
-        stop_group(process)
+        stop(process)
         log.unlink(missing_ok=True)
 
 
