@@ -20,6 +20,7 @@ from etl.extract.documents import Document, Unreadable
 from etl.extract.formats import article_format, unknown_format_message
 from etl.extract.manifest import MANIFEST_NAME, with_row
 from etl.extract.sources import InputLimits, document_of, read_manifest_text, read_regular_file
+from etl.store.curated_csv import atomic_write, write_all
 
 SCHEMES = ("http", "https")
 CONTENT_TYPES = {
@@ -152,17 +153,8 @@ def save(target: Path, data: bytes, replace: bool) -> str:
     elif os.path.lexists(target):
         raise IntakeError(f"{target} exists and is not a regular file")
     status = "updated" if target.exists() else "added"
-    _write_atomically(target, data)
+    atomic_write(target, lambda fh: write_all(fh, data))
     return status
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def manifest_values(name: str, document: Document, url: str, overrides: dict[str, str]) -> dict[str, str]:
@@ -177,4 +169,5 @@ def manifest_values(name: str, document: Document, url: str, overrides: dict[str
 
 def write_manifest_row(raw_dir: Path, values: dict[str, str]) -> None:
     text = read_manifest_text(raw_dir)
-    _write_atomically(raw_dir / MANIFEST_NAME, with_row(text, values).encode("utf-8-sig"))  # Excel reads it so
+    data = with_row(text, values).encode("utf-8-sig")  # Excel reads it so
+    atomic_write(raw_dir / MANIFEST_NAME, lambda fh: write_all(fh, data))
